@@ -1,0 +1,1 @@
+"""Accounts: people who log in, their roles, passwords, sessions and the login record."""

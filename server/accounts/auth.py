@@ -1,0 +1,90 @@
+"""Logging in: password check, throttling, consent, and the login record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ..config import Settings
+from ..db import Database
+from . import store
+from .passwords import burn_time, verify_password_async
+from .store import User
+
+MAX_LOGIN_LENGTH = 64
+MAX_PASSWORD_LENGTH = 128
+
+
+class LoginRefused(Exception):
+    """Login refused; `message` is Russian and safe to show (it never says which part was wrong)."""
+
+    def __init__(self, message: str, status_code: int = 401):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+BAD_CREDENTIALS = "Неверный логин или пароль."
+
+
+async def authenticate(db: Database, settings: Settings, login: str, password: str, ip: str,
+                       kiosk: bool = False) -> User:
+    """The user for login+password, or LoginRefused. Every attempt is recorded.
+
+    Throttling counts failures three ways: this login from this address (a typo-prone
+    parent at the hall kiosk locks only themselves), this login from anywhere (guessing
+    one teacher's password from many machines), and this address for any login
+    (trying many accounts). The last limit is high so one kiosk cannot lock out a class.
+    """
+    login = (login or "").strip()
+    password = password or ""
+    if not login or not password:
+        raise LoginRefused("Введите логин и пароль.", 400)
+    if len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise LoginRefused(BAD_CREDENTIALS)
+
+    key = await store.login_key(db, login)
+    window = timedelta(minutes=settings.login_window_minutes)
+    pair, per_login, per_ip = await store.recent_failures(db, key, ip, window)
+    if (pair >= settings.login_max_failures_account_address
+            or per_login >= settings.login_max_failures_account
+            or per_ip >= settings.login_max_failures_address):
+        await store.record_login_event(db, key, None, ip, "throttled")
+        raise LoginRefused(
+            "Слишком много неудачных попыток входа. Подождите "
+            f"{settings.login_window_minutes} минут и попробуйте снова "
+            "или обратитесь к администратору.",
+            429,
+        )
+
+    row = await store.find_account(db, login)
+    if row is None:
+        await burn_time()
+        await store.record_login_event(db, key, None, ip, "unknown_login")
+        raise LoginRefused(BAD_CREDENTIALS)
+    if not await verify_password_async(row["password_hash"], password):
+        await store.record_login_event(db, key, row["account_id"], ip, "bad_password")
+        raise LoginRefused(BAD_CREDENTIALS)
+    if row["disabled_at"]:
+        await store.record_login_event(db, key, row["account_id"], ip, "disabled")
+        raise LoginRefused("Учётная запись отключена. Обратитесь к администратору школы.", 403)
+
+    user = store._user(row)
+    if kiosk and not (user.roles & {"parent", "student"} and not user.roles - {"parent", "student"}):
+        await store.record_login_event(db, key, row["account_id"], ip, "disabled")
+        raise LoginRefused("На киоске входят только родители и учащиеся. Сотрудники входят со своего компьютера.", 403)
+    if user.roles == frozenset({"parent"}) and not await has_consent(db, user.person_id):
+        # §4.1.1: without the parent's consent the school may not show the child's data.
+        await store.record_login_event(db, key, row["account_id"], ip, "no_consent")
+        raise LoginRefused(
+            "Согласие на обработку персональных данных ещё не оформлено. "
+            "Обратитесь к классному руководителю.",
+            403,
+        )
+    await store.record_login_event(db, key, row["account_id"], ip, "ok")
+    return user
+
+
+async def has_consent(db: Database, parent_person_id: int) -> bool:
+    return bool(await db.fetchval(
+        "SELECT 1 FROM guardian WHERE parent_id = ? AND consent_at IS NOT NULL LIMIT 1", (parent_person_id,)
+    ))

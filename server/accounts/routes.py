@@ -1,0 +1,254 @@
+"""Pages and API of accounts: log in and out, change own password, first set-up."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.response import Redirect
+
+from ..timeutil import now_text
+from ..web.access import PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
+from ..web.templating import page
+from . import store
+from .auth import LoginRefused, authenticate
+from .passwords import hash_password_async, password_problem, verify_password_async
+from .store import AccountError, User
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this server: never an open redirect to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def session_cookie(token: str) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", path="/")
+
+
+def cleared_cookie(key: str) -> Cookie:
+    return Cookie(key=key, value="", httponly=True, samesite="lax", path="/", max_age=0, expires=0)
+
+
+def presession_token(request: Request) -> str:
+    token = request.cookies.get(PRESESSION_COOKIE)
+    return token if token and 20 <= len(token) <= 64 else secrets.token_urlsafe(32)
+
+
+def with_presession_cookie(response: Response, token: str) -> Response:
+    response.set_cookie(PRESESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+async def start_session(request: Request, user: User, kiosk: bool = False) -> tuple[str, str]:
+    db = request.app.state.db
+    # Old sessions go when someone logs in: cheap, and no timer is needed for it.
+    await store.purge_sessions(db, timedelta(minutes=request.app.state.settings.session_idle_minutes))
+    return await store.create_session(db, user.account_id, client_ip(request), kiosk=kiosk)
+
+
+# --- HTML pages ---------------------------------------------------------------
+
+@get("/login", opt={"public": True}, name="login")
+async def login_page(request: Request, next_: str | None = Parameter(query="next", default=None)) -> Response:
+    if await store.account_count(request.app.state.db) == 0:
+        return Redirect("/setup", status_code=303)
+    if await load_user(request):
+        return Redirect(safe_next(next_), status_code=303)
+    token = presession_token(request)
+    return with_presession_cookie(
+        page("accounts/login.html", csrf_token=token, next=safe_next(next_), login="", error=None), token
+    )
+
+
+@post("/login", opt={"public": True})
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    login = str(form.get("login", ""))[:200]
+    next_ = safe_next(form.get("next"))
+    try:
+        user = await authenticate(request.app.state.db, request.app.state.settings, login,
+                                  str(form.get("password", "")), client_ip(request))
+    except LoginRefused as e:
+        token = presession_token(request)
+        return with_presession_cookie(
+            page("accounts/login.html", status_code=e.status_code, csrf_token=token, next=next_,
+                 login=login[:64], error=e.message),
+            token,
+        )
+    token, _ = await start_session(request, user)
+    target = "/password" if user.must_change_password else next_
+    return Redirect(target, status_code=303, cookies=[session_cookie(token), cleared_cookie(PRESESSION_COOKIE)])
+
+
+@post("/logout", opt={"any_user": True, "password_change": True})
+async def logout(request: Request) -> Response:
+    user = current_user(request)
+    db = request.app.state.db
+    await store.delete_session(db, user.session_hash)
+    await store.record_login_event(db, await store.login_key(db, user.login), user.account_id,
+                                   client_ip(request), "logout")
+    return Redirect("/login", status_code=303, cookies=[cleared_cookie(SESSION_COOKIE)])
+
+
+@get("/password", opt={"any_user": True, "password_change": True})
+async def password_page(request: Request) -> Response:
+    return page("accounts/password.html", error=None, done=False)
+
+
+@post("/password", opt={"any_user": True, "password_change": True})
+async def password_submit(request: Request) -> Response:
+    user = current_user(request)
+    db = request.app.state.db
+    form = await request.form()
+    current, new, repeat = (str(form.get(k, "")) for k in ("current", "new", "repeat"))
+    row = await store.find_account(db, user.login)
+    error = None
+    if not await verify_password_async(row["password_hash"], current[:256]):
+        error = "Текущий пароль введён неверно."
+    elif new != repeat:
+        error = "Новый пароль и повтор не совпадают."
+    elif new == current:
+        error = "Новый пароль должен отличаться от текущего."
+    else:
+        error = password_problem(new, user.login)
+    if error:
+        return page("accounts/password.html", status_code=400, error=error, done=False)
+    await store.set_password(db, user.account_id, await hash_password_async(new), must_change=False,
+                             keep_session=user.session_hash)
+    await store.record_login_event(db, await store.login_key(db, user.login), user.account_id,
+                                   client_ip(request), "password_changed")
+    request.state.user = await store.user_by_account(db, user.account_id)
+    return page("accounts/password.html", error=None, done=True)
+
+
+@get("/setup", opt={"public": True})
+async def setup_page(request: Request) -> Response:
+    if await store.account_count(request.app.state.db) > 0:
+        raise NotFoundException()
+    token = presession_token(request)
+    return with_presession_cookie(page("accounts/setup.html", csrf_token=token, form={}, error=None), token)
+
+
+SETUP_FIELDS = ("school_name", "last_name", "first_name", "middle_name", "login", "password", "repeat")
+
+
+@post("/setup", opt={"public": True})
+async def setup_submit(request: Request) -> Response:
+    """The one-time set-up of an empty server: the school's name and the first sysadmin."""
+    db = request.app.state.db
+    if await store.account_count(db) > 0:
+        raise NotFoundException()
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")).strip()[:200] for k in SETUP_FIELDS}
+    error = None
+    if not all(form[k] for k in ("school_name", "last_name", "first_name", "login")):
+        error = "Заполните название школы, фамилию, имя и логин."
+    elif not valid_login(form["login"]):
+        error = LOGIN_RULE
+    elif form["password"] != form["repeat"]:
+        error = "Пароль и повтор не совпадают."
+    else:
+        error = password_problem(form["password"], form["login"])
+    token = presession_token(request)
+    if error:
+        form.pop("password"), form.pop("repeat")
+        return with_presession_cookie(
+            page("accounts/setup.html", status_code=400, csrf_token=token, form=form, error=error), token
+        )
+    password_hash = await hash_password_async(form["password"])
+
+    async def create(conn) -> None:
+        # Checked again inside the write transaction: two browsers may submit at once.
+        if (await (await conn.execute("SELECT count(*) FROM account")).fetchone())[0]:
+            raise NotFoundException()
+        await conn.execute(
+            "INSERT OR REPLACE INTO school(id, uid, name, created_at) VALUES (1, ?, ?, ?)",
+            (str(uuid.uuid4()), form["school_name"], now_text()),
+        )
+        person_id = await store.insert_person(conn, form["last_name"], form["first_name"], form["middle_name"],
+                                              position="Администратор АСУ")
+        await store.insert_account(conn, person_id, form["login"], password_hash, {"sysadmin"}, False)
+
+    await db.write(create)
+    user = await store.user_by_account(db, (await store.find_account(db, form["login"]))["account_id"])
+    token, _ = await start_session(request, user)
+    return Redirect("/", status_code=303, cookies=[session_cookie(token), cleared_cookie(PRESESSION_COOKIE)])
+
+
+LOGIN_RULE = "Логин: от 3 до 32 латинских букв, цифр, точек, дефисов или подчёркиваний."
+
+
+def valid_login(login: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9._-]{3,32}", login) is not None
+
+
+# --- JSON API -------------------------------------------------------------------
+
+@dataclass
+class LoginRequest:
+    login: str
+    password: str
+
+
+async def me_json(request: Request, user: User) -> dict:
+    from ..school import store as school
+
+    db = request.app.state.db
+    me: dict = {
+        "id": user.person_id,
+        "login": user.login,
+        "name": user.name,
+        "last_name": user.last_name,
+        "first_name": user.first_name,
+        "middle_name": user.middle_name,
+        "roles": sorted(user.roles),
+        "must_change_password": user.must_change_password,
+    }
+    if "parent" in user.roles:
+        me["children"] = [
+            {"id": c["id"], "name": f"{c['last_name']} {c['first_name']} {c['middle_name']}".strip(),
+             "class": c["class_name"]}
+            for c in await school.children_of(db, user.person_id)
+        ]
+    if "student" in user.roles:
+        me["student_id"] = user.person_id
+    return me
+
+
+@post("/api/v1/auth/login", opt={"public": True}, tags=["Вход"], status_code=200)
+async def api_login(request: Request, data: LoginRequest) -> Response:
+    """Вход по логину и паролю: ставит cookie сессии, возвращает CSRF-токен для запросов на изменение."""
+    try:
+        user = await authenticate(request.app.state.db, request.app.state.settings, data.login, data.password,
+                                  client_ip(request))
+    except LoginRefused as e:
+        return Response({"error": e.message, "status": e.status_code}, status_code=e.status_code)
+    token, csrf = await start_session(request, user)
+    return Response({"csrf_token": csrf, "me": await me_json(request, user)}, cookies=[session_cookie(token)])
+
+
+@post("/api/v1/auth/logout", opt={"any_user": True, "password_change": True}, tags=["Вход"], status_code=200)
+async def api_logout(request: Request) -> Response:
+    """Выход: завершает сессию (нужен заголовок X-CSRF-Token)."""
+    user = current_user(request)
+    await store.delete_session(request.app.state.db, user.session_hash)
+    return Response({"ok": True}, cookies=[cleared_cookie(SESSION_COOKIE)])
+
+
+@get("/api/v1/me", opt={"any_user": True, "password_change": True}, tags=["Вход"])
+async def api_me(request: Request) -> dict:
+    """Кто вошёл: человек, роли; для родителя — дети, для учащегося — student_id."""
+    return await me_json(request, current_user(request))
+
+
+ROUTES = [login_page, login_submit, logout, password_page, password_submit, setup_page, setup_submit,
+          api_login, api_logout, api_me]

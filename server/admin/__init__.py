@@ -1,0 +1,1 @@
+"""Administration pages: the login record now; backups, settings and sync later."""

@@ -1,0 +1,29 @@
+"""The login record for the administration."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get
+from litestar.params import Parameter
+
+from ..accounts import store
+from ..web.templating import page
+
+OUTCOME_LABELS = {
+    "ok": "вход",
+    "bad_password": "неверный пароль",
+    "unknown_login": "неизвестный логин",
+    "disabled": "вход запрещён",
+    "no_consent": "нет согласия родителя",
+    "throttled": "заблокировано: много попыток",
+    "logout": "выход",
+    "password_changed": "пароль изменён",
+}
+
+
+@get("/admin/logins", opt={"roles": {"director", "deputy", "sysadmin"}})
+async def login_record(request: Request, failures: bool = Parameter(query="failures", default=False)) -> Response:
+    events = await store.login_events(request.app.state.db, limit=300, failures_only=failures)
+    return page("admin/logins.html", events=events, failures=failures, labels=OUTCOME_LABELS)
+
+
+ROUTES = [login_record]

@@ -1,0 +1,88 @@
+"""The one place that wires the app together."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from . import __version__, home
+from .accounts import routes as accounts_routes
+from .accounts.store import purge_sessions
+from .admin import routes as admin_routes
+from .config import Settings
+from .db import Database, migrate
+from .netinfo import Advertiser
+from .paths import resource_dir
+from .school import routes as school_routes
+from .school.store import school as load_school
+from .web.access import access_guard
+from .web.errors import EXCEPTION_HANDLERS
+from .web.security import add_security_headers
+from .web.templating import make_environment
+
+log = logging.getLogger("zhurnal")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The Litestar app for the school whose data is in `settings.data_dir`."""
+    jinja = make_environment()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        from datetime import timedelta
+
+        migrate(settings.db_path)
+        db = Database(settings.db_path, settings.read_connections)
+        await db.open()
+        app.state.db = db
+        await purge_sessions(db, timedelta(minutes=settings.session_idle_minutes))
+        advertiser = Advertiser()
+        if settings.mdns:
+            school = await load_school(db)
+            await advertiser.start(settings, school["name"] if school else "Журнал")
+        try:
+            yield
+        finally:
+            await advertiser.stop()
+            await db.close()
+
+    static = create_static_files_router(
+        path="/static", directories=[resource_dir("static")], opt={"public": True},
+        cache_control=None, include_in_schema=False, name="static",
+    )
+    openapi_router = Router(path="/api/v1/schema", route_handlers=[], opt={"public": True})
+    app = Litestar(
+        route_handlers=[
+            static,
+            *home.ROUTES,
+            *accounts_routes.ROUTES,
+            *school_routes.ROUTES,
+            *admin_routes.ROUTES,
+        ],
+        guards=[access_guard],
+        lifespan=[lifespan],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja)),
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_security_headers],
+        openapi_config=OpenAPIConfig(
+            title="Журнал — API школы",
+            version=__version__,
+            path="/api/v1/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=openapi_router,
+        ),
+        request_max_body_size=settings.max_request_bytes,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.jinja = jinja
+    return app

@@ -1,0 +1,123 @@
+"""The `zhurnal` command: serve, demo, user … (see DESIGN.md, "Stable surface").
+
+Exit status 0 on success, 2 on bad input with a Russian message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, Settings, default_data_dir, load_settings
+from .db import DatabaseError, migrate
+
+# argparse speaks English; the people at this console are Russian school admins.
+_ARGPARSE_RU = {
+    "usage: ": "использование: ",
+    "positional arguments": "аргументы",
+    "options": "параметры",
+    "show this help message and exit": "показать эту справку и выйти",
+    "the following arguments are required: %s": "не указаны обязательные аргументы: %s",
+    "unrecognized arguments: %s": "неизвестные аргументы: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "неверный выбор: %(value)r (возможно: %(choices)s)",
+    "argument %(argument_name)s: %(message)s": "аргумент %(argument_name)s: %(message)s",
+    "invalid %(type)s value: %(value)r": "неверное значение: %(value)r",
+    "expected one argument": "нужно одно значение",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: ошибка: %(message)s\n",
+}
+argparse._ = lambda s: _ARGPARSE_RU.get(s, s)  # type: ignore[attr-defined]
+
+log = logging.getLogger("zhurnal")
+
+
+class UserError(Exception):
+    """Bad input at the console: printed in Russian, exit status 2."""
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None, metavar="ПАПКА",
+                   help="папка с базой и ключами (по умолчанию ./data или $ZHURNAL_DATA)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhurnal", description="Электронный классный журнал и дневник.")
+    sub = parser.add_subparsers(dest="command", metavar="КОМАНДА", required=True)
+
+    p = sub.add_parser("serve", help="запустить сервер школы")
+    _data_arg(p)
+    p.add_argument("--host", default=None, help="адрес (по умолчанию 0.0.0.0 — вся сеть)")
+    p.add_argument("--port", type=int, default=None, help="порт (по умолчанию 8000)")
+    p.add_argument("--no-mdns", action="store_true", help="не объявлять сервер в сети по mDNS")
+
+    p = sub.add_parser("demo", help="создать демонстрационную школу")
+    _data_arg(p)
+    p.add_argument("--password", default=None, metavar="ПАРОЛЬ", help="пароль всех демо-пользователей")
+
+    p = sub.add_parser("user", help="учётные записи (восстановление доступа с консоли)")
+    usub = p.add_subparsers(dest="user_command", metavar="ДЕЙСТВИЕ", required=True)
+    c = usub.add_parser("create", help="создать пользователя")
+    _data_arg(c)
+    c.add_argument("login")
+    c.add_argument("--last-name", required=True, metavar="ФАМИЛИЯ")
+    c.add_argument("--first-name", required=True, metavar="ИМЯ")
+    c.add_argument("--middle-name", default="", metavar="ОТЧЕСТВО")
+    c.add_argument("--roles", required=True, metavar="РОЛИ", help="через запятую, например sysadmin,teacher")
+    c.add_argument("--password", default=None, metavar="ПАРОЛЬ",
+                   help="пароль; если не указан, выдаётся одноразовый, который нужно сменить при входе")
+    c.add_argument("--school", default=None, metavar="НАЗВАНИЕ", help="название школы (для пустой базы)")
+    r = usub.add_parser("reset-password", help="выдать новый одноразовый пароль")
+    _data_arg(r)
+    r.add_argument("login")
+    r.add_argument("--password", default=None, metavar="ПАРОЛЬ")
+    s = usub.add_parser("set-roles", help="задать роли пользователя")
+    _data_arg(s)
+    s.add_argument("login")
+    s.add_argument("roles", metavar="РОЛИ")
+    l_ = usub.add_parser("list", help="список пользователей")
+    _data_arg(l_)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        data = args.data if args.data is not None else default_data_dir()
+        if args.command == "serve":
+            return serve(load_settings(data, host=args.host, port=args.port, mdns=False if args.no_mdns else None))
+        if args.command == "demo":
+            from .demo import build_demo
+
+            return build_demo(load_settings(data), args.password)
+        if args.command == "user":
+            from . import cli_user
+
+            return asyncio.run(cli_user.run(load_settings(data), args))
+    except (UserError, ConfigError, DatabaseError) as e:
+        print(f"Ошибка: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .netinfo import server_urls
+
+    # A missing database is created empty: the first visit shows the set-up page.
+    migrate(settings.db_path)
+    print("Электронный журнал запущен. Откройте в браузере:")
+    for url in server_urls(settings):
+        print("   ", url)
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""`zhurnal user …`: accounts at the console, for when nobody can log in."""
+
+from __future__ import annotations
+
+import uuid
+
+from .accounts import store
+from .accounts.passwords import hash_password, one_time_password, password_problem
+from .accounts.roles import ROLE_LABELS, parse_roles
+from .accounts.routes import LOGIN_RULE, valid_login
+from .cli import UserError
+from .config import Settings
+from .db import Database, migrate
+from .timeutil import now_text
+
+
+async def run(settings: Settings, args) -> int:
+    migrate(settings.db_path)
+    db = Database(settings.db_path, read_connections=1)
+    await db.open()
+    try:
+        return await COMMANDS[args.user_command](db, args)
+    except store.AccountError as e:
+        raise UserError(str(e)) from e
+    finally:
+        await db.close()
+
+
+def _password(args, login: str) -> tuple[str, bool]:
+    """(password, must change at first login): the given one, or a one-time one."""
+    if args.password is None:
+        return one_time_password(), True
+    problem = password_problem(args.password, login)
+    if problem:
+        raise UserError(problem)
+    return args.password, False
+
+
+async def create(db: Database, args) -> int:
+    if not valid_login(args.login):
+        raise UserError(LOGIN_RULE)
+    try:
+        roles = parse_roles(args.roles)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    if not roles:
+        raise UserError("Укажите хотя бы одну роль.")
+    has_school = await db.fetchval("SELECT count(*) FROM school")
+    if not has_school and not args.school:
+        raise UserError("База пуста: укажите название школы параметром --school.")
+    password, must_change = _password(args, args.login)
+    password_hash = hash_password(password)
+
+    async def write(conn) -> None:
+        if args.school:
+            await conn.execute(
+                "INSERT INTO school(id, uid, name, created_at) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                (str(uuid.uuid4()), args.school.strip(), now_text()),
+            )
+        person_id = await store.insert_person(conn, args.last_name.strip(), args.first_name.strip(),
+                                              args.middle_name.strip())
+        await store.insert_account(conn, person_id, args.login, password_hash, roles, must_change)
+
+    await db.write(write)
+    print(f"Создан пользователь {args.login} ({', '.join(ROLE_LABELS[r] for r in sorted(roles))}).")
+    if must_change:
+        print(f"Одноразовый пароль: {password}  (сменить при первом входе)")
+    return 0
+
+
+async def reset_password(db: Database, args) -> int:
+    row = await store.find_account(db, args.login)
+    if row is None:
+        raise UserError(f"Нет учётной записи с логином «{args.login}».")
+    password, must_change = _password(args, args.login)
+    await store.set_password(db, row["account_id"], hash_password(password), must_change)
+    print(f"Пароль пользователя {row['login']} сброшен, все его сеансы завершены.")
+    if must_change:
+        print(f"Одноразовый пароль: {password}  (сменить при первом входе)")
+    return 0
+
+
+async def set_roles(db: Database, args) -> int:
+    try:
+        roles = parse_roles(args.roles)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    await store.set_roles(db, args.login, roles)
+    print(f"Роли {args.login}: {', '.join(ROLE_LABELS[r] for r in sorted(roles)) or 'нет'}.")
+    return 0
+
+
+async def list_users(db: Database, args) -> int:
+    rows = await store.list_accounts(db)
+    for r in rows:
+        flags = []
+        if r["must_change_password"]:
+            flags.append("одноразовый пароль")
+        if r["disabled_at"]:
+            flags.append("отключён")
+        name = f"{r['last_name']} {r['first_name']} {r['middle_name']}".strip()
+        print(f"{r['login']:<16} {name:<40} {r['roles'] or '-':<30} {'; '.join(flags)}")
+    print(f"Всего: {len(rows)}")
+    return 0
+
+
+COMMANDS = {"create": create, "reset-password": reset_password, "set-roles": set_roles, "list": list_users}

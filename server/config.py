@@ -1,0 +1,77 @@
+"""One settings object: defaults for a demo on a laptop, overridden by
+`DATA/zhurnal.toml`, then by `ZHURNAL_*` environment variables, then by CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A settings file or variable that cannot be used; the message is Russian."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    host: str = "0.0.0.0"
+    port: int = 8000
+    mdns: bool = True
+    # Single-label mDNS host name: the school opens http://<mdns_hostname>.local:<port>
+    mdns_hostname: str = "zhurnal"
+    # A session ends after this long without a request (a teacher's day fits in it).
+    session_idle_minutes: int = 8 * 60
+    # Failed-login throttling, see server/accounts/throttle.py for why three keys.
+    login_window_minutes: int = 15
+    login_max_failures_account_address: int = 5
+    login_max_failures_account: int = 20
+    login_max_failures_address: int = 100
+    max_request_bytes: int = 2_000_000
+    read_connections: int = 4
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "zhurnal.sqlite3"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("ZHURNAL_DATA") or "data")
+
+
+def load_settings(data_dir: Path | None = None, **overrides) -> Settings:
+    """Settings for DATA: the TOML file in it, the environment, then `overrides`."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    values: dict = {}
+    toml_path = data_dir / "zhurnal.toml"
+    if toml_path.exists():
+        try:
+            values.update(tomllib.loads(toml_path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"Файл настроек {toml_path} повреждён: {e}") from e
+    known = {f.name: f for f in fields(Settings)}
+    for name in known:
+        env = os.environ.get("ZHURNAL_" + name.upper())
+        if env is not None and name != "data_dir":
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError("Неизвестные настройки: " + ", ".join(sorted(unknown)))
+    settings = Settings(data_dir=data_dir)
+    converted = {}
+    for name, raw in values.items():
+        if name == "data_dir":
+            continue
+        default = getattr(settings, name)
+        try:
+            if isinstance(default, bool):
+                converted[name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "да")
+            elif isinstance(default, int):
+                converted[name] = int(raw)
+            else:
+                converted[name] = str(raw)
+        except ValueError as e:
+            raise ConfigError(f"Настройка {name}: ожидалось число, получено «{raw}»") from e
+    return replace(settings, **converted)

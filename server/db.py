@@ -1,0 +1,189 @@
+"""The SQLite file: pragmas, numbered migrations, one write connection, read connections.
+
+Every write is one transaction run as a whole on the single write connection
+(`BEGIN IMMEDIATE` … `COMMIT`, serialised by a lock), so two teachers saving grades at
+the same moment never interleave. Reads use their own read-only connections; with WAL
+they never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(Exception):
+    """A database the server cannot use; the message is Russian and says what to do."""
+
+
+class DatabaseTooNew(DatabaseError):
+    pass
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered migrations shipped with the package: (version, name, sql), in order."""
+    found = []
+    for entry in resources.files("server.migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    found.sort()
+    assert [v for v, _, _ in found] == list(range(1, len(found) + 1)), "migration numbers must be 1..N"
+    return found
+
+
+def latest_version() -> int:
+    return len(migrations())
+
+
+def _set_pragmas(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # A Pi loses power: an acknowledged grade must survive it.
+    conn.execute("PRAGMA synchronous=FULL")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def connect_sync(path: Path | str) -> sqlite3.Connection:
+    """A plain sqlite3 connection with our pragmas, in autocommit mode (for CLI and tools)."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    _set_pragmas(conn)
+    return conn
+
+
+def migrate(path: Path | str) -> tuple[int, int]:
+    """Bring the database at `path` to the latest schema; returns (from, to).
+
+    A database made by a newer Zhurnal is refused before anything is written to it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect_sync(path)
+    try:
+        try:
+            current = schema_version(conn)
+        except sqlite3.DatabaseError as e:
+            raise DatabaseError(f"Файл {path} не является базой данных Журнала или повреждён ({e}).") from e
+        known = migrations()
+        if current > len(known):
+            raise DatabaseTooNew(
+                f"База данных {path} создана более новой версией Журнала (версия схемы {current}, "
+                f"эта программа знает только до {len(known)}). Установите новую версию программы. "
+                "База не изменена."
+            )
+        conn.execute("PRAGMA journal_mode=WAL")
+        for version, name, sql in known[current:]:
+            # executescript runs our explicit BEGIN … COMMIT; on error the open
+            # transaction is rolled back, so a migration applies whole or not at all.
+            try:
+                conn.executescript(
+                    "BEGIN IMMEDIATE;\n" + sql + "\n;"
+                    f"INSERT INTO schema_version(version, name, applied_at) "
+                    f"VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'));\nCOMMIT;"
+                )
+            except Exception:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return current, len(known)
+    finally:
+        conn.close()
+
+
+class Database:
+    """The server's connections to one SQLite file."""
+
+    def __init__(self, path: Path | str, read_connections: int = 4):
+        self.path = Path(path)
+        self._n_readers = read_connections
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self._writer = await self._connect(readonly=False)
+        for _ in range(self._n_readers):
+            conn = await self._connect(readonly=True)
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+
+    async def _connect(self, readonly: bool) -> aiosqlite.Connection:
+        target = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    async def close(self) -> None:
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    @asynccontextmanager
+    async def read(self):
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] | dict = ()) -> list[sqlite3.Row]:
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] | dict = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Iterable[Any] | dict = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row else None
+
+    async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run `fn(conn, *args)` as one transaction on the write connection."""
+        assert self._writer is not None, "database is not open"
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = await fn(conn, *args)
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+            return result
+
+    async def execute_write(self, sql: str, params: Iterable[Any] | dict = ()) -> int:
+        """One statement as its own transaction; returns lastrowid."""
+
+        async def run(conn: aiosqlite.Connection) -> int:
+            cur = await conn.execute(sql, params)
+            return cur.lastrowid
+
+        return await self.write(run)

@@ -1,0 +1,235 @@
+"""`zhurnal demo`: a deterministic, realistic school for trying Zhurnal out.
+
+22 classes 1А–11Б of 25 students, their parents (brothers and sisters share them),
+about 40 staff. The same seed and the same date give the same school. Logins follow
+DESIGN.md: director, deputy, sysadmin, teacher01… (teacher01 is the class teacher of
+5А), staff01…, parent0001…, student0001…; student numbering starts in 5А so that
+student0001 is in a class that gets marks (parallel 1 has none). parent0001 is the
+parent of student0001 and of a younger child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from .accounts import store as accounts
+from .accounts.passwords import hash_password
+from .cli import UserError
+from .config import Settings
+from .db import Database, migrate
+from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
+from .school import store as school
+from .timeutil import now_text, school_year_start
+
+DEFAULT_PASSWORD = "demo-parol"
+SEED = 20260901
+SCHOOL_NAME = "МБОУ «Средняя общеобразовательная школа № 7»"
+CLASS_ORDER = [(p, l) for p in list(range(5, 12)) + list(range(1, 5)) for l in "АБ"]  # 5А first, see above
+STUDENTS_PER_CLASS = 25
+FIRST_SURNAME = min(SURNAMES)
+OTHER_SURNAMES = [s for s in SURNAMES if s != FIRST_SURNAME]
+
+SUBJECT_POSITIONS = [
+    "учитель русского языка и литературы", "учитель математики", "учитель английского языка",
+    "учитель истории и обществознания", "учитель физики", "учитель химии", "учитель биологии",
+    "учитель географии", "учитель информатики", "учитель физической культуры", "учитель музыки",
+    "учитель изобразительного искусства", "учитель технологии", "учитель ОБЗР",
+]
+
+
+@dataclass
+class Person:
+    last: str
+    first: str
+    middle: str
+    sex: str
+    birth: str | None = None
+    position: str | None = None
+    login: str | None = None
+    roles: set[str] = field(default_factory=set)
+    id: int | None = None
+
+
+def _adult(rng: random.Random, sex: str, last: str | None = None) -> Person:
+    surname = last or rng.choice(SURNAMES)
+    father = rng.choice(MALE_FIRST_NAMES)
+    if sex == "м":
+        return Person(surname, rng.choice(MALE_FIRST_NAMES), patronymic(father, "м"), "м")
+    return Person(feminine_surname(surname), rng.choice(FEMALE_FIRST_NAMES), patronymic(father, "ж"), "ж")
+
+
+def plan_school(today: date) -> dict:
+    """Everything the demo holds, as plain data; no database involved."""
+    rng = random.Random(SEED)
+    start = school_year_start(today)
+    staff: list[Person] = []
+
+    def add_staff(sex: str, position: str, login: str, roles: set[str]) -> Person:
+        p = _adult(rng, sex)
+        p.position, p.login, p.roles = position, login, roles
+        p.birth = date(rng.randint(1962, 1998), rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+        staff.append(p)
+        return p
+
+    add_staff("ж", "директор", "director", {"director"})
+    add_staff("ж", "заместитель директора по учебно-воспитательной работе", "deputy", {"deputy", "teacher"})
+    add_staff("м", "администратор АСУ, учитель информатики", "sysadmin", {"sysadmin", "teacher"})
+    teachers = []
+    for i in range(1, 35):
+        position = "учитель начальных классов" if i > 26 else SUBJECT_POSITIONS[(i - 1) % len(SUBJECT_POSITIONS)]
+        sex = "м" if rng.random() < 0.2 else "ж"
+        teachers.append(add_staff(sex, position, f"teacher{i:02d}", {"teacher"}))
+    add_staff("ж", "педагог-психолог", "staff01", {"staff"})
+    add_staff("ж", "социальный педагог", "staff02", {"staff"})
+
+    # Class teachers: subject teachers for 5–11, primary teachers for 1–4; teacher01 gets 5А.
+    subject_teachers = [t for t in teachers if t.position != "учитель начальных классов"]
+    primary_teachers = [t for t in teachers if t.position == "учитель начальных классов"]
+    classes = []
+    for parallel, letter in CLASS_ORDER:
+        pool = subject_teachers if parallel >= 5 else primary_teachers
+        teacher = pool.pop(0)
+        classes.append({"parallel": parallel, "letter": letter, "teacher": teacher, "students": []})
+
+    # Families: a family has 1–3 children in different parallels; parents shared.
+    students: list[Person] = []
+    families: list[tuple[list[Person], list[tuple[Person, str]]]] = []
+    free = {(c["parallel"], c["letter"]): STUDENTS_PER_CLASS for c in classes}
+    by_key = {(c["parallel"], c["letter"]): c for c in classes}
+    order = list(CLASS_ORDER)
+    while any(free.values()):
+        key = next(k for k in order if free[k])
+        # The very first family is parent0001's: two children, 5А and a younger one; its
+        # surname comes first in the alphabet, so its 5А child is student0001.
+        first_family = not families
+        family_surname = FIRST_SURNAME if first_family else rng.choice(OTHER_SURNAMES)
+        father_name = rng.choice(MALE_FIRST_NAMES)
+        n_children = 1 if rng.random() < 0.75 else (2 if rng.random() < 0.85 else 3)
+        if first_family:
+            n_children = 2
+        keys = [key]
+        candidates = [k for k in order if free[k] and k[0] < key[0]] or [k for k in order if free[k] and k != key]
+        rng.shuffle(candidates)
+        for k in candidates:
+            if len(keys) >= n_children:
+                break
+            if all(k[0] != other[0] for other in keys):
+                keys.append(k)
+        children = []
+        for k in keys:
+            free[k] -= 1
+            sex = "м" if rng.random() < 0.5 else "ж"
+            first = rng.choice(MALE_FIRST_NAMES if sex == "м" else FEMALE_FIRST_NAMES)
+            last = family_surname if sex == "м" else feminine_surname(family_surname)
+            born_year = start - k[0] - 6
+            child = Person(last, first, patronymic(father_name, sex), sex,
+                           birth=date(born_year, rng.randint(1, 12), rng.randint(1, 28)).isoformat())
+            children.append(child)
+            by_key[k]["students"].append(child)
+        mother = _adult(rng, "ж", family_surname)
+        parents = [(mother, "мать")]
+        if rng.random() < 0.6:
+            father = Person(family_surname, father_name, patronymic(rng.choice(MALE_FIRST_NAMES), "м"), "м")
+            parents.append((father, "отец"))
+        families.append((children, parents))
+
+    # Logins in class order (5А first), then parents in the order of their first child.
+    n = 0
+    for c in classes:
+        c["students"].sort(key=lambda s: (s.last, s.first))
+    for c in classes:
+        for s in c["students"]:
+            n += 1
+            s.login, s.roles = f"student{n:04d}", {"student"}
+            students.append(s)
+    families.sort(key=lambda f: min(int(ch.login[7:]) for ch in f[0]))
+    m = 0
+    for _, parents in families:
+        for p, _ in parents:
+            m += 1
+            p.login, p.roles = f"parent{m:04d}", {"parent"}
+    return {"start": start, "staff": staff, "classes": classes, "families": families, "rng": rng}
+
+
+def build_demo(settings: Settings, password: str | None) -> int:
+    if settings.db_path.exists():
+        raise UserError(
+            f"В папке {settings.data_dir} уже есть база журнала. Демо-школа создаётся только в пустой папке: "
+            "укажите другую папку параметром --data."
+        )
+    password = password or DEFAULT_PASSWORD
+    migrate(settings.db_path)
+    plan = plan_school(date.today())
+    asyncio.run(_write(settings, plan, hash_password(password)))
+    print_logins(plan, password)
+    return 0
+
+
+async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
+    # All demo accounts share one password, so one Argon2 hash serves them all
+    # (hashing ~1700 passwords one by one would take minutes on a Raspberry Pi).
+    db = Database(settings.db_path, read_connections=1)
+    await db.open()
+    rng: random.Random = plan["rng"]
+    start = plan["start"]
+
+    async def write(conn) -> None:
+        await conn.execute(
+            "INSERT INTO school(id, uid, name, address, district_code, created_at) VALUES (1, ?, ?, ?, ?, ?)",
+            (str(uuid.UUID(int=rng.getrandbits(128), version=4)), SCHOOL_NAME,
+             "г. Светлогорск, ул. Школьная, д. 7", "04-217", now_text()),
+        )
+        year_id = await school.insert_year(conn, f"{start}/{start + 1}", f"{start}-09-01", f"{start + 1}-08-31")
+
+        async def add(p: Person) -> None:
+            p.id = await accounts.insert_person(conn, p.last, p.first, p.middle, sex=p.sex, birth_date=p.birth,
+                                                position=p.position)
+            await accounts.insert_account(conn, p.id, p.login, password_hash, p.roles, False)
+
+        for p in plan["staff"]:
+            await add(p)
+        enrol = []
+        for c in plan["classes"]:
+            class_id = await school.insert_class(conn, year_id, c["parallel"], c["letter"], c["teacher"].id)
+            for s in c["students"]:
+                await add(s)
+                form = "очная" if rng.random() > 0.01 else "на дому"
+                enrol.append((s.id, form, class_id, f"{start}-09-01"))
+        await school.insert_students(conn, enrol)
+        links = []
+        consent_at = f"{start}-09-01T09:00:00Z"
+        for children, parents in plan["families"]:
+            for p, relation in parents:
+                await add(p)
+                first_family = p.login == "parent0001"
+                consent = consent_at if first_family or rng.random() < 0.93 else None
+                paper = not first_family and rng.random() < 0.06
+                for ch in children:
+                    links.append((p.id, ch.id, relation, consent, "paper" if paper else "electronic"))
+        await school.insert_guardians(conn, links)
+
+    try:
+        await db.write(write)
+    finally:
+        await db.close()
+
+
+def print_logins(plan: dict, password: str) -> None:
+    n_students = sum(len(c["students"]) for c in plan["classes"])
+    n_parents = sum(len(p) for _, p in plan["families"])
+    print(f"Демо-школа создана: {SCHOOL_NAME}")
+    print(f"Классов: {len(plan['classes'])}, учащихся: {n_students}, родителей: {n_parents}, "
+          f"сотрудников: {len(plan['staff'])}")
+    print(f"Пароль у всех демо-пользователей: {password}")
+    print("Логины:")
+    for login, who in [
+        ("director", "директор"), ("deputy", "заместитель директора (куратор АСУ), учитель"),
+        ("sysadmin", "администратор АСУ, учитель информатики"), ("teacher01", "учитель, классный руководитель 5А"),
+        ("staff01", "педагог-психолог"), ("parent0001", "родитель двоих детей (student0001 и ещё один)"),
+        ("student0001", "учащийся 5А"),
+    ]:
+        print(f"   {login:<12} {who}")

@@ -1,0 +1,1 @@
+"""The school: its details, academic years, classes, students and their parents."""

@@ -1,0 +1,1 @@
+"""What every page shares: access rules, CSRF, security headers, templates, error pages."""

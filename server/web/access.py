@@ -1,0 +1,115 @@
+"""Who may call which route, checked before every handler.
+
+Every route handler declares its rule in `opt` (on the handler, controller or router):
+- `public=True`: anyone, logged in or not (login page, static files);
+- `roles={...}`: a logged-in user holding at least one of these roles;
+- `any_user=True`: any logged-in user.
+A handler with no rule is refused for everyone: forgetting a rule fails closed, and the
+route×role test in tests/test_access.py names it. Row-level checks (this parent, this
+child) are done by the areas' functions on top of this.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from litestar.connection import ASGIConnection, Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from ..accounts import store
+from ..accounts.store import User
+from ..timeutil import parse_stored, utcnow
+
+SESSION_COOKIE = "zhurnal_session"
+PRESESSION_COOKIE = "zhurnal_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writing last_seen_at on every request would make every page view a write.
+TOUCH_EVERY = timedelta(minutes=5)
+
+STUDENT_REFUSED = "Учащимся доступ к электронному журналу и служебным страницам запрещён (п. 2.1 Регламента)."
+
+
+class CsrfFailed(PermissionDeniedException):
+    pass
+
+
+class PasswordChangeRequired(Exception):
+    """The user must set their own password before anything else."""
+
+
+async def load_user(connection: ASGIConnection) -> User | None:
+    """The session's user, cached on the connection for the rest of the request."""
+    if "user" in connection.state:
+        return connection.state.user
+    user = None
+    token = connection.cookies.get(SESSION_COOKIE)
+    if token and len(token) < 100:
+        app_state = connection.app.state
+        idle = timedelta(minutes=app_state.settings.session_idle_minutes)
+        found = await store.session_user(app_state.db, token, idle)
+        if found:
+            user, last_seen = found
+            if utcnow() - parse_stored(last_seen) > TOUCH_EVERY:
+                await store.touch_session(app_state.db, user.session_hash)
+    connection.state.user = user
+    return user
+
+
+async def check_csrf(request: Request, user: User | None) -> None:
+    """Refuse an unsafe request that does not prove it came from our own page.
+
+    With a session: the session's token, from the X-CSRF-Token header (htmx sends it via
+    hx-headers on <body>; API clients get it from the login answer) or the form field.
+    Without one (login, set-up): a form must echo the pre-session cookie; the JSON API
+    accepts only application/json, which a cross-site form cannot send.
+    """
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise CsrfFailed("Запрос с чужого сайта отклонён.")
+    content_type = request.content_type[0]
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = (await request.form()).get(CSRF_FIELD)
+    if user is not None:
+        expected = user.csrf_token
+    elif request.url.path.startswith("/api/"):
+        if content_type == "application/json":
+            return
+        expected = None
+    else:
+        expected = request.cookies.get(PRESESSION_COOKIE)
+    if not expected or not sent or not hmac.compare_digest(str(sent), expected):
+        raise CsrfFailed("Страница устарела или запрос не подтверждён. Обновите страницу и повторите.")
+
+
+async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    opt = handler.opt
+    user = await load_user(connection)
+    if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
+        await check_csrf(connection, user)
+    if opt.get("public"):
+        return
+    if user is None:
+        raise NotAuthorizedException("Войдите в систему.")
+    if user.must_change_password and not opt.get("password_change"):
+        raise PasswordChangeRequired()
+    if opt.get("any_user"):
+        return
+    allowed = opt.get("roles")
+    if allowed and user.roles & allowed:
+        return
+    if user.roles <= {"student"} and not (allowed and "student" in allowed):
+        raise PermissionDeniedException(STUDENT_REFUSED)
+    raise PermissionDeniedException("У вас нет доступа к этой странице.")
+
+
+def current_user(request: Request) -> User:
+    """The logged-in user of a handler that the guard let through."""
+    return request.state.user
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""

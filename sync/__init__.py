@@ -1,0 +1,1 @@
+"""District sync: change feed, upload protocol, bundles (later issues)."""
