@@ -35,8 +35,9 @@ SCRYPT_MAX_WORK_FACTOR = 22
 
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
-_ARMOR_COLUMNS = 64
-_ARMOR_LINE_BYTES = 48
+# Armor lines and stanza body lines: 64 base64 columns, i.e. 48 bytes.
+_COLUMNS = 64
+_LINE_BYTES = 48
 # Same bound as age: whitespace around the armor is allowed, but not unlimited amounts.
 _ARMOR_MAX_WHITESPACE = 1024
 # Our own bound on one header line, so garbage without newlines cannot eat memory.
@@ -283,12 +284,11 @@ class ScryptIdentity:
                 )
             if len(s.body) != FILE_KEY_SIZE + TAG_SIZE:
                 raise HeaderError("scrypt stanza body has the wrong length")
-            kdf = Scrypt(
-                salt=b"age-encryption.org/v1/scrypt" + salt,
-                length=32, n=1 << int(s.args[2]), r=8, p=1,
-            )
+            salt = b"age-encryption.org/v1/scrypt" + salt
+            kdf = Scrypt(salt=salt, length=32, n=1 << int(s.args[2]), r=8, p=1)
+            wrap_key = kdf.derive(self._passphrase)
             try:
-                return ChaCha20Poly1305(kdf.derive(self._passphrase)).decrypt(bytes(12), s.body, None)
+                return ChaCha20Poly1305(wrap_key).decrypt(bytes(12), s.body, None)
             except InvalidTag:
                 continue  # wrong passphrase
         return None
@@ -349,15 +349,9 @@ class _Source:
         self._raw = raw
         self._buf = b""
 
-    def _fill(self, n: int) -> None:
-        while len(self._buf) < n:
-            data = self._raw.read(max(n - len(self._buf), 4096))
-            if not data:
-                return
-            self._buf += data
-
     def peek(self, n: int) -> bytes:
-        self._fill(n)
+        while len(self._buf) < n and (data := self._raw.read(n - len(self._buf))):
+            self._buf += data
         return self._buf[:n]
 
     def read(self, n: int) -> bytes:
@@ -437,7 +431,7 @@ class _ArmorDecoder:
         if line == ARMOR_END:
             self._finish()
             return b""
-        if not line or len(line) > _ARMOR_COLUMNS:
+        if not line or len(line) > _COLUMNS:
             raise ArmorError("empty or too long line")
         try:
             data = base64.b64decode(line, validate=True)
@@ -445,7 +439,7 @@ class _ArmorDecoder:
             raise ArmorError("invalid base64") from None
         if base64.b64encode(data) != line:
             raise ArmorError("non-canonical base64")
-        if len(data) < _ARMOR_LINE_BYTES:  # only the last line may be short
+        if len(data) < _LINE_BYTES:  # only the last line may be short
             if self._line() != ARMOR_END:
                 raise ArmorError("invalid closing line")
             self._finish()
@@ -513,10 +507,10 @@ def _parse_header(src: _Source) -> tuple[list[_Stanza], bytes, bytes]:
             line = _header_line(src)
             covered += line
             data = _b64_raw_decode(line[:-1], "stanza body")
-            if len(data) > _ARMOR_LINE_BYTES:
+            if len(data) > _LINE_BYTES:
                 raise HeaderError("stanza body line longer than 64 columns")
             body += data
-            if len(data) < _ARMOR_LINE_BYTES:
+            if len(data) < _LINE_BYTES:
                 break
         stanzas.append(_Stanza([a.decode("ascii") for a in parts[1:]], bytes(body)))
     if not stanzas:
@@ -566,8 +560,8 @@ def _x25519_stanza(file_key: bytes, recipient: bytes) -> bytes:
         raise KeyFormatError("X25519 recipient is a low-order point") from None
     wrap_key = _hkdf(shared, share + recipient, b"age-encryption.org/v1/X25519")
     body = _b64_raw(ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None))
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    if not lines or len(lines[-1]) == 64:
+    lines = [body[i : i + _COLUMNS] for i in range(0, len(body), _COLUMNS)]
+    if not lines or len(lines[-1]) == _COLUMNS:
         lines.append(b"")  # the body always ends with a line shorter than 64 columns
     return b"-> X25519 " + _b64_raw(share) + b"\n" + b"".join(line + b"\n" for line in lines)
 
@@ -595,8 +589,8 @@ class AgeWriter(io.BufferedIOBase):
         return True
 
     def write(self, data) -> int:
-        if self.closed:
-            raise ValueError("write to closed AgeWriter")
+        if self.closed or self._aborted:
+            raise ValueError("write to a closed or aborted AgeWriter")
         view = memoryview(data).cast("B")
         size = len(view)
         while view:
@@ -662,7 +656,9 @@ class AgeReader(io.BufferedIOBase):
     trailing garbage) is raised by the read that would otherwise have reported EOF.
     """
 
-    def __init__(self, src: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None):
+    def __init__(
+        self, src: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None
+    ):
         super().__init__()
         ids = _as_identities(identities)
         source = _Source(src)
@@ -754,13 +750,10 @@ class AgeReader(io.BufferedIOBase):
             got += len(data)
         return b"".join(parts)
 
-    def readinto(self, buffer) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
-        memoryview(buffer).cast("B")[: len(data)] = data
-        return len(data)
 
-
-def decrypt(src: BinaryIO, dst: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None) -> None:
+def decrypt(
+    src: BinaryIO, dst: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None
+) -> None:
     """Decrypt `src` to `dst`; on error `dst` may hold a partial plaintext to discard."""
     with AgeReader(src, identities, armored=armored) as reader:
         while data := reader.read1(CHUNK_SIZE):

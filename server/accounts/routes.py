@@ -11,7 +11,9 @@ from datetime import timedelta
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from typing import Annotated
+
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from ..timeutil import now_text
@@ -58,7 +60,7 @@ async def start_session(request: Request, user: User, kiosk: bool = False) -> tu
 # --- HTML pages ---------------------------------------------------------------
 
 @get("/login", opt={"public": True}, name="login")
-async def login_page(request: Request, next_: str | None = Parameter(query="next", default=None)) -> Response:
+async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
     if await store.account_count(request.app.state.db) == 0:
         return Redirect("/setup", status_code=303)
     if await load_user(request):
@@ -225,7 +227,7 @@ async def me_json(request: Request, user: User) -> dict:
 
 
 @post("/api/v1/auth/login", opt={"public": True}, tags=["Вход"], status_code=200)
-async def api_login(request: Request, data: LoginRequest) -> Response:
+async def api_login(request: Request, data: JSONBody[LoginRequest]) -> Response:
     """Вход по логину и паролю: ставит cookie сессии, возвращает CSRF-токен для запросов на изменение."""
     try:
         user = await authenticate(request.app.state.db, request.app.state.settings, data.login, data.password,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from typing import Annotated
+
+from litestar.params import QueryParameter
 
 from ..accounts import store
 from ..web.templating import page
@@ -21,7 +23,7 @@ OUTCOME_LABELS = {
 
 
 @get("/admin/logins", opt={"roles": {"director", "deputy", "sysadmin"}})
-async def login_record(request: Request, failures: bool = Parameter(query="failures", default=False)) -> Response:
+async def login_record(request: Request, failures: Annotated[bool, QueryParameter(name="failures")] = False) -> Response:
     events = await store.login_events(request.app.state.db, limit=300, failures_only=failures)
     return page("admin/logins.html", events=events, failures=failures, labels=OUTCOME_LABELS)
 

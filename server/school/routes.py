@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from ..web.access import current_user
@@ -11,7 +12,7 @@ from . import store
 
 
 @get("/classes/{class_id:int}", opt={"roles": {"director", "deputy", "sysadmin", "class_teacher"}})
-async def class_page(request: Request, class_id: int) -> Response:
+async def class_page(request: Request, class_id: FromPath[int]) -> Response:
     user = current_user(request)
     db = request.app.state.db
     info = await store.class_info(db, class_id)

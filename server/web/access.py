@@ -88,12 +88,12 @@ async def check_csrf(request: Request, user: User | None) -> None:
 async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     opt = handler.opt
     user = await load_user(connection)
+    if user is None and not opt.get("public"):
+        raise NotAuthorizedException("Войдите в систему.")
     if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
         await check_csrf(connection, user)
     if opt.get("public"):
         return
-    if user is None:
-        raise NotAuthorizedException("Войдите в систему.")
     if user.must_change_password and not opt.get("password_change"):
         raise PasswordChangeRequired()
     if opt.get("any_user"):

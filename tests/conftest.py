@@ -1,0 +1,89 @@
+"""Fixtures: schools built in temp directories through the app's own functions,
+and HTTP clients logged in as a given person."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from server.app import create_app
+from server.config import load_settings
+from server.demo import build_demo
+
+PASSWORD = "demo-parol"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# One login per role for the access tests: teacher20 teaches and has no class.
+ROLE_LOGINS = {
+    "director": "director",
+    "deputy": "deputy",
+    "sysadmin": "sysadmin",
+    "teacher": "teacher20",
+    "class_teacher": "teacher01",
+    "staff": "staff01",
+    "parent": "parent0001",
+    "student": "student0001",
+}
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo school, built once per test run; tests get copies."""
+    data = tmp_path_factory.mktemp("demo-template")
+    build_demo(load_settings(data, mdns=False), PASSWORD)
+    return data
+
+
+@pytest.fixture
+def data_dir(demo_template, tmp_path) -> Path:
+    """A fresh copy of the demo school's data folder."""
+    target = tmp_path / "data"
+    shutil.copytree(demo_template, target)
+    return target
+
+
+def make_client(data: Path, **settings) -> TestClient:
+    app = create_app(load_settings(data, **{"mdns": False, **settings}))
+    return TestClient(app=app, base_url="http://testserver.local")
+
+
+@pytest.fixture
+def client(data_dir):
+    with make_client(data_dir) as c:
+        yield c
+
+
+@pytest.fixture
+def empty_client(tmp_path):
+    with make_client(tmp_path / "empty") as c:
+        yield c
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "the page has no CSRF field"
+    return m.group(1)
+
+
+def login(client: TestClient, login_name: str, password: str = PASSWORD, expect: int = 303):
+    """Log in through the login form as a person would; returns the POST response."""
+    page = client.get("/login")
+    token = csrf_from(page.text) if page.status_code == 200 else ""
+    r = client.post("/login", data={"login": login_name, "password": password, "csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == expect, (r.status_code, r.text[:500])
+    return r
+
+
+def session_csrf(client: TestClient) -> str:
+    """The logged-in session's CSRF token, as a page carries it."""
+    return csrf_from(client.get("/password").text)
+
+
+def today() -> date:
+    return date.today()

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Run the whole test suite on a fresh Debian machine: makes ./.venv, installs Zhurnal
+# with its test tools, installs Chromium (browser tests) and age (backup interop) when
+# missing and we may, then runs pytest. Extra arguments go to pytest.
+set -e
+cd "$(dirname "$0")/.."
+. deploy/venv.sh test
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v age >/dev/null 2>&1 || missing="$missing age"
+if [ -n "$missing" ]; then
+    apt_install $missing || echo "Без пакетов:$missing — тесты, которым они нужны, будут пропущены с объяснением." >&2
+fi
+exec .venv/bin/python -m pytest "$@"
