@@ -120,4 +120,8 @@ def serve(settings: Settings) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m server.cli` runs this file as a second module, `__main__`, whose UserError
+    # is not the server.cli.UserError that demo.py and cli_user.py raise: run the real one.
+    from server.cli import main as _main
+
+    sys.exit(_main())

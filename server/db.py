@@ -78,7 +78,11 @@ def migrate(path: Path | str) -> tuple[int, int]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect_sync(path)
+    try:
+        # The pragmas already read the file: a file that is not SQLite fails here.
+        conn = connect_sync(path)
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"Файл {path} не является базой данных Журнала или повреждён ({e}).") from e
     try:
         try:
             current = schema_version(conn)

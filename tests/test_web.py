@@ -1,0 +1,112 @@
+"""What every page shares: security headers, escaping, Russian error pages, limits."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from conftest import PASSWORD, csrf_from, login
+
+from server.accounts.passwords import hash_password
+
+
+def test_every_response_carries_security_headers(client):
+    for r in (client.get("/login"), client.get("/nope"), client.get("/static/zhurnal.css")):
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+    assert client.get("/login").headers["cache-control"] == "no-store"
+
+
+def test_pages_have_no_inline_script(client):
+    login(client, "deputy")
+    for path in ("/", "/admin/logins", "/password"):
+        html = client.get(path).text
+        assert "<script>" not in html and " on" + "click=" not in html
+        assert '<script src="/static/vendor/htmx/htmx.min.js"' in html
+
+
+def test_names_are_escaped_in_pages(client, data_dir):
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("UPDATE person SET first_name = '<script>alert(1)</script>' WHERE id = "
+                 "(SELECT person_id FROM account WHERE login = 'teacher01')")
+    conn.commit()
+    conn.close()
+    login(client, "teacher01")
+    html = client.get("/").text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_unknown_page_is_a_friendly_russian_404(client):
+    r = client.get("/no/such/page")
+    assert r.status_code == 404
+    assert "Страница не найдена" in r.text and "На главную" in r.text
+    assert "Traceback" not in r.text
+    r = client.get("/api/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["error"].startswith("Такой страницы нет")
+
+
+def test_forbidden_page_is_russian_and_keeps_the_navigation(client):
+    login(client, "parent0001")
+    r = client.get("/admin/logins")
+    assert r.status_code == 403 and "Доступ запрещён" in r.text
+    assert "Выйти" in r.text
+
+
+def test_htmx_error_goes_to_the_flash_area(client):
+    login(client, "parent0001")
+    r = client.get("/admin/logins", headers={"HX-Request": "true"})
+    assert r.status_code == 403
+    assert r.headers["HX-Retarget"] == "#flash"
+    assert "<html" not in r.text and "Доступ запрещён" in r.text
+
+
+def test_over_long_request_is_refused_and_changes_nothing(client, data_dir):
+    page = client.get("/login")
+    big = "x" * 3_000_000
+    r = client.post("/login", data={"login": "teacher01", "password": big, "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 413
+    assert "Слишком большой запрос" in r.text
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    assert conn.execute("SELECT count(*) FROM session").fetchone()[0] == 0
+    conn.close()
+
+
+def test_over_long_login_fields_are_just_wrong_credentials(client):
+    r = login(client, "a" * 500, "b" * 500, expect=401)
+    assert "Неверный логин или пароль." in r.text
+
+
+def test_a_disabled_account_cannot_log_in(client, data_dir):
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("UPDATE account SET disabled_at = '2026-01-01T00:00:00Z' WHERE login = 'teacher03'")
+    conn.commit()
+    conn.close()
+    r = login(client, "teacher03", expect=403)
+    assert "Учётная запись отключена" in r.text
+
+
+def test_login_record_shows_failures_to_the_administration(client):
+    login(client, "teacher01", "wrong-password", expect=401)
+    login(client, "deputy")
+    html = client.get("/admin/logins?failures=true").text
+    assert "неверный пароль" in html and "teacher01" in html
+    assert "wrong-password" not in html
+
+
+def test_openapi_document_is_served_and_lists_the_fixed_points(client):
+    doc = client.get("/api/v1/schema/openapi.json").json()
+    for path in ("/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/me"):
+        assert path in doc["paths"]
+
+
+def test_a_hash_made_elsewhere_verifies(client, data_dir):
+    # A password set at the console (another process) logs in through the web.
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("UPDATE account SET password_hash = ? WHERE login = 'teacher04'", (hash_password("Другой-1234"),))
+    conn.commit()
+    conn.close()
+    login(client, "teacher04", "Другой-1234")
+    login(client, "teacher05", PASSWORD)
