@@ -1,11 +1,11 @@
 # Sourced by deploy/demo.sh and tests/run.sh: make ./.venv and install Zhurnal into it.
-# Usage: . deploy/venv.sh [EXTRAS]   (EXTRAS e.g. "test")
+# Usage: [ZH_EXTRAS=test] . deploy/venv.sh   (a sourced script cannot take its own arguments in sh)
 # Works on a fresh Debian with only python3: Debian splits venv/ensurepip into the
 # python3-venv package, which is installed here when we are root.
 set -e
-ZH_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ZH_ROOT=$(pwd)  # the callers cd to the repository top first
 ZH_VENV="$ZH_ROOT/.venv"
-ZH_EXTRAS=${1:-}
+ZH_EXTRAS=${ZH_EXTRAS:-}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"

@@ -4,7 +4,7 @@
 # missing and we may, then runs pytest. Extra arguments go to pytest.
 set -e
 cd "$(dirname "$0")/.."
-. deploy/venv.sh test
+ZH_EXTRAS=test . deploy/venv.sh
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v age >/dev/null 2>&1 || missing="$missing age"
