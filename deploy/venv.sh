@@ -46,7 +46,15 @@ fi
 ZH_STAMP="$ZH_VENV/.zhurnal-installed${ZH_EXTRAS:+-$ZH_EXTRAS}"
 if [ ! -f "$ZH_STAMP" ] || [ "$ZH_ROOT/pyproject.toml" -nt "$ZH_STAMP" ]; then
     echo "Устанавливаю Журнал и его зависимости в $ZH_VENV …"
-    "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ZH_ROOT${ZH_EXTRAS:+[$ZH_EXTRAS]}"
-    touch "$ZH_STAMP"
+    # The build backend is chatty; keep its output in a log and show it only on failure.
+    if "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip \
+            >"$ZH_VENV/install.log" 2>&1 &&
+        "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+            -e "$ZH_ROOT${ZH_EXTRAS:+[$ZH_EXTRAS]}" >>"$ZH_VENV/install.log" 2>&1; then
+        touch "$ZH_STAMP"
+    else
+        cat "$ZH_VENV/install.log" >&2
+        echo "Установка не удалась (подробности выше и в $ZH_VENV/install.log)." >&2
+        exit 1
+    fi
 fi
