@@ -105,7 +105,12 @@ class Page:
         self.errors: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        self.page.on("requestfailed", lambda req: self.errors.append(f"requestfailed: {req.url}"))
+        self.page.on("requestfailed", self._request_failed)
+
+    def _request_failed(self, request) -> None:
+        # A request cut short by the next navigation (the favicon, typically) is not a failure.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"requestfailed: {request.url} ({request.failure})")
 
     def _console(self, msg) -> None:
         if msg.type == "error":

@@ -110,3 +110,17 @@ def test_a_hash_made_elsewhere_verifies(client, data_dir):
     conn.close()
     login(client, "teacher04", "Другой-1234")
     login(client, "teacher05", PASSWORD)
+
+
+def test_a_server_error_is_a_russian_page_without_internals(client, data_dir):
+    login(client, "deputy")
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("DROP TABLE login_event")  # the kind of damage a failing SD card does
+    conn.commit()
+    conn.close()
+    r = client.get("/admin/logins")
+    assert r.status_code == 500
+    assert "Внутренняя ошибка сервера" in r.text and "сообщите администратору" in r.text
+    assert "Traceback" not in r.text and "login_event" not in r.text
+    r = client.get("/api/v1/me", headers={"Accept": "application/json"})
+    assert r.status_code == 200  # the rest of the server keeps working
