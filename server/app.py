@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from . import __version__, home
+from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
 from .admin import routes as admin_routes
@@ -22,6 +23,7 @@ from .config import Settings
 from .db import Database, migrate
 from .netinfo import Advertiser
 from .paths import resource_dir
+from .school import import_routes
 from .school import routes as school_routes
 from .school.store import school as load_school
 from .web.access import access_guard
@@ -66,6 +68,8 @@ def create_app(settings: Settings) -> Litestar:
             *home.ROUTES,
             *accounts_routes.ROUTES,
             *school_routes.ROUTES,
+            *import_routes.ROUTES,
+            *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
         ],
         guards=[access_guard],

@@ -34,6 +34,9 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): PUBLIC,
     ("GET", "/classes/{class_id:int}"): ADMINISTRATION | {"class_teacher"},
+    ("GET", "/school/subjects"): ADMINISTRATION,
+    ("POST", "/school/subjects"): {"deputy", "sysadmin"},
+    ("POST", "/school/subjects/{subject_id:int}/archive"): {"deputy", "sysadmin"},
     ("GET", "/admin/logins"): ADMINISTRATION,
 }
 
@@ -79,7 +82,7 @@ def params(client):
     login(client, "teacher01")
     class_id = client.get("/").text.split('href="/classes/')[1].split('"')[0]
     client.cookies.clear()
-    return {"file_path": "zhurnal.css", "class_id": class_id, "path": "openapi.json"}
+    return {"file_path": "zhurnal.css", "class_id": class_id, "path": "openapi.json", "subject_id": "1"}
 
 
 @pytest.mark.parametrize("role", sorted(ALL_ROLES) + ["anonymous"])

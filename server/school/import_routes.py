@@ -1,0 +1,3 @@
+"""Import of class lists and staff from CSV/XLSX (filled in by the import work)."""
+
+ROUTES: list = []
