@@ -18,6 +18,7 @@ from . import __version__, home
 from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
+from .admin import backups as backup_routes
 from .admin import routes as admin_routes
 from .config import Settings
 from .db import Database, migrate
@@ -47,6 +48,10 @@ def create_app(settings: Settings) -> Litestar:
         await db.open()
         app.state.db = db
         await purge_sessions(db, timedelta(minutes=settings.session_idle_minutes))
+        from backups.scheduler import BackupScheduler
+
+        app.state.backups = BackupScheduler(settings)
+        app.state.backups.start()
         advertiser = Advertiser()
         if settings.mdns:
             school = await load_school(db)
@@ -54,6 +59,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            await app.state.backups.stop()
             await advertiser.stop()
             await db.close()
 
@@ -71,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             *import_routes.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
+            *backup_routes.ROUTES,
         ],
         guards=[access_guard],
         lifespan=[lifespan],

@@ -30,6 +30,21 @@ class Settings:
     login_max_failures_address: int = 100
     max_request_bytes: int = 2_000_000
     read_connections: int = 4
+    # Backups (backups/README.md): nightly at backup_time (local, HH:MM), and never older
+    # than 24 h while the server runs; checked every backup_check_seconds.
+    backup_auto: bool = True
+    backup_time: str = "02:00"
+    backup_check_seconds: int = 300
+    backup_retry_minutes: int = 60
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 5
+    backup_keep_monthly: int = 12
+    backup_min_free_mb: int = 1024
+    # USB copy: a folder, or the label of a drive mounted under /media or /mnt.
+    backup_usb_dir: str = ""
+    backup_usb_label: str = ""
+    # Only the restore upload may be this big; every other request keeps max_request_bytes.
+    backup_upload_max_mb: int = 4096
 
     @property
     def db_path(self) -> Path:

@@ -9,7 +9,10 @@ they never wait for the writer.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import re
+import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -114,6 +117,93 @@ def migrate(path: Path | str) -> tuple[int, int]:
         conn.close()
 
 
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def refuse_newer(path: Path | str) -> None:
+    """Raise DatabaseTooNew (before anything is written) if `path` has a newer schema."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        current = schema_version(conn)
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"Файл {path} не является базой данных Журнала или повреждён ({e}).") from e
+    finally:
+        conn.close()
+    known = latest_version()
+    if current > known:
+        raise DatabaseTooNew(
+            f"База данных {path} создана более новой версией Журнала (версия схемы {current}, "
+            f"эта программа знает только до {known}). Установите новую версию программы. "
+            "База не изменена."
+        )
+
+
+def swap_database_file(path: Path, new_file: Path) -> Path:
+    """Put `new_file` in the place of the database `path`; no connection may be open.
+
+    The old file and its WAL move aside (returned, for undo_swap/drop_aside). A stale
+    -shm or -wal must not stay beside the new file: SQLite would apply the old WAL to it.
+    """
+    path, new_file = Path(path), Path(new_file)
+    aside = path.with_name(path.name + ".before-restore")
+    for p in [aside, *_sidecars(aside)]:
+        p.unlink(missing_ok=True)
+    if path.exists():
+        os.replace(path, aside)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        os.replace(wal, aside.with_name(aside.name + "-wal"))
+    for p in _sidecars(path):
+        p.unlink(missing_ok=True)
+    try:
+        try:
+            os.replace(new_file, path)
+        except OSError as e:
+            if e.errno != errno.EXDEV:
+                raise
+            # Another file system: copy beside the database first, so the final step is a rename.
+            incoming = path.with_name(f".{path.name}.incoming")
+            with open(new_file, "rb") as src, open(incoming, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(incoming, path)
+            new_file.unlink()
+        _fsync_dir(path.parent)
+    except BaseException:
+        undo_swap(path, aside)
+        raise
+    return aside
+
+
+def undo_swap(path: Path, aside: Path) -> None:
+    """Put the database that swap_database_file moved aside back in place."""
+    for p in _sidecars(path):
+        p.unlink(missing_ok=True)
+    if aside.exists():
+        os.replace(aside, path)
+        aside_wal = aside.with_name(aside.name + "-wal")
+        if aside_wal.exists():
+            os.replace(aside_wal, path.with_name(path.name + "-wal"))
+    else:
+        path.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def drop_aside(aside: Path) -> None:
+    for p in [aside, *_sidecars(aside)]:
+        p.unlink(missing_ok=True)
+
+
 class Database:
     """The server's connections to one SQLite file."""
 
@@ -181,6 +271,35 @@ class Database:
                 await conn.rollback()
                 raise
             await conn.commit()
+            return result
+
+    async def replace_file(self, new_file: Path | str,
+                           before_swap: Callable[[], Awaitable[None]] | None = None) -> tuple[int, int]:
+        """Swap the database for `new_file` (a checked SQLite file) while the server runs.
+
+        A newer schema is refused before anything changes. Then writes pause (the write
+        lock), `before_swap` runs (the safety backup), in-flight reads finish, connections
+        close, the file is replaced, migrated (an older backup is brought up to date) and
+        the connections reopen. If the swap or the migration fails, the old file goes back.
+        Returns migrate()'s (from, to).
+        """
+        await asyncio.to_thread(refuse_newer, new_file)
+        async with self._write_lock:
+            if before_swap is not None:
+                await before_swap()
+            for _ in range(len(self._all_readers)):
+                await self._readers.get()  # each in-flight read gives its connection back first
+            await self.close()
+            try:
+                aside = await asyncio.to_thread(swap_database_file, self.path, Path(new_file))
+                try:
+                    result = await asyncio.to_thread(migrate, self.path)
+                except BaseException:
+                    await asyncio.to_thread(undo_swap, self.path, aside)
+                    raise
+            finally:
+                await self.open()
+            await asyncio.to_thread(drop_aside, aside)
             return result
 
     async def execute_write(self, sql: str, params: Iterable[Any] | dict = ()) -> int:

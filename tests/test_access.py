@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from conftest import PASSWORD, ROLE_LOGINS, login
 
 from server.accounts.roles import ALL_ROLES
 
+class Rows(frozenset):
+    """Roles the route's guard lets in, of which `refused` are then turned away by the
+    row-level rule for the sample ids (not their class, no grant)."""
+
+    def __new__(cls, roles, refused=frozenset()):
+        self = super().__new__(cls, roles)
+        self.refused = frozenset(refused)
+        return self
+
+
 PUBLIC = "public"
 ANY_USER = "any user"
 ADMINISTRATION = {"director", "deputy", "sysadmin"}
+MANAGERS = {"deputy", "sysadmin"}  # who changes the school's set-up (§3.5.1, §3.4.2)
 
 # (method, path) → who may call it. Add every new route here, with its reason.
 RULES: dict[tuple[str, str], str | set[str]] = {
@@ -33,11 +45,63 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/schema"): PUBLIC,
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): PUBLIC,
-    ("GET", "/classes/{class_id:int}"): ADMINISTRATION | {"class_teacher"},
+    ("GET", "/my-class"): {"class_teacher"},
+    # Class pages: the guard lets staff in; the row-level rule then admits only the
+    # administration, the class's own class teacher and staff granted that class.
+    ("GET", "/classes/{class_id:int}"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                             refused={"teacher", "staff"}),
+    ("POST", "/classes/{class_id:int}/students"): {"deputy", "sysadmin", "class_teacher"},
+    ("GET", "/students/{student_id:int}"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                                refused={"teacher", "staff"}),
+    ("POST", "/students/{student_id:int}"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/students/{student_id:int}/parents"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/students/{student_id:int}/parents/{parent_id:int}/consent"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/students/{student_id:int}/move"): {"deputy", "sysadmin"},
+    ("POST", "/students/{student_id:int}/leave"): {"deputy", "sysadmin"},
+    ("GET", "/school"): ADMINISTRATION,
+    ("POST", "/school"): MANAGERS,
+    ("POST", "/school/years"): MANAGERS,
+    ("GET", "/school/years/{year_id:int}"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/periods"): MANAGERS,
+    ("POST", "/school/years/{year_id:int}/holidays"): MANAGERS,
+    ("POST", "/school/holidays/{holiday_id:int}/delete"): MANAGERS,
+    ("GET", "/school/classes"): ADMINISTRATION,
+    ("POST", "/school/classes"): MANAGERS,
+    ("GET", "/school/classes/{class_id:int}"): MANAGERS,
+    ("POST", "/school/classes/{class_id:int}"): MANAGERS,
+    ("POST", "/school/classes/{class_id:int}/archive"): MANAGERS,
+    ("GET", "/school/groups"): ADMINISTRATION,
+    ("POST", "/school/groups"): MANAGERS,
+    ("GET", "/school/groups/{group_id:int}"): ADMINISTRATION,
+    ("POST", "/school/groups/{group_id:int}/members"): MANAGERS,
+    ("POST", "/school/groups/{group_id:int}/archive"): MANAGERS,
+    ("GET", "/school/load"): ADMINISTRATION,
+    ("POST", "/school/load"): MANAGERS,
+    ("POST", "/school/load/{journal_id:int}/archive"): MANAGERS,
+    ("GET", "/school/bells"): ADMINISTRATION,
+    ("POST", "/school/bells"): MANAGERS,
+    ("GET", "/school/timetable"): ADMINISTRATION,
+    ("POST", "/school/timetable"): MANAGERS,
+    ("POST", "/school/timetable/{slot_id:int}/delete"): MANAGERS,
+    ("GET", "/school/staff"): ADMINISTRATION,
+    ("POST", "/school/staff"): MANAGERS,
+    # §3.4.2 and §3.1.1: roles are granted by the deputy and the director.
+    ("GET", "/school/staff/{person_id:int}"): {"deputy", "director"},
+    ("POST", "/school/staff/{person_id:int}/roles"): {"deputy", "director"},
+    ("GET", "/school/access"): ADMINISTRATION,
+    ("POST", "/school/access"): {"deputy"},
+    ("POST", "/school/access/revoke"): {"deputy"},
     ("GET", "/school/subjects"): ADMINISTRATION,
-    ("POST", "/school/subjects"): {"deputy", "sysadmin"},
-    ("POST", "/school/subjects/{subject_id:int}/archive"): {"deputy", "sysadmin"},
+    ("POST", "/school/subjects"): MANAGERS,
+    ("POST", "/school/subjects/{subject_id:int}/archive"): MANAGERS,
     ("GET", "/admin/logins"): ADMINISTRATION,
+    # Credentials (§2.3): the class teacher for their class, the deputy for staff and
+    # families, the sysadmin for recovery; the director does not issue.
+    ("GET", "/classes/{class_id:int}/credentials"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/classes/{class_id:int}/credentials"): {"deputy", "sysadmin", "class_teacher"},
+    ("GET", "/school/staff/credentials"): {"deputy", "sysadmin"},
+    ("POST", "/school/staff/credentials"): {"deputy", "sysadmin"},
+    ("POST", "/api/v1/credentials"): {"deputy", "sysadmin", "class_teacher"},
 }
 
 
@@ -72,41 +136,56 @@ def _request(client, method: str, path: str, csrf: str | None):
     return client.request(method, path, data={"csrf_token": csrf or ""}, follow_redirects=False)
 
 
+GUARD_REFUSALS = re.compile("У вас нет доступа к этой странице|Учащимся доступ к электронному журналу")
+
+
 def _denied_anonymous(r) -> bool:
     return r.status_code == 401 or (r.status_code == 303 and r.headers["location"].startswith("/login"))
 
 
 @pytest.fixture
-def params(client):
-    """Path parameters that the allowed roles may really see (teacher01's class)."""
-    login(client, "teacher01")
-    class_id = client.get("/").text.split('href="/classes/')[1].split('"')[0]
-    client.cookies.clear()
-    return {"file_path": "zhurnal.css", "class_id": class_id, "path": "openapi.json", "subject_id": "1"}
+def params(data_dir):
+    """Path parameters that the allowed roles may really see: teacher01's class 5А,
+    student0001 in it, parent0001, teacher20 as a staff member."""
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    person = dict(conn.execute("SELECT login, person_id FROM account"
+                               " WHERE login IN ('student0001', 'parent0001', 'teacher20', 'teacher01')").fetchall())
+    class_id = conn.execute("SELECT id FROM class WHERE class_teacher_id = ?", (person["teacher01"],)).fetchone()[0]
+    year_id = conn.execute("SELECT id FROM academic_year WHERE status = 'open'").fetchone()[0]
+    conn.close()
+    ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
+           "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
+           "journal_id": 1, "slot_id": 1}
+    return {"file_path": "zhurnal.css", "path": "openapi.json", **{k: str(v) for k, v in ids.items()}}
 
 
 @pytest.mark.parametrize("role", sorted(ALL_ROLES) + ["anonymous"])
 def test_each_role_reaches_exactly_the_routes_it_is_allowed(client, params, role):
     problems = []
+    csrf = None
     for method, path in sorted(RULES, key=lambda k: "logout" in k[1]):
         rule = RULES[(method, path)]
-        client.cookies.clear()
-        csrf = None
         if role == "anonymous":
+            client.cookies.clear()
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-        else:
+        elif client.get("/api/v1/me").status_code != 200:  # first time, or a logout route ran
+            client.cookies.clear()
             login(client, ROLE_LOGINS[role], PASSWORD)
             csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/password").text).group(1)
         r = _request(client, method, concrete(path, params), csrf)
         allowed = rule == PUBLIC or (role != "anonymous" and (rule == ANY_USER or role in rule))
-        if allowed:
+        if allowed and role in getattr(rule, "refused", ()):
+            if r.status_code != 403 or GUARD_REFUSALS.search(r.text):
+                problems.append(f"{method} {path}: {role} should pass the guard and be refused by the row rule,"
+                                f" got {r.status_code}")
+        elif allowed:
             if r.status_code in (401, 403) or (_denied_anonymous(r) and path != "/logout"):
                 problems.append(f"{method} {path}: {role} should be let in, got {r.status_code}")
         elif role == "anonymous":
             if not _denied_anonymous(r):
                 problems.append(f"{method} {path}: anonymous should be sent to log in, got {r.status_code}")
-        elif r.status_code != 403:
-            problems.append(f"{method} {path}: {role} should get 403, got {r.status_code}")
+        elif r.status_code != 403 or not GUARD_REFUSALS.search(r.text):
+            problems.append(f"{method} {path}: {role} should be refused by the guard, got {r.status_code}")
     assert not problems, "\n".join(problems)
 
 

@@ -232,8 +232,10 @@ async def save_subject(conn, name: str, short_name: str = "", subject_id: int | 
     name = " ".join(name.split())[:100]
     if not name:
         raise SchoolError("Укажите название предмета.")
-    if await _one(conn, "SELECT 1 FROM subject WHERE name = ? AND id IS NOT ?", (name, subject_id)):
-        raise SchoolError(f"Предмет «{name}» уже есть.")
+    # SQLite's NOCASE folds only Latin letters: compare Russian names in Python.
+    for row in await _all(conn, "SELECT id, name FROM subject WHERE id IS NOT ?", (subject_id,)):
+        if row["name"].casefold() == name.casefold():
+            raise SchoolError(f"Предмет «{row['name']}» уже есть.")
     short_name = " ".join(short_name.split())[:20]
     if subject_id is None:
         return (await conn.execute("INSERT INTO subject(name, short_name) VALUES (?, ?)", (name, short_name))).lastrowid
@@ -286,8 +288,8 @@ async def save_group(conn, year_id: int, name: str, kind: str, class_id: int | N
         raise SchoolError("Для подгруппы укажите класс, который она делит.")
     if kind != "subgroup":
         class_id = None
-    if kind in ("individual", "home") and len(student_ids) != 1:
-        raise SchoolError("В группе индивидуального обучения или обучения на дому — ровно один учащийся.")
+    if kind in ("individual", "home") and len(student_ids) > 1:
+        raise SchoolError("В группе индивидуального обучения или обучения на дому — только один учащийся.")
     if await _one(conn, "SELECT 1 FROM study_group WHERE year_id = ? AND name = ? AND id IS NOT ?",
                   (year_id, name, group_id)):
         raise SchoolError(f"Группа «{name}» в этом году уже есть.")
@@ -481,6 +483,21 @@ async def class_timetable(db: Database, class_id: int) -> list[sqlite3.Row]:
             OR j.group_id IN (SELECT m.group_id FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                                WHERE e.class_id = :c AND e.to_date IS NULL AND m.to_date IS NULL)
          ORDER BY ts.weekday, ts.lesson_number, s.name
+        """,
+        {"c": class_id},
+    )
+
+
+async def class_journals(db: Database, class_id: int) -> list[sqlite3.Row]:
+    """Journals whose lessons a class's timetable shows: its own, its subgroups', its students' groups'."""
+    return await db.fetchall(
+        f"""
+        SELECT DISTINCT j.id, {JOURNAL_TITLE_SQL}
+          FROM journal j {JOURNAL_JOINS}
+         WHERE j.archived_at IS NULL AND (j.class_id = :c OR g.class_id = :c
+            OR j.group_id IN (SELECT m.group_id FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
+                               WHERE e.class_id = :c AND e.to_date IS NULL AND m.to_date IS NULL))
+         ORDER BY s.name, target_name
         """,
         {"c": class_id},
     )

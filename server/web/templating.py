@@ -24,6 +24,7 @@ def make_environment() -> jinja2.Environment:
     env.filters["ru_date"] = ru_date
     env.filters["ru_datetime"] = ru_datetime
     env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
     env.globals["app_version"] = __version__
     return env
 

@@ -1,0 +1,134 @@
+"""The nightly backup inside the running server, with catch-up.
+
+Every night at `backup_time`, and whenever the newest backup is older than the last
+scheduled time (the machine was off at 02:00) or older than 24 h: a backup runs as
+soon as the server notices, at start and then every `backup_check_seconds`. A failed
+attempt is retried after `backup_retry_minutes`. The heavy work runs in a worker
+thread so that pages stay responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import datetime, time, timedelta
+
+import anyio.to_thread
+
+from server.config import Settings
+from server.timeutil import parse_stored
+
+from . import keys, service, state
+from .errors import BackupError, Cancelled
+
+log = logging.getLogger("zhurnal.backups")
+
+DEFAULT_TIME = time(2, 0)
+
+
+def parse_time(text: str) -> time:
+    """`HH:MM` from the settings; a wrong value falls back to 02:00 (and is logged)."""
+    try:
+        hours, minutes = text.strip().split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        log.error("Настройка backup_time «%s» не в формате ЧЧ:ММ; копии делаются в 02:00.", text)
+        return DEFAULT_TIME
+
+
+def last_slot(now: datetime, at: time) -> datetime:
+    """The most recent scheduled moment at or before `now`."""
+    slot = now.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    return slot if slot <= now else slot - timedelta(days=1)
+
+
+def backup_due(now: datetime, last_success: datetime | None, last_failure: datetime | None,
+               at: time, retry: timedelta) -> bool:
+    """Whether a backup should start now (all datetimes timezone-aware)."""
+    if last_failure and (last_success is None or last_failure > last_success) and now - last_failure < retry:
+        return False
+    if last_success is None or now - last_success >= timedelta(hours=24):
+        return True
+    return last_success < last_slot(now, at)
+
+
+def seconds_to_next_check(now: datetime, at: time, check_seconds: int) -> float:
+    """Sleep until the next check or the next scheduled moment, whichever comes first."""
+    until_slot = (last_slot(now, at) + timedelta(days=1) - now).total_seconds()
+    return max(1.0, min(float(check_seconds), until_slot + 1))
+
+
+def _stored(entry: dict | None, key: str = "at") -> datetime | None:
+    try:
+        return parse_stored(entry[key]) if entry and entry.get(key) else None
+    except ValueError:
+        return None
+
+
+def due_now(settings: Settings, now: datetime | None = None) -> bool:
+    if not keys.is_set_up(settings.data_dir) or not settings.db_path.exists():
+        return False
+    st = state.read(settings.data_dir)
+    failure = st.get("last_failure")
+    failed_at = _stored(failure) if failure and failure.get("what", "backup") == "backup" else None
+    return backup_due(now or datetime.now().astimezone(), _stored(st.get("last_success")), failed_at,
+                      parse_time(settings.backup_time), timedelta(minutes=settings.backup_retry_minutes))
+
+
+class BackupScheduler:
+    """Started from the app's lifespan; `stop()` interrupts a running backup cleanly."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._stop = threading.Event()
+        self._task: asyncio.Task | None = None
+        self._server_lock = service.BackupLock(settings.data_dir, service.SERVER_LOCK_FILE)
+        self.running = False
+
+    def start(self) -> None:
+        # Held while the server runs: `zhurnal backup restore` at the console refuses then.
+        if not self._server_lock.acquire(blocking=False):
+            log.warning("Папку данных %s уже обслуживает другой сервер Журнала.", self.settings.data_dir)
+        service.cleanup_pending_restores(self.settings)
+        if self.settings.backup_auto:
+            self._task = asyncio.create_task(self._run(), name="zhurnal-backups")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._server_lock.release()
+
+    async def _run(self) -> None:
+        at = parse_time(self.settings.backup_time)
+        while not self._stop.is_set():
+            try:
+                if due_now(self.settings):
+                    await self.run_backup("nightly")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Ошибка планировщика резервных копий")
+            now = datetime.now().astimezone()
+            await asyncio.sleep(seconds_to_next_check(now, at, self.settings.backup_check_seconds))
+
+    async def run_backup(self, kind: str) -> service.Entry | None:
+        """One backup in a worker thread; failures are recorded in the state and logged."""
+        self.running = True
+        try:
+            entry = await anyio.to_thread.run_sync(
+                lambda: service.create_backup(self.settings, kind, cancelled=self._stop.is_set))
+            log.info("Резервная копия создана: %s", entry.name)
+            return entry
+        except Cancelled:
+            return None
+        except BackupError as e:
+            log.error("Резервная копия не создана: %s", e)
+            return None
+        finally:
+            self.running = False
