@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from . import age
 from .errors import NOT_SET_UP, BackupError
@@ -132,12 +133,15 @@ def server_identity(data_dir: Path) -> age.X25519Identity:
         raise BackupError(f"Ключ сервера {path} повреждён: {e.message}.") from None
 
 
-def set_up(data_dir: Path, replace_recovery: bool = False) -> tuple[str, str]:
+def set_up(data_dir: Path, replace_recovery: bool = False,
+           deliver: Callable[[str], None] | None = None) -> tuple[str, str]:
     """Make the key pairs; returns the recovery key file text and its public key.
 
     The recovery private key is returned, never stored: the caller shows or writes it
-    once. With `replace_recovery` an existing set-up gets a new recovery key (old backups
-    still open with the old one and with the server key).
+    once. `deliver(text)` runs before the set-up is saved, so if it fails (a file that
+    cannot be written) nothing is set up and no key is lost. With `replace_recovery` an
+    existing set-up gets a new recovery key (old backups still open with the old one and
+    with the server key).
     """
     kdir = keys_dir(data_dir)
     done = is_set_up(data_dir)
@@ -161,10 +165,12 @@ def set_up(data_dir: Path, replace_recovery: bool = False) -> tuple[str, str]:
     secret, recovery_pub = age.generate_identity()
     current = [r for r in current if r.kind != "recovery"]
     current.insert(0, Recipient("recovery", f"создан {now}", recovery_pub))
-    _write_recipients(data_dir, current)
     text = key_file_text(secret, recovery_pub,
                          "Ключ восстановления резервных копий Журнала. Храните в сейфе директора.\n"
                          "Без него копию нельзя восстановить на новом компьютере.")
+    if deliver is not None:
+        deliver(text)
+    _write_recipients(data_dir, current)
     return text, recovery_pub
 
 
@@ -201,9 +207,11 @@ def load_key_text(text: str) -> list[age.X25519Identity]:
     text = text.strip().replace("\r\n", "\n")
     if not text:
         raise BackupError("Ключ восстановления не указан.")
-    # People paste keys with spaces around or in a different case; Bech32 is case-insensitive.
+    # People retype the printed key in groups, or paste it in another case: Bech32 is
+    # case-insensitive and has no spaces, so both are undone for key lines.
     lines = [line.strip() for line in text.split("\n")]
-    lines = [line.upper() if line.lower().startswith("age-secret-key-") else line for line in lines]
+    lines = ["".join(line.split()).upper() if line.lower().startswith("age-secret-key-") else line
+             for line in lines]
     try:
         return age.parse_identities("\n".join(lines))
     except age.KeyFormatError as e:

@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("roles", metavar="РОЛИ")
     l_ = usub.add_parser("list", help="список пользователей")
     _data_arg(l_)
+
+    from backups import cli as backups_cli
+
+    backups_cli.add_parser(sub)
     return parser
 
 
@@ -96,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import cli_user
 
             return asyncio.run(cli_user.run(load_settings(data), args))
+        if args.command == "backup":
+            from backups import cli as backups_cli
+
+            return backups_cli.run(load_settings(data), args)
     except (UserError, ConfigError, DatabaseError) as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2

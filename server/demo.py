@@ -21,6 +21,7 @@ from .accounts.passwords import hash_password
 from .cli import UserError
 from .config import Settings
 from .db import Database, migrate
+from . import demo_school
 from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
 from .school import store as school
 from .timeutil import now_text, school_year_start
@@ -33,11 +34,14 @@ STUDENTS_PER_CLASS = 25
 FIRST_SURNAME = min(SURNAMES)
 OTHER_SURNAMES = [s for s in SURNAMES if s != FIRST_SURNAME]
 
+_RUS, _MATH, _ENG = "учитель русского языка и литературы", "учитель математики", "учитель английского языка"
+_HIST, _PE = "учитель истории и обществознания", "учитель физической культуры"
+# 26 subject teachers, as many per subject as its hours need; the first 14 become class
+# teachers of 5А–11Б (teacher01, a teacher of Russian, gets 5А).
 SUBJECT_POSITIONS = [
-    "учитель русского языка и литературы", "учитель математики", "учитель английского языка",
-    "учитель истории и обществознания", "учитель физики", "учитель химии", "учитель биологии",
-    "учитель географии", "учитель информатики", "учитель физической культуры", "учитель музыки",
-    "учитель изобразительного искусства", "учитель технологии", "учитель ОБЗР",
+    _RUS, _MATH, _ENG, _HIST, "учитель биологии", _RUS, _MATH, _ENG, "учитель географии", "учитель физики",
+    _RUS, _MATH, _ENG, "учитель химии", _RUS, _MATH, _ENG, _HIST, "учитель информатики", _PE, _ENG, _PE,
+    "учитель музыки", "учитель изобразительного искусства", "учитель технологии", "учитель ОБЗР",
 ]
 
 
@@ -195,6 +199,7 @@ async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
         enrol = []
         for c in plan["classes"]:
             class_id = await school.insert_class(conn, year_id, c["parallel"], c["letter"], c["teacher"].id)
+            c["id"] = class_id
             for s in c["students"]:
                 await add(s)
                 form = "очная" if rng.random() > 0.01 else "на дому"
@@ -211,6 +216,8 @@ async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
                 for ch in children:
                     links.append((p.id, ch.id, relation, consent, "paper" if paper else "electronic"))
         await school.insert_guardians(conn, links)
+        await conn.execute("UPDATE class SET period_kind = 'half' WHERE parallel >= 10")
+        await demo_school.fill(conn, plan, year_id, plan["classes"])
 
     try:
         await db.write(write)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
+from backups.service import problems as backup_problems
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
@@ -31,6 +33,8 @@ async def home(request: Request) -> Response:
             "SELECT count(*) FROM login_event WHERE outcome IN ('bad_password', 'unknown_login', 'throttled')"
             " AND at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
         )
+        # A failed nightly backup must reach the people responsible for it (§3.4.6).
+        ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)

@@ -94,6 +94,17 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/subjects"): ADMINISTRATION,
     ("POST", "/school/subjects"): MANAGERS,
     ("POST", "/school/subjects/{subject_id:int}/archive"): MANAGERS,
+    # Import of class lists and staff (§3.5.1): the sysadmin and the deputy; the director
+    # reads the school but does not import.
+    ("GET", "/school/import"): MANAGERS,
+    ("POST", "/school/import"): MANAGERS,
+    ("GET", "/school/import/preview"): MANAGERS,
+    ("POST", "/school/import/confirm"): MANAGERS,
+    ("POST", "/school/import/cancel"): MANAGERS,
+    ("GET", "/school/import/template-students.csv"): MANAGERS,
+    ("GET", "/school/import/template-students.xlsx"): MANAGERS,
+    ("GET", "/school/import/template-staff.csv"): MANAGERS,
+    ("GET", "/school/import/template-staff.xlsx"): MANAGERS,
     ("GET", "/admin/logins"): ADMINISTRATION,
     # Credentials (§2.3): the class teacher for their class, the deputy for staff and
     # families, the sysadmin for recovery; the director does not issue.

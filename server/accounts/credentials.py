@@ -50,7 +50,7 @@ STAFF_ROLES = frozenset({"director", "deputy", "sysadmin", "teacher", "staff"})
 # A whole class with its parents is under a hundred; the cap bounds the Argon2 work
 # (and memory) one request can cause.
 MAX_PER_SHEET = 300
-SLIPS_PER_PAGE = 10  # 2 columns × 5 rows on A4; see the @media print rules in zhurnal.css
+SLIPS_PER_PAGE = 8  # 2 columns × 4 rows on A4; see the @media print rules in zhurnal.css
 # Argon2 takes 19 MiB and tens of milliseconds per password: hash a class in a few
 # threads, never in the default pool's forty (that would be 760 MiB on a Pi).
 _HASH_THREADS = anyio.CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
@@ -376,7 +376,8 @@ async def class_rows(db: Database, class_id: int, only_new: bool) -> list[dict]:
     for r in families:
         if r["student_id"] not in seen:
             seen.add(r["student_id"])
-            rows.append({"t": targets[r["student_id"]], "kind": "student", "relation": "учащийся",
+            student = targets[r["student_id"]]
+            rows.append({"t": student, "kind": "student", "relation": "учащаяся" if student.sex == "ж" else "учащийся",
                          "consent_at": None, "first": True})
         if r["parent_id"]:
             rows.append({"t": targets[r["parent_id"]], "kind": "parent", "relation": r["relation"],

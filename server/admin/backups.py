@@ -7,6 +7,7 @@ are those of the CLI (backups/service.py).
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,7 +178,7 @@ async def set_up(request: Request) -> Response:
         secret=secret,
         grouped=_grouped(secret),
         public=public,
-        key_file=text,
+        key_file_b64=base64.b64encode(text.encode("utf-8")).decode("ascii"),
         qr_svg=segno.make(secret, error="m").svg_inline(scale=4, border=2),
         school_name=school["name"] if school else "",
         created=datetime.now().strftime("%d.%m.%Y %H:%M"),

@@ -239,32 +239,23 @@ _DELIMITERS = {";": "точка с запятой", ",": "запятая", "\t":
 
 def _read_csv(data: bytes, spec: Spec) -> Table:
     text, encoding = _decode(data)
-    best: tuple[int, str] | None = None
-    for delimiter in _DELIMITERS:
-        head = _numbered(itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), 200))
-        try:
-            found = _find_header(head, spec)
-        except csv.Error:
-            continue
-        if found is not None:
-            source = f"CSV, кодировка {encoding}, разделитель — {_DELIMITERS[delimiter]}"
-            try:
-                rows = _numbered(csv.reader(io.StringIO(text), delimiter=delimiter))
-            except csv.Error as e:
-                raise ImportFileError(f"Файл CSV испорчен: {e}. Сохраните его из Excel заново.") from None
-            return _table(spec, source, rows, found)
-        first_line = next((line for line in text.splitlines() if line.strip()), "")
-        count = first_line.count(delimiter)
-        if count and (best is None or count > best[0]):
-            best = (count, delimiter)
-    if best is None:
-        raise ImportFileError("Не удалось разделить строки файла на столбцы: в CSV столбцы разделяются точкой "
-                              "с запятой (;) или запятой (,). Сохраните список из Excel как «CSV UTF-8» или "
-                              "«CSV (разделители — запятые)».")
     try:
-        head = _numbered(itertools.islice(csv.reader(io.StringIO(text), delimiter=best[1]), 200))
+        # Try each delimiter on the first lines: the one under which our header appears wins.
+        for delimiter, label in _DELIMITERS.items():
+            head = _numbered(itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), 200))
+            found = _find_header(head, spec)
+            if found is not None:
+                rows = _numbered(csv.reader(io.StringIO(text), delimiter=delimiter))
+                return _table(spec, f"CSV, кодировка {encoding}, разделитель — {label}", rows, found)
+        sample = "\n".join(itertools.islice((line for line in text.splitlines() if line.strip()), HEADER_SEARCH_ROWS))
+        delimiter = max(_DELIMITERS, key=sample.count)
+        if not sample.count(delimiter):
+            raise ImportFileError("Не удалось разделить строки файла на столбцы: в CSV столбцы разделяются "
+                                  "точкой с запятой (;) или запятой (,). Сохраните список из Excel как «CSV UTF-8» "
+                                  "или «CSV (разделители — запятые)».")
+        head = _numbered(itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), 200))
     except csv.Error as e:
-        raise ImportFileError(f"Файл CSV испорчен: {e}. Сохраните его из Excel заново.") from None
+        raise ImportFileError(f"Файл CSV испорчен ({e}). Сохраните его из Excel заново.") from None
     raise ImportFileError(_missing_columns_message(head, spec))
 
 
@@ -668,6 +659,7 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
         if problems:
             plan.errors.append((line, problems))
             continue
+        item.line = line
         for parent in parent_items:
             known = links.get(item.student_id, {}).get(parent.key[:3]) if item.student_id else None
             if known is not None:
@@ -798,14 +790,6 @@ async def _check_staff(conn, table: Table, plan: Plan) -> None:
         plan.staff.append(StaffItem(line, *name, position, roles, *contacts, staff.get(name)))
 
 
-def _set_lines(table: Table, plan: Plan) -> None:
-    lines = [line for line, _ in table.rows]
-    bad = {line for line, _ in plan.errors}
-    good = [line for line in lines if line not in bad]
-    for item, line in zip(plan.students, good):
-        item.line = line
-
-
 # --- importing --------------------------------------------------------------------
 
 @dataclass
@@ -822,7 +806,6 @@ async def run_import(conn, table: Table, file_name: str, account_id: int | None,
     the preview showed (`expected` is Plan.signature then); both before anything is written.
     """
     plan = await check(conn, table)
-    _set_lines(table, plan)
     if not plan.ok:
         raise ImportRejected(plan)
     if expected is not None and expected != plan.signature:
