@@ -24,6 +24,7 @@ from .config import Settings
 from .db import Database, migrate
 from .netinfo import Advertiser
 from .paths import resource_dir
+from .school import api as school_api
 from .school import import_routes
 from .school import routes as school_routes
 from .school.store import school as load_school
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             *accounts_routes.ROUTES,
             *school_routes.ROUTES,
             *import_routes.ROUTES,
+            *school_api.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,

@@ -24,6 +24,9 @@ PUBLIC = "public"
 ANY_USER = "any user"
 ADMINISTRATION = {"director", "deputy", "sysadmin"}
 MANAGERS = {"deputy", "sysadmin"}  # who changes the school's set-up (§3.5.1, §3.4.2)
+STAFF = ADMINISTRATION | {"teacher", "class_teacher", "staff"}
+# Query strings some routes need to be answered at all.
+QUERIES = {"/api/v1/timetable": "class_id={class_id}"}
 
 # (method, path) → who may call it. Add every new route here, with its reason.
 RULES: dict[tuple[str, str], str | set[str]] = {
@@ -46,6 +49,25 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): PUBLIC,
     ("GET", "/my-class"): {"class_teacher"},
+    ("GET", "/api/v1/school"): ADMINISTRATION,
+    ("GET", "/api/v1/years"): ADMINISTRATION,
+    ("GET", "/api/v1/classes"): ADMINISTRATION | {"class_teacher", "teacher", "staff"},  # filtered by the row rule
+    ("GET", "/api/v1/classes/{class_id:int}"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                                    refused={"teacher", "staff"}),
+    ("POST", "/api/v1/classes"): MANAGERS,
+    ("PUT", "/api/v1/classes/{class_id:int}"): MANAGERS,
+    ("POST", "/api/v1/classes/{class_id:int}/students"): {"deputy", "sysadmin", "class_teacher"},
+    ("GET", "/api/v1/subjects"): STAFF,
+    ("POST", "/api/v1/subjects"): MANAGERS,
+    ("GET", "/api/v1/groups"): ADMINISTRATION,
+    ("GET", "/api/v1/journals"): STAFF,  # a teacher gets their own journals
+    ("GET", "/api/v1/journals/{journal_id:int}"): Rows(STAFF, refused={"teacher", "staff"}),  # journal 1 is teacher01's
+    ("POST", "/api/v1/journals"): MANAGERS,
+    ("GET", "/api/v1/timetable"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                      refused={"teacher", "staff"}),
+    ("POST", "/api/v1/timetable"): MANAGERS,
+    ("GET", "/api/v1/staff"): ADMINISTRATION,
+    ("POST", "/api/v1/staff"): MANAGERS,
     # Class pages: the guard lets staff in; the row-level rule then admits only the
     # administration, the class's own class teacher and staff granted that class.
     ("GET", "/classes/{class_id:int}"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
@@ -128,7 +150,8 @@ def registered_routes(app) -> set[tuple[str, str]]:
 
 
 def concrete(path: str, params: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: params[m.group(1)], path)
+    query = QUERIES.get(path, "").format(**params)
+    return re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: params[m.group(1)], path) + ("?" + query if query else "")
 
 
 def test_every_route_has_an_access_rule(client):

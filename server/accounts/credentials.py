@@ -374,12 +374,14 @@ async def class_rows(db: Database, class_id: int, only_new: bool) -> list[dict]:
     targets = await load_targets(db, list(ids))
     rows, seen = [], set()
     for r in families:
+        if r["student_id"] not in targets:  # every person has an account; a row without one is skipped
+            continue
         if r["student_id"] not in seen:
             seen.add(r["student_id"])
             student = targets[r["student_id"]]
             rows.append({"t": student, "kind": "student", "relation": "учащаяся" if student.sex == "ж" else "учащийся",
                          "consent_at": None, "first": True})
-        if r["parent_id"]:
+        if r["parent_id"] in targets:
             rows.append({"t": targets[r["parent_id"]], "kind": "parent", "relation": r["relation"],
                          "consent_at": r["consent_at"], "first": r["parent_id"] not in seen})
             seen.add(r["parent_id"])

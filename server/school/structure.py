@@ -501,3 +501,8 @@ async def class_journals(db: Database, class_id: int) -> list[sqlite3.Row]:
         """,
         {"c": class_id},
     )
+
+
+async def journal(db: Database, journal_id: int) -> sqlite3.Row | None:
+    return await db.fetchone(f"SELECT j.*, {JOURNAL_TITLE_SQL} FROM journal j {JOURNAL_JOINS} WHERE j.id = ?",
+                             (journal_id,))

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
 
+from ..school.errors import SchoolError
 from .access import PasswordChangeRequired
 from .templating import is_htmx
 
@@ -91,6 +92,10 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return error_response(request, status, russian_detail(status, exc.detail), getattr(exc, "headers", None))
 
 
+def handle_school_error(request: Request, exc: SchoolError) -> Response:
+    return error_response(request, 400, exc.message)
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response:
     # The traceback goes to the server log for the admin; the user sees no internals.
     # Request bodies are never logged: they may hold passwords or children's data.
@@ -101,6 +106,7 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     NotAuthorizedException: handle_not_authorized,
     PasswordChangeRequired: handle_password_change,
+    SchoolError: handle_school_error,
     HTTPException: handle_http_exception,
     500: handle_server_error,
     Exception: handle_server_error,
