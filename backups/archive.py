@@ -61,12 +61,14 @@ class Snapshot:
 # --- Names --------------------------------------------------------------------------
 
 
-def parse_name(name: str) -> tuple[datetime, str] | None:
-    """(created at, UTC aware; kind suffix or '') of a backup file name, None if not ours."""
+def parse_name(name: str) -> tuple[datetime, str, int] | None:
+    """(created at, UTC aware; kind suffix or ''; number within the second) of a backup
+    file name, None if the name is not one of ours."""
     m = NAME_RE.match(name)
     if not m:
         return None
-    return datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc), m.group(2) or ""
+    when = datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return when, m.group(2) or "", int(m.group(3) or 1)
 
 
 def new_name(folder: Path, when: datetime, suffix: str = "") -> str:

@@ -136,9 +136,9 @@ def list_backups(where: Path, st: dict | None = None) -> list[Entry]:
         path = where / name
         if parsed is None or not path.is_file():
             continue
-        found.append(Entry(name, path, path.stat().st_size, parsed[0], known.get(name, {})))
-    found.sort(key=lambda e: (e.created_at, e.name), reverse=True)
-    return found
+        found.append((parsed[0], parsed[2], Entry(name, path, path.stat().st_size, parsed[0], known.get(name, {}))))
+    found.sort(key=lambda t: t[:2], reverse=True)
+    return [t[2] for t in found]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -181,7 +181,7 @@ def create_backup(settings: Settings, kind: str = "manual", progress: Progress =
     try:
         with BackupLock(settings.data_dir):
             entry, periods = _create(settings, recipients, kind, progress, cancelled)
-            _prune(settings, folder(settings), periods)
+            _prune(settings, folder(settings), periods, {entry.name})
     except Cancelled:
         raise
     except BackupError as e:

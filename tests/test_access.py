@@ -116,6 +116,9 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/subjects"): ADMINISTRATION,
     ("POST", "/school/subjects"): MANAGERS,
     ("POST", "/school/subjects/{subject_id:int}/archive"): MANAGERS,
+    ("POST", "/school/subjects/{subject_id:int}"): MANAGERS,
+    ("POST", "/school/load/{journal_id:int}"): MANAGERS,
+    ("POST", "/school/periods/{period_id:int}"): MANAGERS,
     # Import of class lists and staff (§3.5.1): the sysadmin and the deputy; the director
     # reads the school but does not import.
     ("GET", "/school/import"): MANAGERS,
@@ -189,7 +192,7 @@ def params(data_dir):
     conn.close()
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
-           "journal_id": 1, "slot_id": 1}
+           "journal_id": 1, "slot_id": 1, "period_id": 1}
     return {"file_path": "zhurnal.css", "path": "openapi.json", **{k: str(v) for k, v in ids.items()}}
 
 

@@ -103,7 +103,8 @@ class Admin:
 
 def errors_of(html: str) -> dict[int, str]:
     """Line number → reasons, as the error table shows them."""
-    return {int(n): text for n, text in re.findall(r'<tr class="bad"><td>(\d+)</td><td>([^<]*)</td>', html)}
+    return {int(n): re.sub(r"<br>", " ", text)
+            for n, text in re.findall(r'<tr class="bad"><td>(\d+)</td><td>(.*?)</td></tr>', html)}
 
 
 def notice_of(html: str) -> str:
@@ -309,7 +310,7 @@ def test_a_file_with_bad_rows_lists_every_one_with_its_line_and_imports_nothing(
     assert "Класс 7В не найден" in errors[4]
     assert "Фамилия: не указано" in errors[5]
     assert "повторяется: уже есть в строке 2" in errors[6]
-    assert "Родитель 1: Телефон" in errors[7]
+    assert "Родитель 1 — телефон «12345» не распознан" in errors[7]
     assert "Пол" in errors[8]
     assert "уже учится в 5А классе" in errors[9] and "странице учащегося" in errors[9]
     assert "кем приходится" in errors[10] and "«бабушка»" in errors[10]

@@ -305,3 +305,24 @@ def test_deputy_grants_roles_and_class_access(client, data_dir):
     me = count(data_dir, "SELECT person_id FROM account WHERE login = 'deputy'")
     r = b.post(f"/school/staff/{me}/roles", {"role": ["teacher"]}, expect=400)
     assert "Нельзя снять роль заместителя директора с самого себя" in b.error(r)
+
+
+def test_subjects_load_and_periods_can_be_edited(client, data_dir):
+    login(client, "sysadmin")
+    b = Browser(client)
+    sid = count(data_dir, "SELECT id FROM subject WHERE name = 'Химия'")
+    assert 'value="Химия"' in b.get(f"/school/subjects?edit={sid}").text
+    b.post(f"/school/subjects/{sid}", {"name": "Химия (углублённо)", "short_name": "Хим."})
+    assert count(data_dir, "SELECT name FROM subject WHERE id = ?", (sid,)) == "Химия (углублённо)"
+    jid = count(data_dir, "SELECT id FROM journal WHERE subject_id = ? LIMIT 1", (sid,))
+    teacher20 = count(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")
+    assert "Уроки, отметки и расписание остаются" in b.get(f"/school/load?edit={jid}").text
+    b.post(f"/school/load/{jid}", {"teacher_id": teacher20, "hours": "2,5"})
+    assert count(data_dir, "SELECT teacher_id || '/' || hours_per_week FROM journal WHERE id = ?", (jid,)) == f"{teacher20}/2.5"
+    pid = count(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")
+    year = count(data_dir, "SELECT year_id FROM study_period WHERE id = ?", (pid,))
+    start = count(data_dir, "SELECT starts_on FROM study_period WHERE id = ?", (pid,))
+    r = b.post(f"/school/periods/{pid}", {"starts_on": start, "ends_on": start[:4] + "-11-20"}, expect=400)
+    assert "пересекаются с периодом «2-я четверть»" in b.error(r)
+    b.post(f"/school/periods/{pid}", {"starts_on": start, "ends_on": start[:4] + "-10-26"})
+    assert "26.10." in b.get(f"/school/years/{year}").text

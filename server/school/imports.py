@@ -700,20 +700,20 @@ def _parent_row(row, columns, n: int, problems: list[str]) -> ParentItem | None:
     keys = [k for k in columns if k.startswith(f"p{n}_")]
     if not any(_cell(row, columns, k) for k in keys):
         return None
-    what = f"Родитель {n}: "
+    what = f"Родитель {n} — "
     before = len(problems)
     name = _person_name(row, columns, f"p{n}_", what, problems)
     relation_text = _cell(row, columns, f"p{n}_relation")
     relation = _RELATION_WORDS.get(normalize_header(relation_text))
     if relation is None:
-        problems.append(f"{what}кем приходится — " + (f"«{relation_text[:30]}» не подходит" if relation_text
-                                                       else "не указано") + f"; нужно одно из: {', '.join(RELATIONS)}.")
+        problems.append(f"{what}кем приходится: " + (f"«{relation_text[:30]}» не подходит" if relation_text
+                                                      else "не указано") + f"; нужно одно из: {', '.join(RELATIONS)}.")
     contacts = []
     for key, parse in (("phone", parse_phone), ("email", parse_email)):
         try:
             contacts.append(parse(_cell(row, columns, f"p{n}_{key}")))
         except SchoolError as e:
-            problems.append(what + e.message)
+            problems.append(what + e.message[:1].lower() + e.message[1:])
     if len(problems) > before:
         return None
     return ParentItem(n, *name, relation, *contacts)

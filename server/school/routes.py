@@ -90,8 +90,10 @@ async def _year_page(request: Request, year_id: int, error: str | None = None, f
     year = await structure.year(db, year_id)
     if year is None:
         raise NotFoundException("Такого учебного года нет.")
+    periods = await structure.periods(db, year_id)
+    edit_id = int_or_none(request.query_params.get("edit_period"))
     return page("school/year.html", status_code=status, year=year, year_status=YEAR_STATUS,
-                periods=await structure.periods(db, year_id), holidays=await structure.holidays(db, year_id),
+                periods=periods, edit=next((p for p in periods if p["id"] == edit_id), None), holidays=await structure.holidays(db, year_id),
                 period_name=structure.period_name, period_kinds=PERIOD_KINDS, can_manage=can_manage(request),
                 ok=ok_message(request), error=error, form=form or {})
 
@@ -113,6 +115,23 @@ async def period_create(request: Request, year_id: FromPath[int]) -> Response:
     except SchoolError as e:
         return await _year_page(request, year_id, e.message, form, 400)
     return see_other(f"/school/years/{year_id}", "created")
+
+
+@post("/school/periods/{period_id:int}", opt=MANAGE)
+async def period_update(request: Request, period_id: FromPath[int]) -> Response:
+    db = request.app.state.db
+    period = await db.fetchone("SELECT * FROM study_period WHERE id = ?", (period_id,))
+    if period is None:
+        raise NotFoundException("Такого периода нет.")
+    form = await form_dict(request)
+    try:
+        starts_on = parse_date(form.get("starts_on", ""), "Начало периода")
+        ends_on = parse_date(form.get("ends_on", ""), "Конец периода")
+        await db.write(structure.save_period, period["year_id"], period["kind"], period["number"], starts_on,
+                       ends_on, period_id)
+    except SchoolError as e:
+        return await _year_page(request, period["year_id"], e.message, form, 400)
+    return see_other(f"/school/years/{period['year_id']}", "saved")
 
 
 @post("/school/years/{year_id:int}/holidays", opt=MANAGE)
@@ -288,7 +307,9 @@ async def _load_page(request: Request, error: str | None = None, form: dict | No
     db = request.app.state.db
     year = await store.current_year(db)
     journals = await structure.journals(db, year["id"]) if year else []
-    return page("school/load.html", status_code=status, year=year, journals=journals,
+    edit_id = int_or_none(request.query_params.get("edit"))
+    edit = next((j for j in journals if j["id"] == edit_id), None)
+    return page("school/load.html", status_code=status, year=year, journals=journals, edit=edit,
                 total_hours=sum(j["hours_per_week"] for j in journals),
                 subjects=await structure.subjects(db), classes=await structure.classes(db, year["id"]) if year else [],
                 groups=await structure.groups(db, year["id"]) if year else [],
@@ -327,6 +348,25 @@ async def load_create(request: Request) -> Response:
     except SchoolError as e:
         return await _load_page(request, e.message, form, 400)
     return see_other("/school/load", "created")
+
+
+@post("/school/load/{journal_id:int}", opt=MANAGE)
+async def load_update(request: Request, journal_id: FromPath[int]) -> Response:
+    """Another teacher or other hours for a journal; its lessons and grades stay with it."""
+    form = await form_dict(request)
+    db = request.app.state.db
+    j = await structure.journal(db, journal_id)
+    if j is None or j["archived_at"]:
+        raise NotFoundException("Такой нагрузки нет.")
+    try:
+        teacher_id = int_or_none(form.get("teacher_id"))
+        if teacher_id is None:
+            raise SchoolError("Выберите учителя.")
+        await db.write(structure.save_journal, j["year_id"], j["subject_id"], j["class_id"], j["group_id"],
+                       teacher_id, parse_hours(form.get("hours", "")), journal_id)
+    except SchoolError as e:
+        return await _load_page(request, e.message, form, 400)
+    return see_other("/school/load", "saved")
 
 
 @post("/school/load/{journal_id:int}/archive", opt=MANAGE)
@@ -528,7 +568,10 @@ async def access_revoke(request: Request) -> Response:
 async def _subjects_page(request: Request, error: str | None = None, form: dict | None = None,
                          status: int = 200) -> Response:
     db = request.app.state.db
-    return page("school/subjects.html", status_code=status, subjects=await structure.subjects(db, True),
+    subjects = await structure.subjects(db, True)
+    edit_id = int_or_none(request.query_params.get("edit"))
+    edit = next((s_ for s_ in subjects if s_["id"] == edit_id), None)
+    return page("school/subjects.html", status_code=status, subjects=subjects, edit=edit,
                 can_manage=can_manage(request), ok=ok_message(request), error=error, form=form or {})
 
 
@@ -545,6 +588,17 @@ async def subject_create(request: Request) -> Response:
     except SchoolError as e:
         return await _subjects_page(request, e.message, form, 400)
     return see_other("/school/subjects", "created")
+
+
+@post("/school/subjects/{subject_id:int}", opt=MANAGE)
+async def subject_update(request: Request, subject_id: FromPath[int]) -> Response:
+    form = await form_dict(request)
+    try:
+        await request.app.state.db.write(structure.save_subject, form.get("name", ""), form.get("short_name", ""),
+                                         subject_id)
+    except SchoolError as e:
+        return await _subjects_page(request, e.message, form, 400)
+    return see_other("/school/subjects", "saved")
 
 
 @post("/school/subjects/{subject_id:int}/archive", opt=MANAGE)
@@ -746,4 +800,5 @@ ROUTES = [my_class, class_page, student_create, student_page, student_update, pa
           load_page, load_create, load_archive,
           bells_page, bells_save, timetable_page, timetable_add, timetable_delete,
           staff_page, staff_create, staff_person_page, staff_roles_save, access_page, access_grant, access_revoke,
-          subjects_page, subject_create, subject_archive]
+          subjects_page, subject_create, subject_update, subject_archive,
+          load_update, period_update]
