@@ -3,13 +3,15 @@ ones marked to keep for good.
 
 The buckets count days, weeks and months that *have* backups (as borg and restic do),
 so a server that was off for a month still keeps seven recent days. In each bucket the
-newest backup stays. The newest backup of all always stays.
+newest backup stays. The newest backup of all always stays, and so does every backup of
+the last 48 hours before it: an admin who makes a copy at 10:00 may still want the one
+from 02:00 if the data went wrong at 09:00.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, Hashable, Iterable
 
 
@@ -33,7 +35,7 @@ def _newest_per_bucket(items: list[Item], key: Callable[[Item], Hashable], count
 
 
 def to_keep(items: Iterable[Item], daily: int = 7, weekly: int = 5, monthly: int = 12,
-            periods: Iterable[tuple[date, date]] = ()) -> set[str]:
+            periods: Iterable[tuple[date, date]] = (), recent: timedelta = timedelta(hours=48)) -> set[str]:
     """Names of the backups to keep; the others may be deleted.
 
     `periods` are study periods (quarters, halves, years) as (first day, last day): the
@@ -43,7 +45,7 @@ def to_keep(items: Iterable[Item], daily: int = 7, weekly: int = 5, monthly: int
     ordered = sorted(items, key=lambda i: i.at, reverse=True)
     if not ordered:
         return set()
-    kept = {ordered[0].name} | {i.name for i in ordered if i.keep}
+    kept = {i.name for i in ordered if i.keep or i.at >= ordered[0].at - recent}
     kept |= _newest_per_bucket(ordered, lambda i: i.at.date(), daily)
     kept |= _newest_per_bucket(ordered, lambda i: i.at.isocalendar()[:2], weekly)
     kept |= _newest_per_bucket(ordered, lambda i: (i.at.year, i.at.month), monthly)

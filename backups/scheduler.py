@@ -25,6 +25,8 @@ from .errors import BackupError, Cancelled
 log = logging.getLogger("zhurnal.backups")
 
 DEFAULT_TIME = time(2, 0)
+# How long shutdown waits for a running backup to notice the stop and clean up.
+STOP_TIMEOUT_S = 30
 
 
 def parse_time(text: str) -> time:
@@ -71,7 +73,8 @@ def due_now(settings: Settings, now: datetime | None = None) -> bool:
         return False
     st = state.read(settings.data_dir)
     failure = st.get("last_failure")
-    failed_at = _stored(failure) if failure and failure.get("what", "backup") == "backup" else None
+    unresolved = failure and failure.get("what", "backup") == "backup" and not failure.get("resolved_at")
+    failed_at = _stored(failure) if unresolved else None
     return backup_due(now or datetime.now().astimezone(), _stored(st.get("last_success")), failed_at,
                       parse_time(settings.backup_time), timedelta(minutes=settings.backup_retry_minutes))
 
@@ -81,7 +84,8 @@ class BackupScheduler:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # seen by the worker thread between chunks
+        self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._server_lock = service.BackupLock(settings.data_dir, service.SERVER_LOCK_FILE)
         self.running = False
@@ -92,16 +96,23 @@ class BackupScheduler:
             log.warning("Папку данных %s уже обслуживает другой сервер Журнала.", self.settings.data_dir)
         service.cleanup_pending_restores(self.settings)
         if self.settings.backup_auto:
+            self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="zhurnal-backups")
 
     async def stop(self) -> None:
+        # Not task.cancel() first: cancelling the await of a worker thread does not stop
+        # the thread, and the process would exit under it mid-write. The thread sees
+        # `_stop` within one chunk, removes its temp files and returns.
         self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._wake.set()
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_TIMEOUT_S)
+            if not done:
+                self._task.cancel()
+                try:
+                    await self._task
+                except asyncio.CancelledError:
+                    pass
         self._server_lock.release()
 
     async def _run(self) -> None:
@@ -115,7 +126,11 @@ class BackupScheduler:
             except Exception:
                 log.exception("Ошибка планировщика резервных копий")
             now = datetime.now().astimezone()
-            await asyncio.sleep(seconds_to_next_check(now, at, self.settings.backup_check_seconds))
+            try:
+                await asyncio.wait_for(self._wake.wait(),
+                                       seconds_to_next_check(now, at, self.settings.backup_check_seconds))
+            except asyncio.TimeoutError:
+                pass
 
     async def run_backup(self, kind: str) -> service.Entry | None:
         """One backup in a worker thread; failures are recorded in the state and logged."""

@@ -225,8 +225,9 @@ def _create(settings: Settings, recipients: list[str], kind: str, progress: Prog
     snap, tmp = where / f".snap-{name}.sqlite3", where / f".tmp-{name}"
     try:
         snapshot = archive.take_snapshot(settings.db_path, snap, progress, cancelled)
+        level = archive.GZIP_LEVEL_FAST if kind == "safety" else archive.GZIP_LEVEL
         with open(tmp, "xb", buffering=archive.COPY_CHUNK) as f:
-            archive.write_backup(f, recipients, snapshot.manifest, snap, progress, cancelled)
+            archive.write_backup(f, recipients, snapshot.manifest, snap, progress, cancelled, level)
             f.flush()
             os.fsync(f.fileno())
         snap.unlink()
@@ -251,6 +252,8 @@ def _create(settings: Settings, recipients: list[str], kind: str, progress: Prog
         if kind != "safety":
             s["last_success"] = {"at": now, "file": name}
             s["last_attempt"] = now
+            if s.get("last_failure") and not s["last_failure"].get("resolved_at"):
+                s["last_failure"]["resolved_at"] = now
     return Entry(name, where / name, meta["size"], archive.parse_name(name)[0], dict(meta)), snapshot.periods
 
 
@@ -309,7 +312,8 @@ def verify_backup(settings: Settings, path: Path, identities: list | None = None
     where = folder(settings)
     where.mkdir(parents=True, exist_ok=True)
     try:
-        manifest, _ = _verify_file(path, identities, where, progress)
+        with BackupLock(settings.data_dir):  # a backup starting meanwhile would clean up our temp file
+            manifest, _ = _verify_file(path, identities, where, progress)
     except OSError as e:
         raise from_os_error(e, "проверке резервной копии") from None
     now = state.stamp()
@@ -579,7 +583,7 @@ def _copy_verified(settings: Settings, entry: Entry, target: Path, progress: Pro
             # Read the copy back from the drive, not from the page cache.
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(dst.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-        with _open_backup_file(tmp) as f:
+        with open(tmp, "rb", buffering=archive.COPY_CHUNK) as f:
             manifest = archive.read_backup(f, [identity], None, progress, "verify", cancelled)
         known = entry.meta.get("db_sha256")
         if known and manifest["database"]["sha256"] != known:
@@ -636,7 +640,7 @@ def problems(settings: Settings, st: dict | None = None) -> list[str]:
         return ["Резервное копирование не настроено: администратор АСУ должен выполнить настройку."]
     found = []
     success, failure = st.get("last_success"), st.get("last_failure")
-    if failure and failure.get("what", "backup") == "backup" and (not success or failure["at"] > success["at"]):
+    if failure and failure.get("what", "backup") == "backup" and not failure.get("resolved_at"):
         when = parse_stored(failure["at"]).astimezone().strftime("%d.%m.%Y %H:%M")
         found.append(f"Резервная копия не создана ({when}): {failure['reason']}")
     age_ = _age(success["at"]) if success else None

@@ -69,6 +69,85 @@ def pages(n: int = 50) -> dict:
             "class_list": class_t}
 
 
+def _fill(db: Path, size_mb: int) -> None:
+    """Grow the database to about `size_mb` with rows shaped like journal data (numbers,
+    short Russian text, ids): it compresses as real data does, not as zeros or noise."""
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, student INTEGER, lesson INTEGER,"
+                 " mark TEXT, token TEXT, note TEXT)")
+    while db.stat().st_size < size_mb * 1_000_000:
+        conn.execute("BEGIN")
+        conn.execute("""
+            WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000)
+            INSERT INTO bench_rows(student, lesson, mark, token, note)
+            SELECT abs(random() % 800), abs(random() % 40000), substr('2345нб', 1 + abs(random() % 6), 1),
+                   hex(randomblob(8)), 'Тема урока ' || (x % 97) || ': упражнение ' || (x % 311) || ', стр. ' || (x % 250)
+              FROM n""")
+        conn.execute("COMMIT")
+    conn.close()
+
+
+@benchmark
+def backup(size_mb: int = 200) -> dict:
+    """Nightly backup (snapshot, checks, gzip, age, verify), restore with the recovery key,
+    and the `age` tool encrypting the same database file, on a ~200 MB database."""
+    import contextlib
+    import resource
+    import shutil
+    import subprocess
+
+    from backups import keys, service
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON figures
+            settings, _ = _demo(tmp)
+        _fill(settings.db_path, size_mb)
+        db_mb = settings.db_path.stat().st_size / 1_000_000
+        key = tmp / "recovery.txt"
+        keys.set_up(settings.data_dir, deliver=key.write_text)
+        stages: dict[str, float] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            stages.setdefault(stage, time.perf_counter())
+
+        started = time.perf_counter()
+        entry = service.create_backup(settings, "manual", progress, usb_copy=False)
+        backup_s = time.perf_counter() - started
+        marks = sorted(stages.items(), key=lambda kv: kv[1]) + [("end", started + backup_s)]
+        stage_s = {a[0]: round(b[1] - a[1], 2) for a, b in zip(marks, marks[1:])}
+
+        from server.config import load_settings
+
+        fresh = load_settings(tmp / "new-machine", mdns=False)
+        started = time.perf_counter()
+        prepared = service.prepare_restore(fresh, entry.path, keys.load_key_file(key))
+        service.install_offline(fresh, prepared)
+        restore_s = time.perf_counter() - started
+
+        age_s = None
+        if shutil.which("age"):
+            public = keys.load_key_file(key)[0].recipient
+            started = time.perf_counter()
+            subprocess.run(["age", "-r", public, "-o", str(tmp / "db.age"), str(settings.db_path)], check=True)
+            age_s = time.perf_counter() - started
+        max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "benchmark": "backup",
+        "db_mb": round(db_mb, 1),
+        "backup_file_mb": round(entry.size / 1_000_000, 1),
+        "backup_s": round(backup_s, 2),
+        "backup_mb_per_s": round(db_mb / backup_s, 1),
+        "backup_stages_s": stage_s,
+        "restore_s": round(restore_s, 2),
+        "restore_mb_per_s": round(db_mb / restore_s, 1),
+        "age_cli_mb_per_s": round(db_mb / age_s, 1) if age_s else None,
+        "max_rss_mb": round(max_rss_mb, 1),
+    }
+
+
 def main() -> int:
     if len(sys.argv) != 2 or sys.argv[1] not in BENCHMARKS:
         print("Использование: python bench/run.py ИМЯ; есть: " + ", ".join(sorted(BENCHMARKS)), file=sys.stderr)

@@ -24,8 +24,10 @@ from .config import Settings
 from .db import Database, migrate
 from .netinfo import Advertiser
 from .paths import resource_dir
+from .journal import routes as journal_routes
 from .school import api as school_api
 from .school import import_routes
+from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
 from .web.access import access_guard
@@ -49,6 +51,7 @@ def create_app(settings: Settings) -> Litestar:
         await db.open()
         app.state.db = db
         await purge_sessions(db, timedelta(minutes=settings.session_idle_minutes))
+        purge_pending_imports(settings.data_dir)  # uploads left waiting before a restart
         from backups.scheduler import BackupScheduler
 
         app.state.backups = BackupScheduler(settings)
@@ -77,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             *school_routes.ROUTES,
             *import_routes.ROUTES,
             *school_api.ROUTES,
+            *journal_routes.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,

@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     from backups import cli as backups_cli
 
     backups_cli.add_parser(sub)
+
+    p = sub.add_parser("audit", help="журнал аудита изменений журнала")
+    asub = p.add_subparsers(dest="audit_command", metavar="ДЕЙСТВИЕ", required=True)
+    v = asub.add_parser("verify", help="проверить цепочку записей и совпадение данных с журналом аудита")
+    _data_arg(v)
     return parser
 
 
@@ -100,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             from . import cli_user
 
             return asyncio.run(cli_user.run(load_settings(data), args))
+        if args.command == "audit":
+            return audit_verify(load_settings(data))
         if args.command == "backup":
             from backups import cli as backups_cli
 
@@ -108,6 +115,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def audit_verify(settings: Settings) -> int:
+    """Exit 0 when the audit chain is intact and the data match it; 1 naming the first problem."""
+    from .db import connect_sync
+    from .journal.audit import verify
+
+    if not settings.db_path.exists():
+        raise UserError(f"В папке {settings.data_dir} нет базы журнала.")
+    migrate(settings.db_path)
+    conn = connect_sync(settings.db_path)
+    try:
+        ok, message = verify(conn)
+    finally:
+        conn.close()
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 def serve(settings: Settings) -> int:

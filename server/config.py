@@ -43,8 +43,6 @@ class Settings:
     # USB copy: a folder, or the label of a drive mounted under /media or /mnt.
     backup_usb_dir: str = ""
     backup_usb_label: str = ""
-    # Only the restore upload may be this big; every other request keeps max_request_bytes.
-    backup_upload_max_mb: int = 4096
 
     @property
     def db_path(self) -> Path:

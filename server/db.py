@@ -214,6 +214,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self._pending: list[tuple[Callable, tuple, asyncio.Future]] = []
 
     async def open(self) -> None:
         self._writer = await self._connect(readonly=False)
@@ -260,18 +261,57 @@ class Database:
         return row[0] if row else None
 
     async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run `fn(conn, *args)` as one transaction on the write connection."""
+        """Run `fn(conn, *args)` as one whole transaction on the write connection.
+
+        Group commit: writes that arrive while another transaction is running are queued,
+        and the next one to get the lock runs the whole queue in one transaction, each
+        job inside its own SAVEPOINT (a failing job rolls back alone and gets its own
+        exception). One fsync then covers many writes: 30 teachers saving grades after
+        the bell wait for one disk flush, not thirty. Results are delivered only after
+        COMMIT, so an acknowledged write is on disk.
+        """
         assert self._writer is not None, "database is not open"
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, args, future))
         async with self._write_lock:
-            conn = self._writer
+            if not future.done():
+                batch, self._pending = self._pending, []
+                await self._run_batch(batch)
+        return future.result()
+
+    async def _run_batch(self, batch: list) -> None:
+        conn = self._writer
+        single = len(batch) == 1
+        done: list[tuple[asyncio.Future, Any]] = []
+        try:
             await conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = await fn(conn, *args)
-            except BaseException:
-                await conn.rollback()
-                raise
+            for fn, args, future in batch:
+                if not single:
+                    await conn.execute("SAVEPOINT job")
+                try:
+                    result = await fn(conn, *args)
+                except Exception as e:  # this job only; the others go on
+                    if single:
+                        raise
+                    await conn.execute("ROLLBACK TO job")
+                    await conn.execute("RELEASE job")
+                    future.set_exception(e)
+                    continue
+                if not single:
+                    await conn.execute("RELEASE job")
+                done.append((future, result))
             await conn.commit()
-            return result
+        except BaseException as e:
+            if conn.in_transaction:
+                await conn.rollback()
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(e)
+            if not isinstance(e, Exception):
+                raise  # cancellation and the like still propagate
+            return
+        for future, result in done:
+            future.set_result(result)
 
     async def replace_file(self, new_file: Path | str,
                            before_swap: Callable[[], Awaitable[None]] | None = None) -> tuple[int, int]:

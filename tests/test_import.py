@@ -34,7 +34,7 @@ ROWS = [
      "Орлов", "Андрей", "Петрович", "отец", "+7 900 111-22-44", ""],
     ["5А", "Ким", "Алина", "", "01.09.2014", "ж", "",
      "Ким", "Виктор", "Сергеевич", "отец", "", "", "", "", "", "", "", ""],
-    ["5А", "Зайцева", "Полина", "Игоревна", "30.11.2014", "ж", "семейная", "", "", "", "", "", "", "", "", "", "", "", ""],
+    ["5А", "Зайцева", "Полина", "Игоревна", "30.11.2014", "ж", "семейная"] + [""] * 12,
     ["5Б", "Орлова", "Дарья", "Андреевна", "05.05.2014", "ж", "очная",
      "Орлова", "Светлана", "Викторовна", "мать", "+79001112233", "", "", "", "", "", "", ""],
     ["5Б", "Ёлкин", "Фёдор", "Ильич", "2015-01-20", "м", "на дому",
@@ -208,6 +208,13 @@ def test_reimporting_the_same_file_creates_no_duplicates_and_the_preview_says_wh
     assert {k: after[k] - before[k] for k in after} == {
         "person": 0, "account": 0, "account_role": 0, "student": 0, "enrollment": 0, "guardian": 0, "import_log": 1}
 
+    # Case and ё/е do not make another person.
+    rows = [list(r) for r in ROWS]
+    rows[4][1:3] = ["ЕЛКИН", "Федор"]
+    rows[4][7] = "Елкина"
+    f = figures(school.preview(csv_bytes(rows)).text)
+    assert (f["Новых учащихся"], f["Новых родителей"], f["Уже есть — пропускаются"]) == (0, 0, 5)
+
     # A second parent added to the file for a child already imported: only that parent and link are new.
     rows = [list(r) for r in ROWS]
     rows[2][13:19] = ["Зайцев", "Игорь", "Олегович", "отец", "", ""]
@@ -217,6 +224,27 @@ def test_reimporting_the_same_file_creates_no_duplicates_and_the_preview_says_wh
     assert f["Связей, которые уже есть"] == 5
     school.confirm(preview.text)
     assert count(school.data, "SELECT count(*) FROM guardian") == 6
+
+
+def test_namesake_parents_are_one_person_only_with_the_same_phone_or_email(school):
+    # Two boys whose fathers are both «Иванов Сергей Петрович» with no phone: two people, or
+    # one family's child would be shown to the other. With the same e-mail: one person.
+    rows = [
+        ["5А", "Иванов", "Антон", "Сергеевич", "01.02.2015", "м", "", "Иванов", "Сергей", "Петрович", "отец", "", ""],
+        ["5Б", "Иванов", "Борис", "Сергеевич", "03.04.2014", "м", "", "Иванов", "Сергей", "Петрович", "отец", "", ""],
+        ["5А", "Сомова", "Вера", "", "01.02.2015", "ж", "", "Сомова", "Ирина", "", "мать", "", "somova@example.ru"],
+        ["6А", "Сомов", "Глеб", "", "01.02.2013", "м", "", "Сомова", "Ирина", "", "мать", "", "Somova@Example.ru"],
+    ]
+    preview = school.preview(csv_bytes(rows, header=HEADER[:13]))
+    assert figures(preview.text)["Новых родителей"] == 3
+    assert "Иванов Сергей Петрович (строки 2, 3)" in preview.text
+    school.confirm(preview.text)
+    assert count(school.data, "SELECT count(*) FROM person WHERE first_name = 'Сергей'") == 2
+    assert count(school.data, "SELECT count(*) FROM guardian g JOIN person p ON p.id = g.parent_id"
+                              " WHERE p.first_name = 'Ирина'") == 2
+    # Importing again finds each father among his own son's parents: nothing new.
+    f = figures(school.preview(csv_bytes(rows, header=HEADER[:13])).text)
+    assert (f["Новых учащихся"], f["Новых родителей"], f["Новых связей «родитель — ребёнок»"]) == (0, 0, 0)
 
 
 def test_cp1251_semicolon_csv_from_russian_excel_with_other_headers_imports(school):
@@ -513,3 +541,11 @@ def test_deputy_imports_into_the_demo_school(client, data_dir):
     page = admin.import_file(csv_bytes(ROWS[:2]))
     assert "Импорт выполнен." in page.text
     assert count(data_dir, "SELECT count(*) FROM student") == before + 2
+
+
+def test_the_import_link_is_shown_only_to_those_who_may_import(client):
+    login(client, "director")
+    assert 'href="/school/import"' not in client.get("/school/subjects").text
+    client.cookies.clear()
+    login(client, "sysadmin")
+    assert 'href="/school/import"' in client.get("/school/subjects").text

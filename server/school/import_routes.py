@@ -74,6 +74,7 @@ async def import_upload(request: Request) -> Response:
         return await _page(request, 400, "Выберите файл CSV или XLSX.", kind=kind)
     file_name = imports.safe_file_name(upload.filename)
     data = await upload.read()
+    await upload.close()
     try:
         _, plan = await _check(request, kind, data)
     except SchoolError as e:

@@ -11,7 +11,7 @@ Between the check and the confirmation the file waits in DATA/imports/ (`stash`)
 
 Matching, so that importing the same file twice creates nothing new: students by
 ФИО + date of birth; parents by ФИО among the same student's parents, else by ФИО +
-phone (no phone matches no phone); staff by ФИО among staff.
+phone or ФИО + e-mail (never by name alone); staff by ФИО among staff.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def column_help(kind: str) -> list[tuple[str, str]]:
 @dataclass
 class Table:
     kind: str
-    source: str                                  # «CSV, UTF-8, разделитель «;»» — shown in the preview
+    source: str                                  # how the file was read, for the page
     columns: dict[str, int]                      # column key → index in a row
     rows: list[tuple[int, list[str]]]            # (row number as Excel shows it, cells); no empty rows
     notes: list[str] = field(default_factory=list)
@@ -412,11 +412,16 @@ class ParentItem:
     phone: str | None
     email: str | None
     parent_id: int | None = None    # already in the school
+    new_ref: int | None = None      # a parent this file adds (one number per person, siblings share it)
     link_new: bool = True
 
     @property
-    def key(self) -> tuple:
-        return (self.last, self.first, self.middle, self.phone or "")
+    def name_key(self) -> tuple:
+        return same(self.last, self.first, self.middle)
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.last, self.first, self.middle) if p)
 
 
 @dataclass
@@ -485,11 +490,15 @@ class Plan:
         return {
             "students_new": sum(s.student_id is None for s in self.students),
             "students_skipped": sum(s.student_id is not None for s in self.students),
-            "parents_new": len({p.key for p in parents if p.parent_id is None}),
+            "parents_new": len({p.new_ref for p in parents if p.parent_id is None}),
             "parents_existing": len({p.parent_id for p in parents if p.parent_id is not None}),
             "links_new": sum(p.link_new for p in parents),
             "links_existing": sum(not p.link_new for p in parents),
         }
+
+    @property
+    def nothing_new(self) -> bool:
+        return not any(v for k, v in self.counts.items() if k.endswith("_new"))
 
     @property
     def signature(self) -> str:
@@ -510,6 +519,11 @@ class Plan:
         if self.kind == STAFF:
             return [f"Строка {s.line}: {s.name} — уже есть среди сотрудников" for s in self.staff if s.person_id]
         return [f"Строка {s.line}: {s.name} — уже в {s.class_name} классе" for s in self.students if s.student_id]
+
+
+def same(*parts: str | None) -> tuple:
+    """A matching key: case and ё/е do not tell people apart («Фёдор» in one list, «Федор» in another)."""
+    return tuple((p or "").lower().replace("ё", "е") for p in parts)
 
 
 def _cell(row: list[str], columns: dict[str, int], key: str) -> str:
@@ -556,12 +570,13 @@ _FORM_WORDS = {
     "индивидуальный план": "индивидуальный план", "индивидуальный учебный план": "индивидуальный план",
     "иуп": "индивидуальный план",
 }
-_RELATION_WORDS = {r: r for r in RELATIONS} | {"мама": "мать", "папа": "отец", "представитель": "законный представитель"}
+_RELATION_WORDS = {r: r for r in RELATIONS} | {"мама": "мать", "папа": "отец",
+                                                "представитель": "законный представитель"}
 
 
 def _parse_class(text: str, classes: dict[tuple[int, str], sqlite3.Row], year_name: str) -> sqlite3.Row:
     # «5A» typed with a Latin A looks right on screen; treat it as the Cyrillic letter.
-    parallel, letter = parse_class_name(text.translate(_LOOKALIKES))
+    parallel, letter = parse_class_name(re.sub(r"[«»\"'“”]", "", text).translate(_LOOKALIKES))
     cls = classes.get((parallel, letter))
     if cls is None:
         raise SchoolError(f"Класс {parallel}{letter} не найден в учебном году {year_name} "
@@ -570,7 +585,9 @@ def _parse_class(text: str, classes: dict[tuple[int, str], sqlite3.Row], year_na
 
 
 def _parse_birth(text: str, year_start: str) -> str:
-    birth = parse_date(text, "Дата рождения")
+    # «12.03.2015 0:00»: some programs export a date with a midnight time.
+    birth = parse_date(text.split(" ")[0] if re.fullmatch(r"\S+ \d{1,2}:\d{2}(:\d{2})?", text) else text,
+                       "Дата рождения")
     if birth >= year_start:
         raise SchoolError(f"Дата рождения {ru_date(birth)} — не раньше начала учебного года.")
     if int(year_start[:4]) - int(birth[:4]) > 30:
@@ -612,20 +629,25 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
               LEFT JOIN enrollment e ON e.student_id = p.id AND e.to_date IS NULL
               LEFT JOIN class c ON c.id = e.class_id LEFT JOIN academic_year y ON y.id = c.year_id
              ORDER BY p.id"""):
-        students.setdefault((s["last_name"], s["first_name"], s["middle_name"], s["birth_date"]), s)
-    parents: dict[tuple, int] = {}
+        students.setdefault(same(s["last_name"], s["first_name"], s["middle_name"], s["birth_date"]), s)
+    # A parent is the same person only by name and a contact. Two fathers both called Иванов
+    # Сергей Петрович, neither with a phone, must not become one account: that would show
+    # one family's child to the other. A duplicate account is the lesser harm.
+    known_parents = ParentIndex()
     for p in await _all(conn, """
-            SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.phone, '') AS phone
+            SELECT p.id, p.last_name, p.first_name, p.middle_name, p.phone, p.email
               FROM person p JOIN account a ON a.person_id = p.id
               JOIN account_role r ON r.account_id = a.id AND r.role = 'parent'
              ORDER BY p.id"""):
-        parents.setdefault((p["last_name"], p["first_name"], p["middle_name"], p["phone"]), p["id"])
+        known_parents.add(p["id"], same(p["last_name"], p["first_name"], p["middle_name"]), p["phone"], p["email"])
+    new_parents = ParentIndex()
     links: dict[int, dict[tuple, int]] = {}
     for g in await _all(conn, "SELECT g.student_id, g.parent_id, p.last_name, p.first_name, p.middle_name"
                               " FROM guardian g JOIN person p ON p.id = g.parent_id"):
-        links.setdefault(g["student_id"], {})[(g["last_name"], g["first_name"], g["middle_name"])] = g["parent_id"]
+        links.setdefault(g["student_id"], {})[same(g["last_name"], g["first_name"], g["middle_name"])] = g["parent_id"]
 
     seen: dict[tuple, int] = {}
+    namesakes: dict[tuple, list] = {}
     for line, row in table.rows:
         problems: list[str] = []
         item = _student_row(row, table.columns, classes, year, problems)
@@ -634,10 +656,10 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
             parent = _parent_row(row, table.columns, n, problems)
             if parent is not None:
                 parent_items.append(parent)
-        if len(parent_items) == 2 and parent_items[0].key[:3] == parent_items[1].key[:3]:
+        if len(parent_items) == 2 and parent_items[0].name_key == parent_items[1].name_key:
             problems.append("Родитель 2 совпадает с родителем 1.")
         if item is not None:
-            key = (item.last, item.first, item.middle, item.birth_date)
+            key = same(item.last, item.first, item.middle, item.birth_date)
             if key in seen:
                 problems.append(f"Учащийся {item.name} ({ru_date(item.birth_date)}) повторяется: "
                                 f"уже есть в строке {seen[key]}.")
@@ -661,13 +683,57 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
             continue
         item.line = line
         for parent in parent_items:
-            known = links.get(item.student_id, {}).get(parent.key[:3]) if item.student_id else None
+            known = links.get(item.student_id, {}).get(parent.name_key) if item.student_id else None
             if known is not None:
                 parent.parent_id, parent.link_new = known, False
-            else:
-                parent.parent_id = parents.get(parent.key)
+                continue
+            parent.parent_id = known_parents.find(parent.name_key, parent.phone, parent.email)
+            if parent.parent_id is None:
+                parent.new_ref = new_parents.find(parent.name_key, parent.phone, parent.email)
+                if parent.new_ref is None:
+                    parent.new_ref = new_parents.add(None, parent.name_key, parent.phone, parent.email)
+                    namesakes.setdefault(parent.name_key, []).append((line, parent))
         item.parents = parent_items
         plan.students.append(item)
+    _note_namesakes(plan, namesakes, known_parents)
+
+
+class ParentIndex:
+    """Parents by name + phone and by name + e-mail; a parent with neither is found by nobody."""
+
+    def __init__(self):
+        self.by_contact: dict[tuple, int] = {}
+        self.names: set[tuple] = set()
+        self.count = 0
+
+    def add(self, ref: int | None, name_key: tuple, phone: str | None, email: str | None) -> int:
+        if ref is None:
+            self.count += 1
+            ref = self.count
+        self.names.add(name_key)
+        for contact in (phone, email):
+            if contact:
+                self.by_contact.setdefault((*name_key, contact.lower()), ref)
+        return ref
+
+    def find(self, name_key: tuple, phone: str | None, email: str | None) -> int | None:
+        for contact in (phone, email):
+            if contact and (*name_key, contact.lower()) in self.by_contact:
+                return self.by_contact[(*name_key, contact.lower())]
+        return None
+
+
+def _note_namesakes(plan: Plan, namesakes: dict[tuple, list], known: ParentIndex) -> None:
+    """Say where a new parent may be a person the school already has, so that a phone can be added."""
+    doubtful = [(rows, rows[0][1].name) for key, rows in namesakes.items()
+                if len(rows) > 1 or key in known.names]
+    if doubtful:
+        listed = "; ".join(f"{name} (строки {', '.join(str(line) for line, _ in rows)})"
+                           for rows, name in doubtful[:10])
+        plan.notes.append("Родители с одинаковым ФИО считаются одним человеком, только если совпадает телефон "
+                          "или e-mail; иначе каждому заводится своя учётная запись. Проверьте: " + listed
+                          + (" и другие" if len(doubtful) > 10 else "")
+                          + ". Если это один человек, укажите одинаковый телефон во всех строках.")
 
 
 def _student_row(row, columns, classes, year, problems: list[str]) -> StudentItem | None:
@@ -759,7 +825,7 @@ async def _check_staff(conn, table: Table, plan: Plan) -> None:
                    SELECT 1 FROM account a JOIN account_role r ON r.account_id = a.id
                     WHERE a.person_id = p.id AND r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff')))
              ORDER BY p.id"""):
-        staff.setdefault((p["last_name"], p["first_name"], p["middle_name"]), p["id"])
+        staff.setdefault(same(p["last_name"], p["first_name"], p["middle_name"]), p["id"])
     seen: dict[tuple, int] = {}
     for line, row in table.rows:
         problems: list[str] = []
@@ -780,14 +846,15 @@ async def _check_staff(conn, table: Table, plan: Plan) -> None:
             except SchoolError as e:
                 problems.append(e.message)
         if name is not None:
-            if name in seen:
-                problems.append(f"Сотрудник {' '.join(filter(None, name))} повторяется: уже есть в строке {seen[name]}.")
+            if same(*name) in seen:
+                problems.append(f"Сотрудник {' '.join(filter(None, name))} повторяется: "
+                                f"уже есть в строке {seen[same(*name)]}.")
             else:
-                seen[name] = line
+                seen[same(*name)] = line
         if problems:
             plan.errors.append((line, problems))
             continue
-        plan.staff.append(StaffItem(line, *name, position, roles, *contacts, staff.get(name)))
+        plan.staff.append(StaffItem(line, *name, position, roles, *contacts, staff.get(same(*name))))
 
 
 # --- importing --------------------------------------------------------------------
@@ -815,15 +882,15 @@ async def run_import(conn, table: Table, file_name: str, account_id: int | None,
             if s.person_id is None:
                 await people.create_staff(conn, s.last, s.first, s.middle, s.position, s.roles, s.phone, s.email)
     else:
-        made: dict[tuple, int] = {}
+        made: dict[int, int] = {}
         for s in plan.students:
             student_id = s.student_id or await people.create_student(
                 conn, s.class_id, s.last, s.first, s.middle, s.birth_date, s.sex, s.study_form, plan.from_date)
             for p in s.parents:
-                parent_id = p.parent_id or made.get(p.key)
+                parent_id = p.parent_id or made.get(p.new_ref)
                 if parent_id is None:
-                    parent_id = made[p.key] = await people.create_parent(conn, p.last, p.first, p.middle,
-                                                                          p.phone, p.email)
+                    parent_id = made[p.new_ref] = await people.create_parent(conn, p.last, p.first, p.middle,
+                                                                              p.phone, p.email)
                 if p.link_new:
                     await people.link_parent(conn, parent_id, student_id, p.relation)
     counts = plan.counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import jinja2
@@ -25,8 +27,27 @@ def make_environment() -> jinja2.Environment:
     env.filters["ru_datetime"] = ru_datetime
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)
+    env.filters["period_label"] = period_label
+    env.filters["audit_value"] = audit_value
     env.globals["app_version"] = __version__
     return env
+
+
+def period_label(kind: str, number: int) -> str:
+    return {"quarter": f"{number} четв.", "half": f"{number} полуг.", "year": "Год"}.get(kind, kind)
+
+
+def audit_value(text: str | None) -> str:
+    """An audit entry's JSON as a person reads it: '5 (контрольная работа)', 'Н'."""
+    if not text:
+        return "—"
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        return str(data)
+    for key in ("value", "mark", "topic", "text"):
+        if key in data and data[key]:
+            return str(data[key])
+    return ", ".join(f"{k}: {v}" for k, v in data.items() if v not in (None, ""))
 
 
 def page(template: str, status_code: int = 200, **context: Any) -> Template:

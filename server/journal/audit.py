@@ -1,0 +1,98 @@
+"""The one write path's ledger: an audit entry (who, when, what, old, new) whose hash
+chains to the previous one, and a change-feed row for district sync — both in the same
+transaction as the change itself.
+
+`verify` checks two things: the chain (an entry altered or removed breaks it), and that
+every audited table holds exactly what the log says it should (a grade changed directly
+in SQLite, bypassing the journal, shows up as a difference)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from typing import Any
+
+from ..timeutil import now_text
+
+GENESIS = "0" * 64
+
+
+def _canonical(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def entry_hash(prev: str, at: str, account_id: int | None, entity: str, key: str, old: str | None,
+               new: str | None, reason: str) -> str:
+    payload = json.dumps([prev, at, account_id, entity, key, old, new, reason], ensure_ascii=False,
+                         separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+async def record(conn, account_id: int | None, entity: str, key: str, old: Any, new: Any, reason: str = "") -> None:
+    """Append the change to the audit log and the change feed (inside the caller's transaction)."""
+    if old == new:
+        return
+    at = now_text()
+    old_j, new_j = _canonical(old), _canonical(new)
+    row = await (await conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).fetchone()
+    prev = row[0] if row else GENESIS
+    h = entry_hash(prev, at, account_id, entity, key, old_j, new_j, reason)
+    await conn.execute(
+        "INSERT INTO audit_log(at, account_id, entity, key, old, new, reason, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (at, account_id, entity, key, old_j, new_j, reason, h))
+    await conn.execute(
+        "INSERT INTO change_feed(epoch_id, at, entity, key, data)"
+        " VALUES ((SELECT max(id) FROM feed_epoch), ?, ?, ?, ?)", (at, entity, key, new_j))
+
+
+# What each audited table looks like as (key → state) — the same shapes writes.py records.
+STATE_QUERIES = {
+    "lesson": ("SELECT id, journal_id, date, lesson_number, topic, work_type, plan_item_id, status, substitute_id,"
+               " status_reason FROM lesson",
+               lambda r: (f"lesson:{r[0]}", {"journal_id": r[1], "date": r[2], "lesson_number": r[3], "topic": r[4],
+                                             "work_type": r[5], "plan_item_id": r[6], "status": r[7],
+                                             "substitute_id": r[8], "status_reason": r[9]})),
+    "grade": ("SELECT lesson_id, student_id, position, value, work_type FROM grade",
+              lambda r: (f"grade:{r[0]}:{r[1]}:{r[2]}", {"value": r[3], "work_type": r[4]})),
+    "attendance": ("SELECT lesson_id, student_id, mark FROM attendance",
+                   lambda r: (f"attendance:{r[0]}:{r[1]}", {"mark": r[2]})),
+    "homework": ("SELECT lesson_id, text, minutes, file_name, file_size FROM homework",
+                 lambda r: (f"homework:{r[0]}", {"text": r[1], "minutes": r[2], "file_name": r[3],
+                                                 "file_size": r[4]})),
+    "period_grade": ("SELECT journal_id, period_id, student_id, value FROM period_grade",
+                     lambda r: (f"period_grade:{r[0]}:{r[1]}:{r[2]}", {"value": r[3]})),
+}
+
+
+def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
+    """(ok, message in Russian). Reads only."""
+    prev = GENESIS
+    expected_id = None
+    last: dict[str, tuple[int, str | None, str]] = {}
+    for row in conn.execute("SELECT id, at, account_id, entity, key, old, new, reason, hash FROM audit_log ORDER BY id"):
+        id_, at, account_id, entity, key, old, new, reason, h = row
+        if expected_id is not None and id_ != expected_id:
+            return False, f"Запись журнала аудита № {expected_id} удалена (после № {expected_id - 1} идёт № {id_})."
+        if entry_hash(prev, at, account_id, entity, key, old, new, reason) != h:
+            return False, f"Запись журнала аудита № {id_} ({at}, {key}) изменена в обход программы."
+        prev, expected_id = h, id_ + 1
+        last[key] = (id_, new, entity)
+    # The tables must say what the log says.
+    actual: dict[str, str] = {}
+    for entity, (sql, shape) in STATE_QUERIES.items():
+        for r in conn.execute(sql):
+            key, state = shape(r)
+            actual[key] = _canonical(state)
+    for key, (id_, new, entity) in sorted(last.items(), key=lambda kv: kv[1][0]):
+        if entity not in STATE_QUERIES:
+            continue
+        if actual.get(key) != new:
+            what = "удалена" if key not in actual else "изменена"
+            return False, (f"Запись «{key}» {what} в базе в обход программы: она не совпадает с последней "
+                           f"записью журнала аудита № {id_}.")
+    for key in actual:
+        if key not in last:
+            return False, f"Запись «{key}» появилась в базе в обход программы: в журнале аудита о ней ничего нет."
+    n = expected_id - 1 if expected_id else 0
+    return True, f"Журнал аудита цел: {n} записей, данные совпадают с журналом."

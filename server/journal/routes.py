@@ -1,0 +1,311 @@
+"""Pages of the journal: "Мои журналы", the grid of a period, saving a cell, the lesson
+panel (topic, work type, homework, substitution), cell history, period grades."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import File
+
+from ..school import store as school
+from ..timeutil import ru_date
+from ..web.access import current_user
+from ..web.forms import form_dict, int_or_none, ok_message, see_other
+from ..web.templating import page
+from . import store, writes
+from .rules import ATTENDANCE_LABELS, PERIOD_GRADE_LABELS, JournalError, cell_text
+
+# Who may open journal pages at all (§2.1: never students or parents); which journal is
+# then decided per row by store.may_read / writes._may_write.
+READERS = {"roles": {"director", "deputy", "sysadmin", "teacher", "class_teacher"}}
+WRITERS = {"roles": {"deputy", "teacher"}}
+MAX_HOMEWORK_FILE = 10 * 1024 * 1024
+WEEKDAY_SHORT = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
+
+
+async def _journal_or_404(request: Request, journal_id: int, *, for_write: bool = False) -> store.JournalInfo:
+    db = request.app.state.db
+    info = await store.journal_info(db, journal_id)
+    if info is None or info.row["archived_at"]:
+        raise NotFoundException("Такого журнала нет.")
+    if not await store.may_read(db, current_user(request), info):
+        raise PermissionDeniedException("Это не ваш журнал: его ведёт другой учитель.")
+    return info
+
+
+async def _require_writer(request: Request, info: store.JournalInfo, day: str | None = None,
+                          number: int | None = None) -> None:
+    """The journal's teacher, the deputy, or the substitute who gave that lesson (§3.4.4)."""
+    user = current_user(request)
+    if user.has("deputy") or info.row["teacher_id"] == user.person_id:
+        return
+    if day and number is not None and await request.app.state.db.fetchval(
+            "SELECT 1 FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ? AND substitute_id = ?",
+            (info.id, day, number, user.person_id)):
+        return
+    raise PermissionDeniedException("Записи в этот журнал вносит его учитель (или учитель на замене этого урока).")
+
+
+@get("/journals", opt=READERS)
+async def journals_page(request: Request) -> Response:
+    db = request.app.state.db
+    user = current_user(request)
+    year = await school.current_year(db)
+    rows = await store.journals_for(db, user, year["id"]) if year else []
+    todo = await store.todo(db, user.person_id) if year else {}
+    return page("journal/list.html", year=year, journals=rows, todo=todo)
+
+
+@get("/journals/{journal_id:int}", opt=READERS)
+async def journal_page(request: Request, journal_id: FromPath[int]) -> Response:
+    db = request.app.state.db
+    info = await _journal_or_404(request, journal_id)
+    periods = await store.periods_of(db, info)
+    wanted = int_or_none(request.query_params.get("period"))
+    period = next((p for p in periods if p["id"] == wanted), None) or store.current_period(
+        periods, date.today().isoformat())
+    if period is None:
+        return page("journal/grid.html", info=info, period=None, periods=[], g=None, can_write=False)
+    g = await store.grid(db, info, period)
+    user = current_user(request)
+    period_columns = [p for p in periods if p["kind"] == "year" or p["id"] == period["id"]]
+    return page("journal/grid.html", info=info, period=period, periods=periods, period_columns=period_columns,
+                g=g, can_write=user.has("deputy") or info.row["teacher_id"] == user.person_id,
+                today=date.today().isoformat(), cell_text=cell_text, weekday=WEEKDAY_SHORT,
+                attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
+                ok=ok_message(request))
+
+
+async def _json_body(request: Request) -> dict:
+    if request.content_type[0] == "application/json":
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise JournalError("Неверный запрос.")
+        return {k: ("" if v is None else str(v)) for k, v in body.items()}
+    return await form_dict(request)
+
+
+def _day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise JournalError("Неверная дата урока.") from None
+
+
+@post("/journals/{journal_id:int}/cell", opt=WRITERS, status_code=200)
+async def cell_save(request: Request, journal_id: FromPath[int]) -> Response:
+    """One cell of the grid, typed by the teacher; answers JSON for journal.js."""
+    db = request.app.state.db
+    info = await _journal_or_404(request, journal_id)
+    body = await _json_body(request)
+    user = current_user(request)
+    await _require_writer(request, info, body.get("date"), int_or_none(body.get("n")))
+    try:
+        day = _day(body.get("date", ""))
+        number = int_or_none(body.get("n"))
+        student_id = int_or_none(body.get("student"))
+        if number is None or student_id is None:
+            raise JournalError("Неверный запрос.")
+        result = await db.write(writes.set_cell, user, info, day, number, student_id, body.get("value", "")[:40],
+                                body.get("reason", "")[:200])
+    except JournalError as e:
+        return Response({"error": e.message}, status_code=400)
+    summary = await store.student_period_summary(db, info, student_id, day)
+    return Response({"text": result["text"], "warnings": result["warnings"], **summary})
+
+
+@post("/journals/{journal_id:int}/period-grade", opt=WRITERS, status_code=200)
+async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Response:
+    db = request.app.state.db
+    info = await _journal_or_404(request, journal_id)
+    body = await _json_body(request)
+    await _require_writer(request, info)
+    try:
+        period_id, student_id = int_or_none(body.get("period")), int_or_none(body.get("student"))
+        if period_id is None or student_id is None:
+            raise JournalError("Неверный запрос.")
+        await db.write(writes.set_period_grade, current_user(request), info, period_id, student_id,
+                       body.get("value", "")[:10], body.get("reason", "")[:200])
+    except JournalError as e:
+        return Response({"error": e.message}, status_code=400)
+    value = await db.fetchval("SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
+                              (journal_id, period_id, student_id))
+    return Response({"text": value or ""})
+
+
+async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, number: int,
+                        error: str | None = None, warnings: list[str] | None = None, saved: bool = False,
+                        status: int = 200) -> Response:
+    db = request.app.state.db
+    user = current_user(request)
+    lesson = await db.fetchone("SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
+                               " h.file_size AS hw_size FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
+                               " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
+                               (info.id, day, number))
+    lesson_ok = lesson is not None or store.is_scheduled(info, day, number)
+    if not lesson_ok:
+        raise NotFoundException("Такого урока нет в расписании журнала.")
+    suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id)
+    return page(
+        "journal/_lesson.html", status_code=status, info=info, day=day, number=number, lesson=lesson,
+        suggestion=suggestion, plan=await store.plan_items(db, info.id),
+        work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"),
+        teachers=await db.fetchall(
+            "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM person p"
+            " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
+            " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND p.id <> ? ORDER BY p.last_name, p.first_name",
+            (info.row["teacher_id"],)),
+        missing=await store.control_missing(db, info, lesson) if lesson else [],
+        can_write=user.has("deputy") or info.row["teacher_id"] == user.person_id
+        or (lesson is not None and lesson["substitute_id"] == user.person_id),
+        error=error, warnings=warnings or [], saved=saved, ru_day=ru_date(day))
+
+
+@get("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=READERS)
+async def lesson_panel(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                       number: FromPath[int]) -> Response:
+    info = await _journal_or_404(request, journal_id)
+    return await _lesson_panel(request, info, _day(day), number)
+
+
+@post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=WRITERS, status_code=200)
+async def lesson_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                      number: FromPath[int]) -> Response:
+    info = await _journal_or_404(request, journal_id)
+    form = await form_dict(request)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    try:
+        result = await request.app.state.db.write(
+            writes.save_lesson, current_user(request), info, day, number, form.get("topic", ""),
+            form.get("work_type", "lesson"), int_or_none(form.get("plan_item_id")), form.get("reason", ""))
+    except JournalError as e:
+        return await _lesson_panel(request, info, day, number, error=e.message, status=400)
+    return await _lesson_panel(request, info, day, number, warnings=result["warnings"], saved=True)
+
+
+@post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/homework", opt=WRITERS, status_code=200,
+      request_max_body_size=MAX_HOMEWORK_FILE + 100_000)
+async def homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                        number: FromPath[int]) -> Response:
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    form = await request.form()
+    text = str(form.get("text", ""))
+    upload = form.get("file")
+    stored = None
+    try:
+        minutes_raw = str(form.get("minutes", "")).strip()
+        minutes = int(minutes_raw) if minutes_raw else None
+    except ValueError:
+        return await _lesson_panel(request, info, day, number, error="Время: целое число минут.", status=400)
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+        if len(data) > MAX_HOMEWORK_FILE:
+            return await _lesson_panel(request, info, day, number, status=400,
+                                       error=f"Файл больше {MAX_HOMEWORK_FILE // 1024 // 1024} МБ.")
+        stored = _store_file(request.app.state.settings.data_dir, upload.filename, data)
+    try:
+        result = await request.app.state.db.write(
+            writes.set_homework, current_user(request), info, day, number, text, minutes, stored,
+            str(form.get("remove_file", "")) == "1", str(form.get("reason", "")))
+    except JournalError as e:
+        if stored:
+            Path(request.app.state.settings.data_dir, stored[1]).unlink(missing_ok=True)
+        return await _lesson_panel(request, info, day, number, error=e.message, status=400)
+    return await _lesson_panel(request, info, day, number, warnings=result["warnings"], saved=True)
+
+
+def _store_file(data_dir: Path, name: str, data: bytes) -> tuple[str, str, int]:
+    """Keep an uploaded file under DATA/files/ with a random name; the shown name is cleaned."""
+    folder = Path(data_dir) / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = Path(name.replace("\\", "/")).name.strip()[:120] or "файл"
+    rel = f"files/{secrets.token_hex(12)}"
+    (Path(data_dir) / rel).write_bytes(data)
+    return shown, rel, len(data)
+
+
+@post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/status", opt=WRITERS, status_code=200)
+async def lesson_status(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                        number: FromPath[int]) -> Response:
+    info = await _journal_or_404(request, journal_id)
+    form = await form_dict(request)
+    day = _day(day)
+    await _require_writer(request, info)
+    try:
+        await request.app.state.db.write(
+            writes.set_lesson_status, current_user(request), info, day, number, form.get("status", ""),
+            int_or_none(form.get("substitute_id")), form.get("status_reason", ""), form.get("reason", ""))
+    except JournalError as e:
+        return await _lesson_panel(request, info, day, number, error=e.message, status=400)
+    return await _lesson_panel(request, info, day, number, saved=True)
+
+
+@get("/journals/{journal_id:int}/history", opt=READERS)
+async def cell_history(request: Request, journal_id: FromPath[int]) -> Response:
+    """Who set what in a cell and when, deletions included."""
+    db = request.app.state.db
+    info = await _journal_or_404(request, journal_id)
+    q = request.query_params
+    student_id, number = int_or_none(q.get("student")), int_or_none(q.get("n"))
+    day = _day(q.get("date", ""))
+    lesson = await db.fetchone("SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
+                               (info.id, day, number))
+    history = await store.cell_history(db, lesson["id"], student_id) if lesson and student_id else []
+    grades = await db.fetchall("SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? ORDER BY position",
+                               (lesson["id"], student_id)) if lesson else []
+    student = await db.fetchone("SELECT last_name, first_name FROM person WHERE id = ?", (student_id,))
+    return page("journal/_history.html", info=info, day=day, number=number, student_id=student_id,
+                student=student, history=history, grades=grades,
+                work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"), ru_day=ru_date(day))
+
+
+@post("/journals/{journal_id:int}/grade-type", opt=WRITERS, status_code=200)
+async def grade_type_save(request: Request, journal_id: FromPath[int]) -> Response:
+    info = await _journal_or_404(request, journal_id)
+    body = await _json_body(request)
+    await _require_writer(request, info, body.get("date"), int_or_none(body.get("n")))
+    try:
+        await request.app.state.db.write(
+            writes.set_grade_work_type, current_user(request), info, _day(body.get("date", "")),
+            int_or_none(body.get("n")) or 0, int_or_none(body.get("student")) or 0,
+            int_or_none(body.get("position")) or 0, body.get("work_type", ""), body.get("reason", ""))
+    except JournalError as e:
+        return Response({"error": e.message}, status_code=400)
+    return Response({"ok": True})
+
+
+@get("/homework-files/{lesson_id:int}", opt=READERS)
+async def homework_file(request: Request, lesson_id: FromPath[int]) -> Response:
+    db = request.app.state.db
+    row = await db.fetchone("SELECT h.*, l.journal_id FROM homework h JOIN lesson l ON l.id = h.lesson_id"
+                            " WHERE h.lesson_id = ? AND h.file_path IS NOT NULL", (lesson_id,))
+    if row is None:
+        raise NotFoundException("Файла нет.")
+    await _journal_or_404(request, row["journal_id"])
+    return File(path=Path(request.app.state.settings.data_dir) / row["file_path"], filename=row["file_name"],
+                content_disposition_type="attachment")
+
+
+@post("/school/periods/{period_id:int}/close", opt={"roles": {"deputy"}})
+async def period_close(request: Request, period_id: FromPath[int]) -> Response:
+    """The deputy closes a study period (its grades then change only by the deputy, with a reason)."""
+    db = request.app.state.db
+    year_id = await db.fetchval("SELECT year_id FROM study_period WHERE id = ?", (period_id,))
+    if year_id is None:
+        raise NotFoundException("Такого периода нет.")
+    form = await form_dict(request)
+    await db.write(writes.close_period, current_user(request), period_id, form.get("closed", "1") == "1")
+    return see_other(f"/school/years/{year_id}", "saved")
+
+
+ROUTES = [period_close, journals_page, journal_page, cell_save, period_grade_save, lesson_panel, lesson_save, homework_save,
+          lesson_status, cell_history, grade_type_save, homework_file]

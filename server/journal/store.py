@@ -1,0 +1,295 @@
+"""Reading the journal: which journals a person may open, the lesson columns of a period
+(from the timetable), the grid of a period in a handful of set-based queries, cell history."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from ..accounts.store import User
+from ..db import Database
+from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
+from .rules import NUMERIC, forecast, weighted_average
+
+ADMIN_READ = ("director", "deputy", "sysadmin")
+
+
+@dataclass
+class JournalInfo:
+    """A journal with what its rules need: parallel, period kind, year, timetable, holidays."""
+
+    row: sqlite3.Row
+    parallel: int
+    period_kind: str
+    year_start: str
+    year_end: str
+    slots: dict[int, list[int]]            # weekday → lesson numbers
+    holidays: list[tuple[str, str]]
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return self.row["id"]
+
+    @property
+    def no_marks(self) -> bool:
+        return self.parallel == 1 and self.settings.get("first_grade_marks", "0") != "1"
+
+    def is_holiday(self, day: str) -> str | None:
+        return next((f"{a}–{b}" for a, b in self.holidays if a <= day <= b), None)
+
+
+async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
+    row = await db.fetchone(
+        f"""
+        SELECT j.*, {JOURNAL_TITLE_SQL}, y.starts_on AS year_start, y.ends_on AS year_end, y.status AS year_status,
+               coalesce(c.parallel, gc.parallel,
+                        (SELECT max(c2.parallel) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
+                           JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id)) AS parallel,
+               coalesce(c.period_kind, gc.period_kind,
+                        (SELECT min(c2.period_kind) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
+                           JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id), 'quarter') AS period_kind,
+               coalesce(c.id, gc.id) AS home_class_id
+          FROM journal j {JOURNAL_JOINS}
+          JOIN academic_year y ON y.id = j.year_id
+          LEFT JOIN class gc ON gc.id = g.class_id
+         WHERE j.id = ?
+        """,
+        (journal_id,),
+    )
+    if row is None:
+        return None
+    slots: dict[int, list[int]] = {}
+    for s in await db.fetchall("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = ?"
+                               " ORDER BY weekday, lesson_number", (journal_id,)):
+        slots.setdefault(s["weekday"], []).append(s["lesson_number"])
+    holidays = [(h["starts_on"], h["ends_on"]) for h in
+                await db.fetchall("SELECT starts_on, ends_on FROM holiday WHERE year_id = ?", (row["year_id"],))]
+    settings = {r["key"]: r["value"] for r in await db.fetchall(
+        "SELECT key, value FROM setting WHERE key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')")}
+    return JournalInfo(row, row["parallel"] or 0, row["period_kind"], row["year_start"], row["year_end"], slots,
+                       holidays, settings)
+
+
+async def journals_for(db: Database, user: User, year_id: int) -> list[sqlite3.Row]:
+    """The journals a person may open: their own, the ones they substituted in, their class's."""
+    if user.has(*ADMIN_READ):
+        where, params = "1", {}
+    else:
+        where = """(j.teacher_id = :p
+                    OR j.id IN (SELECT journal_id FROM lesson WHERE substitute_id = :p)
+                    OR j.class_id IN (SELECT id FROM class WHERE class_teacher_id = :p)
+                    OR g.class_id IN (SELECT id FROM class WHERE class_teacher_id = :p))"""
+        params = {"p": user.person_id}
+    return await db.fetchall(
+        f"""
+        SELECT j.*, {JOURNAL_TITLE_SQL}, j.teacher_id = :me AS mine
+          FROM journal j {JOURNAL_JOINS}
+         WHERE j.year_id = :year AND j.archived_at IS NULL AND {where}
+         ORDER BY j.teacher_id <> :me, coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name
+        """,
+        {"year": year_id, "me": user.person_id, **params},
+    )
+
+
+async def may_read(db: Database, user: User, info: JournalInfo) -> bool:
+    if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
+        return True
+    row = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM lesson WHERE journal_id = :j AND substitute_id = :p)"
+        " OR EXISTS (SELECT 1 FROM class WHERE id = :c AND class_teacher_id = :p)",
+        {"j": info.id, "p": user.person_id, "c": info.row["home_class_id"]})
+    return bool(row[0])
+
+
+def lesson_columns(info: JournalInfo, start: str, end: str, lessons: list[sqlite3.Row]) -> list[tuple[str, int]]:
+    """(date, lesson number) of every lesson from the timetable in [start, end], holidays left
+    out, plus any recorded lesson that the timetable does not have (moved, extra)."""
+    cols = set()
+    day = date.fromisoformat(max(start, info.year_start))
+    last = date.fromisoformat(min(end, info.year_end))
+    while day <= last:
+        iso = day.isoformat()
+        for n in info.slots.get(day.isoweekday(), ()):
+            if not info.is_holiday(iso):
+                cols.add((iso, n))
+        day += timedelta(days=1)
+    cols.update((l_["date"], l_["lesson_number"]) for l_ in lessons)
+    return sorted(cols)
+
+
+def is_scheduled(info: JournalInfo, day: str, number: int) -> bool:
+    return number in info.slots.get(date.fromisoformat(day).isoweekday(), ())
+
+
+STUDENTS_SQL = """
+    SELECT p.id, p.last_name, p.first_name, p.middle_name, m.from_date, m.to_date
+      FROM ({members}) m JOIN person p ON p.id = m.student_id
+     WHERE m.from_date <= :end AND (m.to_date IS NULL OR m.to_date >= :start)
+     ORDER BY p.last_name, p.first_name, p.middle_name, m.from_date
+"""
+CLASS_MEMBERS = "SELECT student_id, from_date, to_date FROM enrollment WHERE class_id = :target"
+GROUP_MEMBERS = "SELECT student_id, from_date, to_date FROM group_member WHERE group_id = :target"
+
+
+async def students(db: Database, info: JournalInfo, start: str, end: str) -> list[dict]:
+    """Students of the journal in [start, end]: from/to say when they joined or left."""
+    members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
+    target = info.row["class_id"] or info.row["group_id"]
+    rows = await db.fetchall(STUDENTS_SQL.format(members=members), {"target": target, "start": start, "end": end})
+    merged: dict[int, dict] = {}
+    for r in rows:  # a student who left and came back has two rows: show one
+        s = merged.setdefault(r["id"], {"id": r["id"], "last_name": r["last_name"], "first_name": r["first_name"],
+                                        "middle_name": r["middle_name"], "from": r["from_date"], "to": r["to_date"]})
+        s["from"] = min(s["from"], r["from_date"])
+        s["to"] = None if (s["to"] is None or r["to_date"] is None) else max(s["to"], r["to_date"])
+    return list(merged.values())
+
+
+async def is_member(conn_or_db, info: JournalInfo, student_id: int, day: str) -> bool:
+    members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
+    sql = (f"SELECT 1 FROM ({members}) m WHERE m.student_id = :s AND m.from_date <= :d"
+           " AND (m.to_date IS NULL OR m.to_date >= :d)")
+    params = {"target": info.row["class_id"] or info.row["group_id"], "s": student_id, "d": day}
+    if isinstance(conn_or_db, Database):
+        return await conn_or_db.fetchone(sql, params) is not None
+    return await (await conn_or_db.execute(sql, params)).fetchone() is not None
+
+
+async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
+    return await db.fetchall(
+        "SELECT * FROM study_period WHERE year_id = ? AND kind IN (?, 'year') ORDER BY kind = 'year', number",
+        (info.row["year_id"], info.period_kind))
+
+
+async def grid(db: Database, info: JournalInfo, period: sqlite3.Row) -> dict:
+    """Everything the journal page shows for one period, in six queries."""
+    start, end = period["starts_on"], period["ends_on"]
+    lessons = await db.fetchall(
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
+        " wt.name AS work_type_name, wt.is_control"
+        " FROM lesson l JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
+        " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end))
+    by_key = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
+    columns = lesson_columns(info, start, end, lessons)
+    people = await students(db, info, start, end)
+    work_types = {w["code"]: w for w in await db.fetchall("SELECT * FROM work_type ORDER BY sort")}
+    cells: dict[tuple[int, str, int], dict] = {}
+    lesson_key = {l_["id"]: (l_["date"], l_["lesson_number"]) for l_ in lessons}
+    for g in await db.fetchall(
+            "SELECT g.* FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+            " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ? ORDER BY g.position", (info.id, start, end)):
+        d, n = lesson_key[g["lesson_id"]]
+        cells.setdefault((g["student_id"], d, n), {"mark": None, "grades": []})["grades"].append(
+            (g["value"], g["work_type"]))
+    for a in await db.fetchall(
+            "SELECT a.* FROM attendance a JOIN lesson l ON l.id = a.lesson_id"
+            " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)):
+        d, n = lesson_key[a["lesson_id"]]
+        cells.setdefault((a["student_id"], d, n), {"mark": None, "grades": []})["mark"] = a["mark"]
+    threshold = float(info.settings.get("forecast_threshold", "0.5"))
+    averages = {}
+    for s in people:
+        weighted = [(v, work_types[wt]["weight"]) for (sid, _, _), c in cells.items() if sid == s["id"]
+                    for v, wt in c["grades"]]
+        avg = weighted_average(weighted)
+        averages[s["id"]] = {"average": avg, "forecast": forecast(avg, threshold),
+                             "count": sum(1 for v, _ in weighted if v in NUMERIC)}
+    period_grades = {(r["student_id"], r["period_id"]): r["value"] for r in await db.fetchall(
+        "SELECT * FROM period_grade WHERE journal_id = ?", (info.id,))}
+    return {"columns": columns, "lessons": by_key, "students": people, "cells": cells, "averages": averages,
+            "work_types": work_types, "period_grades": period_grades, "threshold": threshold}
+
+
+async def cell_history(db: Database, lesson_id: int, student_id: int) -> list[sqlite3.Row]:
+    return await db.fetchall(
+        """
+        SELECT a.at, a.entity, a.key, a.old, a.new, a.reason, p.last_name, p.first_name, p.middle_name
+          FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id
+         WHERE a.key LIKE :g ESCAPE '\\' OR a.key = :att
+         ORDER BY a.id
+        """,
+        {"g": f"grade:{lesson_id}:{student_id}:%", "att": f"attendance:{lesson_id}:{student_id}"})
+
+
+def current_period(periods: list[sqlite3.Row], today: str) -> sqlite3.Row | None:
+    """The period containing today, else the last one that has begun, else the first."""
+    non_year = [p for p in periods if p["kind"] != "year"] or periods
+    for p in non_year:
+        if p["starts_on"] <= today <= p["ends_on"]:
+            return p
+    begun = [p for p in non_year if p["starts_on"] <= today]
+    return begun[-1] if begun else (non_year[0] if non_year else None)
+
+
+async def student_period_summary(db: Database, info: JournalInfo, student_id: int, day: str) -> dict:
+    """The student's weighted average and forecast in the period containing `day`."""
+    period = await db.fetchone("SELECT * FROM study_period WHERE year_id = ? AND kind = ? AND starts_on <= ?"
+                               " AND ends_on >= ?", (info.row["year_id"], info.period_kind, day, day))
+    if period is None:
+        return {"average": None, "forecast": None}
+    rows = await db.fetchall(
+        "SELECT g.value, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+        " JOIN work_type wt ON wt.code = g.work_type"
+        " WHERE l.journal_id = ? AND g.student_id = ? AND l.date BETWEEN ? AND ?",
+        (info.id, student_id, period["starts_on"], period["ends_on"]))
+    avg = weighted_average([(r["value"], r["weight"]) for r in rows])
+    return {"average": avg, "forecast": forecast(avg, float(info.settings.get("forecast_threshold", "0.5")))}
+
+
+async def plan_items(db: Database, journal_id: int) -> list[sqlite3.Row]:
+    return await db.fetchall(
+        "SELECT p.*, (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id) AS given"
+        " FROM plan_item p WHERE p.journal_id = ? ORDER BY p.number", (journal_id,))
+
+
+async def next_plan_item(db: Database, journal_id: int) -> sqlite3.Row | None:
+    """The first planned topic not yet given: what the next lesson's topic is offered as."""
+    return await db.fetchone(
+        "SELECT p.* FROM plan_item p WHERE p.journal_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM lesson l WHERE l.plan_item_id = p.id) ORDER BY p.number LIMIT 1",
+        (journal_id,))
+
+
+async def control_missing(db: Database, info: JournalInfo, lesson) -> list[sqlite3.Row]:
+    """§3.2.4: present students who still have no grade for a control-type lesson."""
+    if lesson is None or lesson["status"] == "cancelled":
+        return []
+    if not await db.fetchval("SELECT is_control FROM work_type WHERE code = ?", (lesson["work_type"],)):
+        return []
+    people = await students(db, info, lesson["date"], lesson["date"])
+    graded = {r[0] for r in await db.fetchall("SELECT DISTINCT student_id FROM grade WHERE lesson_id = ?",
+                                              (lesson["id"],))}
+    absent = {r[0] for r in await db.fetchall(
+        "SELECT student_id FROM attendance WHERE lesson_id = ? AND mark IN ('Н', 'Б', 'У')", (lesson["id"],))}
+    return [s for s in people if s["id"] not in graded and s["id"] not in absent]
+
+
+async def todo(db: Database, person_id: int) -> dict:
+    """A teacher's to-do: past lessons without a topic, control works still missing grades."""
+    today = date.today().isoformat()
+    untitled = []
+    controls = []
+    for j in await db.fetchall("SELECT id FROM journal WHERE teacher_id = ? AND archived_at IS NULL"
+                               " AND year_id = (SELECT id FROM academic_year WHERE status = 'open' LIMIT 1)",
+                               (person_id,)):
+        info = await journal_info(db, j["id"])
+        period = current_period(await periods_of(db, info), today)
+        if period is None:
+            continue
+        lessons = await db.fetchall(
+            "SELECT l.*, wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
+            " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, period["starts_on"], today))
+        recorded = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
+        for d, n in lesson_columns(info, period["starts_on"], min(today, period["ends_on"]), lessons):
+            l_ = recorded.get((d, n))
+            if l_ is None or (not l_["topic"] and l_["status"] != "cancelled"):
+                untitled.append({"journal": info.row, "date": d, "n": n})
+        for l_ in lessons:
+            if l_["is_control"] and l_["status"] != "cancelled":
+                missing = await control_missing(db, info, l_)
+                if missing:
+                    controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],
+                                     "missing": len(missing)})
+    return {"untitled": untitled, "controls": controls}

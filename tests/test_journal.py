@@ -1,0 +1,324 @@
+"""The class journal: lessons, grades, attendance, homework, periods, rules and the audit."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+from conftest import login
+
+from server.cli import main as cli_main
+
+
+def q(data_dir, sql, params=()):
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def execute(data_dir, sql, params=()):
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def lessons_of(data_dir, journal_id: int, before: date | None = None, after: date | None = None, count: int = 3):
+    """Scheduled lessons of a journal, going back from `before` (or forward from `after`),
+    skipping holidays — as the grid shows them."""
+    slots = {}
+    for wd, n in q(data_dir, "SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = ?", (journal_id,)):
+        slots.setdefault(wd, []).append(n)
+    start, end = q(data_dir, "SELECT starts_on, ends_on FROM academic_year WHERE status = 'open'")[0]
+    holidays = q(data_dir, "SELECT starts_on, ends_on FROM holiday")
+    day = before or after
+    step = timedelta(days=-1 if before else 1)
+    found = []
+    while len(found) < count and start <= day.isoformat() <= end:
+        iso = day.isoformat()
+        if not any(a <= iso <= b for a, b in holidays):
+            for n in sorted(slots.get(day.isoweekday(), [])):
+                found.append((iso, n))
+        day += step
+    return found[:count]
+
+
+class Teacher:
+    """A logged-in teacher at the grid: cells saved as journal.js saves them."""
+
+    def __init__(self, client, journal_id: int):
+        self.c = client
+        self.j = journal_id
+        page = client.get(f"/journals/{journal_id}")
+        assert page.status_code == 200, page.status_code
+        self.page = page.text
+        self.csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+        self.students = [int(s) for s in re.findall(r'<tr data-student="(\d+)">', page.text)]
+
+    def cell(self, student, day, n, value, reason=""):
+        return self.c.post(f"/journals/{self.j}/cell", json={"student": student, "date": day, "n": n,
+                                                             "value": value, "reason": reason},
+                           headers={"X-CSRF-Token": self.csrf})
+
+    def lesson(self, day, n, topic, work_type="lesson", plan_item_id=""):
+        return self.c.post(f"/journals/{self.j}/lessons/{day}/{n}",
+                           data={"topic": topic, "work_type": work_type, "plan_item_id": plan_item_id,
+                                 "csrf_token": self.csrf})
+
+    def homework(self, day, n, text, minutes="", files=None):
+        return self.c.post(f"/journals/{self.j}/lessons/{day}/{n}/homework",
+                           data={"text": text, "minutes": minutes, "csrf_token": self.csrf}, files=files)
+
+
+@pytest.fixture
+def teacher(client, data_dir):
+    login(client, "teacher01")
+    return Teacher(client, 1)  # journal 1: Русский язык, 5А, teacher01
+
+
+def test_teacher_enters_grades_and_attendance_and_sees_the_average(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    a, b, c = teacher.students[:3]
+    r = teacher.cell(a, day, n, "5/4")
+    assert r.status_code == 200 and r.json()["text"] == "5/4" and r.json()["average"] == 4.5
+    assert teacher.cell(b, day, n, "y").json()["text"] == "Н"      # Latin layout: "y" is "н"
+    assert teacher.cell(c, day, n, "оп 3").json()["text"] == "ОП 3"
+    r = teacher.cell(b, day, n, "н 5")
+    assert r.status_code == 400 and "отсутствовал" in r.json()["error"]
+    assert teacher.cell(a, day, n, "7").status_code == 400
+    grid = teacher.c.get("/journals/1").text
+    assert 'value="5/4"' in grid and 'value="Н"' in grid and 'value="ОП 3"' in grid
+    assert q(data_dir, "SELECT count(*) FROM grade")[0][0] == 3
+    # Clearing a cell removes its grades, and the history keeps the deletion.
+    assert teacher.cell(a, day, n, "").json()["text"] == ""
+    hist = teacher.c.get(f"/journals/1/history?student={a}&date={day}&n={n}").text
+    assert "удалено" in hist and "Ершова" in hist
+
+
+def test_dates_the_journal_refuses(teacher, data_dir):
+    s = teacher.students[0]
+    (future, fn), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)
+    r = teacher.cell(s, future, fn, "5")
+    assert r.status_code == 400 and "ещё не наступило" in r.json()["error"]
+    # A topic and homework may be prepared ahead.
+    assert teacher.lesson(future, fn, "Повторение изученного").status_code == 200
+    holiday = q(data_dir, "SELECT starts_on FROM holiday ORDER BY starts_on LIMIT 1")[0][0]
+    r = teacher.cell(s, holiday, 1, "5")
+    assert r.status_code == 400 and ("каникулы" in r.json()["error"] or "ещё не наступило" in r.json()["error"])
+    start = q(data_dir, "SELECT starts_on FROM academic_year WHERE status = 'open'")[0][0]
+    before_year = (date.fromisoformat(start) - timedelta(days=3)).isoformat()
+    r = teacher.cell(s, before_year, 1, "5")
+    assert r.status_code == 400 and "вне учебного года" in r.json()["error"]
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    r = teacher.cell(s, day, n + 5 if n + 5 <= 12 else 0, "5")
+    assert r.status_code == 400 and "по расписанию нет" in r.json()["error"]
+
+
+def test_a_student_who_left_gets_no_grades_after_leaving(teacher, data_dir, client):
+    lessons = lessons_of(data_dir, 1, before=date.today(), count=2)
+    (late, ln), (early, en) = lessons
+    s = teacher.students[4]
+    execute(data_dir, "UPDATE enrollment SET to_date = ? WHERE student_id = ?",
+            ((date.fromisoformat(late) - timedelta(days=1)).isoformat(), s))
+    r = teacher.cell(s, late, ln, "4")
+    assert r.status_code == 400 and "не числится" in r.json()["error"]
+    if early < late:
+        assert teacher.cell(s, early, en, "4").status_code == 200
+
+
+def test_first_grade_journals_take_no_marks_and_grade_one_is_a_setting(client, data_dir):
+    jid, teacher_login = q(data_dir, "SELECT j.id, a.login FROM journal j JOIN class c ON c.id = j.class_id"
+                                     " JOIN account a ON a.person_id = j.teacher_id WHERE c.parallel = 1 LIMIT 1")[0]
+    login(client, teacher_login)
+    t = Teacher(client, jid)
+    (day, n), = lessons_of(data_dir, jid, before=date.today(), count=1)
+    r = t.cell(t.students[0], day, n, "5")
+    assert r.status_code == 400 and "безотметочное" in r.json()["error"]
+    assert t.cell(t.students[0], day, n, "н").status_code == 200  # attendance still kept
+    client.cookies.clear()
+    login(client, "teacher01")
+    t = Teacher(client, 1)
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    assert "не используется" in t.cell(t.students[0], day, n, "1").json()["error"]
+    execute(data_dir, "UPDATE setting SET value = '1' WHERE key = 'grade_one_allowed'")
+    assert t.cell(t.students[0], day, n, "1").status_code == 200
+
+
+def test_topic_is_mandatory_and_russian(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    r = teacher.lesson(day, n, "")
+    assert r.status_code == 400 and "тема обязательна" in r.text
+    r = teacher.lesson(day, n, "Present Simple")
+    assert r.status_code == 400 and "на русском языке" in r.text
+    r = teacher.lesson(day, n, "Правописание приставок")
+    assert r.status_code == 200 and "Сохранено" in r.text
+    assert q(data_dir, "SELECT topic FROM lesson WHERE journal_id = 1 AND date = ?", (day,))[0][0] == "Правописание приставок"
+
+
+def test_control_work_lists_present_students_without_a_grade(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    teacher.lesson(day, n, "Контрольный диктант", "dictation")
+    a, b = teacher.students[:2]
+    teacher.cell(a, day, n, "4")
+    teacher.cell(b, day, n, "б")
+    panel = teacher.c.get(f"/journals/1/lessons/{day}/{n}").text
+    assert "нет отметок у присутствовавших" in panel
+    names = re.search(r"присутствовавших —(.*?)\(п\. 3\.2\.4\)", panel, re.S).group(1)
+    assert names.count(".,") == len(teacher.students) - 3  # everyone but the graded and the ill
+    todo = teacher.c.get("/journals").text
+    assert "оценочная процедура" in todo
+    for s in teacher.students[2:]:
+        teacher.cell(s, day, n, "3")
+    assert "нет отметок у присутствовавших" not in teacher.c.get(f"/journals/1/lessons/{day}/{n}").text
+
+
+def test_two_control_works_a_day_and_too_much_homework_warn(client, data_dir):
+    # Find a day on which 5А has lessons of two journals of teacher01's colleagues; use the deputy.
+    login(client, "deputy")
+    rows = q(data_dir, "SELECT j.id FROM journal j WHERE j.class_id = (SELECT class_id FROM journal WHERE id = 1)")
+    day = None
+    for d, n in lessons_of(data_dir, 1, before=date.today(), count=10):
+        others = [(j, n2) for (j,) in rows if j != 1
+                  for (d2, n2) in lessons_of(data_dir, j, before=date.fromisoformat(d), count=3) if d2 == d]
+        if others:
+            day, n1, (j2, n2) = d, n, others[0]
+            break
+    assert day, "5А has no two lessons on one day?"
+    t1, t2 = Teacher(client, 1), Teacher(client, j2)
+    t1.lesson(day, n1, "Контрольная работа по теме «Глагол»", "control")
+    r = t2.lesson(day, n2, "Контрольная работа за полугодие", "control")
+    assert "больше одной оценочной процедуры" in r.text
+    r = t1.homework(day, n1, "Упражнение 120", "100")
+    r = t2.homework(day, n2, "Задачи 1–20", "90")
+    assert "больше нормы СанПиН (120 мин для 5 класса)" in r.text
+
+
+def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, after=date.today(), count=1)
+    r = teacher.homework(day, n, "Прочитать параграф 12", "30",
+                         files={"file": ("задание.pdf", b"%PDF-1.4 test", "application/pdf")})
+    assert r.status_code == 200 and "задание.pdf" in r.text
+    lesson_id = q(data_dir, "SELECT lesson_id FROM homework")[0][0]
+    f = teacher.c.get(f"/homework-files/{lesson_id}")
+    assert f.status_code == 200 and f.content == b"%PDF-1.4 test"
+    big = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (10 * 1024 * 1024 + 1), "application/octet-stream")})
+    assert big.status_code in (400, 413)
+
+
+def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_nothing(teacher, data_dir, client):
+    lessons = lessons_of(data_dir, 1, before=date.today(), count=2)
+    (d1, n1), (d2, n2) = lessons
+    sub_id = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
+    r = teacher.c.post(f"/journals/1/lessons/{d1}/{n1}/status",
+                       data={"status": "substituted", "substitute_id": sub_id, "csrf_token": teacher.csrf})
+    assert r.status_code == 200 and "Проведён на замене" in r.text
+    r = teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
+                       data={"status": "cancelled", "status_reason": "", "csrf_token": teacher.csrf})
+    assert r.status_code == 400 and "Укажите причину" in r.text
+    teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
+                   data={"status": "cancelled", "status_reason": "карантин", "csrf_token": teacher.csrf})
+    r = teacher.cell(teacher.students[0], d2, n2, "5")
+    assert r.status_code == 400 and "не состоялся" in r.json()["error"]
+    client.cookies.clear()
+    login(client, "teacher20")
+    t20 = Teacher(client, 1)
+    assert t20.cell(t20.students[0], d1, n1, "4").status_code == 200
+    assert t20.cell(t20.students[0], d2, n2, "4").status_code == 403
+
+
+def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND starts_on <= ? AND ends_on >= ?",
+               (day, day))[0][0]
+    login(client, "teacher01")
+    t = Teacher(client, 1)
+    t.cell(t.students[0], day, n, "4")
+    client.cookies.clear()
+    login(client, "deputy")
+    page = client.get("/")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+    client.post(f"/school/periods/{period}/close", data={"closed": "1", "csrf_token": csrf})
+    client.cookies.clear()
+    login(client, "teacher01")
+    t = Teacher(client, 1)
+    r = t.cell(t.students[0], day, n, "5")
+    assert r.status_code == 400 and "только заместитель директора" in r.json()["error"]
+    client.cookies.clear()
+    login(client, "deputy")
+    d = Teacher(client, 1)
+    assert "укажите причину" in d.cell(d.students[0], day, n, "5").json()["error"]
+    assert d.cell(d.students[0], day, n, "5", reason="исправление ошибки, служебная записка").status_code == 200
+    reason = q(data_dir, "SELECT reason FROM audit_log WHERE key LIKE 'grade:%' ORDER BY id DESC LIMIT 1")[0][0]
+    assert reason == "исправление ошибки, служебная записка"
+
+
+def test_period_grades_by_the_journal_teacher_only(client, data_dir):
+    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    login(client, "teacher01")
+    t = Teacher(client, 1)
+    s = t.students[0]
+    r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "4"},
+                    headers={"X-CSRF-Token": t.csrf})
+    assert r.status_code == 200 and r.json()["text"] == "4"
+    r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "н/а"},
+                    headers={"X-CSRF-Token": t.csrf})
+    assert r.json()["text"] == "н/а"
+    assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "6"},
+                       headers={"X-CSRF-Token": t.csrf}).status_code == 400
+    client.cookies.clear()
+    login(client, "teacher02")
+    page = client.get("/")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+    assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "5"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 403
+
+
+def test_audit_verify_catches_a_grade_changed_directly_in_sqlite(teacher, data_dir, capsys):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    teacher.cell(teacher.students[0], day, n, "3")
+    teacher.cell(teacher.students[1], day, n, "4")
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
+    assert "Журнал аудита цел" in capsys.readouterr().out
+    execute(data_dir, "UPDATE grade SET value = '5' WHERE value = '3'")
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 1
+    assert "изменена в базе в обход программы" in capsys.readouterr().err
+
+
+def test_audit_verify_catches_an_altered_or_removed_log_entry(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    for s in teacher.students[:3]:
+        teacher.cell(s, day, n, "4")
+    execute(data_dir, "UPDATE audit_log SET new = '{\"value\":\"5\",\"work_type\":\"lesson\"}' WHERE id = 2")
+    r = subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify", "--data", str(data_dir)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "№ 2" in r.stderr
+    execute(data_dir, "UPDATE audit_log SET new = (SELECT new FROM audit_log WHERE id = 3) WHERE id = 2")
+    execute(data_dir, "DELETE FROM audit_log WHERE id = 3")
+    r = subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify", "--data", str(data_dir)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+
+
+def test_every_change_feeds_the_change_feed(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    teacher.lesson(day, n, "Имя существительное")
+    teacher.cell(teacher.students[0], day, n, "5")
+    entities = [e for (e,) in q(data_dir, "SELECT entity FROM change_feed ORDER BY id")]
+    assert entities[-3:] == ["lesson", "lesson", "grade"] or entities[-2:] == ["lesson", "grade"]
+    assert q(data_dir, "SELECT count(*) FROM change_feed")[0][0] == q(data_dir, "SELECT count(*) FROM audit_log")[0][0]
+
+
+def test_other_teachers_and_families_cannot_open_the_journal(client):
+    login(client, "teacher02")
+    assert client.get("/journals/1").status_code == 403
+    for who in ("parent0001", "student0001"):
+        client.cookies.clear()
+        login(client, who)
+        assert client.get("/journals/1").status_code == 403
+        assert client.get("/journals").status_code == 403
