@@ -140,7 +140,7 @@ def _setup(settings: Settings, args) -> int:
 def _create(settings: Settings, args) -> int:
     with _Bars() as bars:
         entry = service.create_backup(settings, "manual", bars)
-    print(entry.path)
+    print(entry.path.absolute())
     return 0
 
 

@@ -9,7 +9,6 @@ listing shows only the final names.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import secrets

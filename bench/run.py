@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCHMARKS = {}
 
@@ -146,6 +147,15 @@ def backup(size_mb: int = 200) -> dict:
         "age_cli_mb_per_s": round(db_mb / age_s, 1) if age_s else None,
         "max_rss_mb": round(max_rss_mb, 1),
     }
+
+
+@benchmark
+def journal() -> dict:
+    """The journal grid and grade entry on a large school (bench/journal_bench.py)."""
+    import journal_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return journal_bench.run(Path(tmp))
 
 
 def main() -> int:

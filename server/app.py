@@ -14,7 +14,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, home
+from . import __version__, diary, home
 from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
@@ -25,6 +25,7 @@ from .db import Database, migrate
 from .netinfo import Advertiser
 from .paths import resource_dir
 from .journal import routes as journal_routes
+from .journal import plan as plan_routes
 from .school import api as school_api
 from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
@@ -76,11 +77,13 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             static,
             *home.ROUTES,
+            *diary.ROUTES,
             *accounts_routes.ROUTES,
             *school_routes.ROUTES,
             *import_routes.ROUTES,
             *school_api.ROUTES,
             *journal_routes.ROUTES,
+            *plan_routes.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,

@@ -29,6 +29,12 @@ class Settings:
     login_max_failures_account: int = 20
     login_max_failures_address: int = 100
     max_request_bytes: int = 2_000_000
+    # The hall kiosk (/kiosk): its session ends after this many seconds without input,
+    # in the browser (static/kiosk.js) and on the server (server/web/access.py).
+    kiosk_idle_seconds: int = 90
+    # Attachments to messages: per file, and how many files per message.
+    message_attachment_mb: int = 5
+    message_attachments_max: int = 3
     read_connections: int = 4
     # Backups (backups/README.md): nightly at backup_time (local, HH:MM), and never older
     # than 24 h while the server runs; checked every backup_check_seconds.

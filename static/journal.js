@@ -8,51 +8,74 @@
   var canWrite = table.dataset.canWrite === "1";
   var statusBox = document.getElementById("journal-status");
   var panel = document.getElementById("lesson-panel");
+  var scroller = table.closest(".grid-scroll");
   var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"];
-  var queue = [];          // saves waiting for the network to come back
+  var queue = [];          // saves waiting for the network (or a new login) to come back
   var retryTimer = null;
+  var needToken = false;   // the session ended: fetch the new page's token before retrying
+  var lastCell = null;     // where Escape in the panel returns to
+  var panelLesson = null;  // "YYYY-MM-DD/N" of the lesson shown in the panel
 
   function say(text, kind) {
     statusBox.textContent = text || "";
     statusBox.className = "journal-status" + (kind ? " " + kind : "");
   }
 
+  function formatAverage(value) {
+    return value === null || value === undefined ? "" : Number(value).toFixed(2).replace(".", ",");
+  }
+
   function cellsOf(row) { return Array.prototype.slice.call(row.querySelectorAll("input.g, input.pg")); }
   function rows() { return Array.prototype.slice.call(table.tBodies[0].rows); }
+  function keyOf(c) { return c.dataset.d ? c.dataset.d + "/" + c.dataset.n : "p" + c.dataset.period; }
+  function headerOf(lesson) { return table.querySelector('a.lesson-link[data-lesson="' + lesson + '"]'); }
+  function focusCell(c) { if (c) { c.focus(); c.select(); } return c; }
+
+  function firstCellOf(lesson) {
+    var cells = table.querySelectorAll("input.g");
+    for (var i = 0; i < cells.length; i++) if (keyOf(cells[i]) === lesson) return cells[i];
+    return null;
+  }
 
   function move(input, dRow, dCol) {
     var row = input.closest("tr");
     var rs = rows();
     var ri = rs.indexOf(row);
-    var colIndex = cellsOf(row).indexOf(input);
-    var targetRow = rs[ri + dRow];
-    if (!targetRow) return;
-    var cells = cellsOf(targetRow);
     if (dRow !== 0) {
-      // the same lesson column in the next row (rows may miss columns of left students)
-      var key = input.dataset.d ? input.dataset.d + "/" + input.dataset.n : "p" + input.dataset.period;
-      var same = cells.filter(function (c) {
-        return (c.dataset.d ? c.dataset.d + "/" + c.dataset.n : "p" + c.dataset.period) === key;
-      })[0];
-      if (same) { same.focus(); same.select(); }
+      // the same lesson column in the next row that has it (rows of left students miss some)
+      var key = keyOf(input);
+      for (var i = ri + dRow; i >= 0 && i < rs.length; i += dRow) {
+        var same = cellsOf(rs[i]).filter(function (c) { return keyOf(c) === key; })[0];
+        if (same) { focusCell(same); return; }
+      }
+      // up from the first row: the lesson's header, which opens its panel with Enter
+      if (dRow < 0 && input.dataset.d) {
+        var link = headerOf(key);
+        if (link) link.focus();
+      }
       return;
     }
-    var next = cells[colIndex + dCol];
-    if (next) { next.focus(); next.select(); }
+    var cells = cellsOf(row);
+    focusCell(cells[cells.indexOf(input) + dCol]);
   }
 
   function post(url, body) {
+    // HX-Request makes an ended session answer 401 instead of redirecting to the login page.
     return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json"},
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json",
+                "HX-Request": "true"},
       body: JSON.stringify(body)
     });
   }
 
+  function savedValue(input) { return input.dataset.saved !== undefined ? input.dataset.saved : input.defaultValue; }
+
   function save(input) {
     if (!canWrite || input.readOnly) return;
     var value = input.value.trim();
-    if (value === (input.dataset.saved !== undefined ? input.dataset.saved : input.defaultValue)) return;
+    // Already saved, or on its way (Enter saves, then the blur's change event would again).
+    if (value === (input._pending !== undefined ? input._pending : savedValue(input))) return;
     var row = input.closest("tr");
     var body, url;
     if (input.classList.contains("pg")) {
@@ -64,110 +87,296 @@
     }
     if (table.dataset.periodClosed === "1" && !body.reason) {
       var reason = window.prompt("Период закрыт. Укажите причину изменения:");
-      if (!reason) { input.value = input.dataset.saved !== undefined ? input.dataset.saved : input.defaultValue; return; }
+      if (!reason) { input.value = savedValue(input); return; }
       body.reason = reason;
     }
     send(input, url, body);
   }
 
-  function send(input, url, body) {
+  function pendingCount() {
+    return queue.length + table.querySelectorAll("input.saving").length;
+  }
+
+  function send(input, url, body, tokenRetried) {
+    // A newer value replaces whatever of this cell still waits for a retry.
+    queue = queue.filter(function (q) { return q.input !== input; });
+    var seq = (input._seq || 0) + 1;
+    input._seq = seq;
+    input._pending = body.value;
     input.classList.remove("saved", "failed", "invalid");
     input.classList.add("saving");
     input.setAttribute("aria-busy", "true");
-    post(url, body).then(function (r) {
-      return r.json().then(function (data) { return {status: r.status, data: data}; },
-                           function () { return {status: r.status, data: {}}; });
-    }).then(function (res) {
+    function stale() { return input._seq !== seq; }   // a newer save of this cell answers for it
+    function done() {
       input.classList.remove("saving");
       input.removeAttribute("aria-busy");
-      if (res.status === 200) {
+      delete input._pending;
+    }
+    post(url, body).then(function (r) {
+      return r.text().then(function (text) {
+        var data = null, message = "";
+        try { data = JSON.parse(text); } catch (err) {
+          // an HTML error fragment (access refused, stale page): its words, without the markup
+          message = new DOMParser().parseFromString(text, "text/html").body.textContent.trim();
+        }
+        return {status: r.status, data: data, message: message};
+      });
+    }).then(function (res) {
+      if (stale()) return;
+      done();
+      if (res.status === 200 && res.data && typeof res.data.text === "string") {
         input.value = res.data.text;
         input.dataset.saved = res.data.text;
         input.classList.add("saved");
         input.title = "Сохранено";
         var row = input.closest("tr");
         if ("average" in res.data) {
-          row.querySelector("[data-avg]").textContent =
-            res.data.average === null ? "" : String(res.data.average).replace(".", ",");
+          row.querySelector("[data-avg]").textContent = formatAverage(res.data.average);
           row.querySelector("[data-forecast]").textContent = res.data.forecast || "";
         }
-        say((res.data.warnings || []).join(" "), res.data.warnings && res.data.warnings.length ? "warn" : "");
-        if (!res.data.warnings || !res.data.warnings.length) say("Сохранено.", "ok");
-      } else if (res.status === 401) {
+        var warnings = res.data.warnings || [];
+        if (queue.length) sayQueued();
+        else if (warnings.length) say(warnings.join(" "), "warn");
+        else say("Сохранено.", "ok");
+      } else if (res.status === 401 || res.status === 0) {
+        // 0: a redirect (to the login page) — the session has ended.
+        needToken = true;
         input.classList.add("failed");
-        say("Сеанс истёк: войдите снова в другой вкладке — введённое сохранится после входа.", "error");
         enqueue(input, url, body);
+        say("Сеанс завершён: войдите снова в другой вкладке — несохранённые клетки (" + queue.length +
+            ") сохранятся сами после входа.", "error");
+      } else if (res.status === 403 && !tokenRetried && /Обновите страницу/.test(res.message)) {
+        // The page's token is stale (logged in again elsewhere): fetch a fresh one, retry once.
+        needToken = true;
+        input.classList.add("failed");
+        enqueue(input, url, body, true);
       } else if (res.status >= 400 && res.status < 500) {
         // The server refused the value: say why, keep what was typed so it can be fixed.
+        var error = (res.data && res.data.error) || res.message || "Не сохранено: сервер не принял значение.";
         input.classList.add("invalid");
-        input.title = res.data.error || "Не сохранено";
-        say(res.data.error || "Не сохранено.", "error");
+        input.title = error;
+        say(error, "error");
       } else {
         input.classList.add("failed");
         enqueue(input, url, body);
       }
     }, function () {
-      input.classList.remove("saving");
+      if (stale()) return;
+      done();
       input.classList.add("failed");
       enqueue(input, url, body);
     });
   }
 
-  function enqueue(input, url, body) {
+  function sayQueued() {
+    say("Нет связи с сервером: несохранённых клеток — " + queue.length + ". Повторяю автоматически, " +
+        "не закрывайте страницу.", "error");
+  }
+
+  function enqueue(input, url, body, tokenRetried) {
     queue = queue.filter(function (q) { return q.input !== input; });
-    queue.push({input: input, url: url, body: body});
+    queue.push({input: input, url: url, body: body, tokenRetried: tokenRetried});
     input.title = "Не сохранено: нет связи с сервером, повторяю…";
-    say("Нет связи с сервером: несохранённых клеток — " + queue.length + ". Повторяю автоматически.", "error");
+    sayQueued();
     if (!retryTimer) retryTimer = setTimeout(retry, 3000);
+  }
+
+  function refreshToken() {
+    return fetch(location.pathname + location.search, {credentials: "same-origin", redirect: "manual"})
+      .then(function (r) {
+        if (r.status !== 200) throw new Error("not logged in");
+        return r.text();
+      }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var token = JSON.parse(doc.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"];
+        if (!token) throw new Error("no token");
+        csrf = token;
+        needToken = false;
+      });
   }
 
   function retry() {
     retryTimer = null;
-    var pending = queue;
-    queue = [];
-    pending.forEach(function (q) { send(q.input, q.url, q.body); });
+    var ready = needToken ? refreshToken() : Promise.resolve();
+    ready.then(function () {
+      var pending = queue;
+      queue = [];
+      pending.forEach(function (q) { send(q.input, q.url, q.body, q.tokenRetried); });
+    }, function () {
+      retryTimer = setTimeout(retry, 3000);
+    });
   }
 
   window.addEventListener("beforeunload", function (e) {
-    if (queue.length || table.querySelector("input.saving")) { e.preventDefault(); e.returnValue = ""; }
+    if (pendingCount()) { e.preventDefault(); e.returnValue = ""; }
   });
 
   table.addEventListener("keydown", function (e) {
-    var input = e.target;
-    if (!input.matches("input.g, input.pg")) return;
+    var target = e.target;
+    if (target.matches("a.lesson-link")) { headerKey(e, target); return; }
+    if (!target.matches("input.g, input.pg")) return;
+    var input = target;
     var k = e.key;
     if (k === "Enter") { e.preventDefault(); save(input); move(input, e.shiftKey ? -1 : 1, 0); }
     else if (k === "ArrowDown") { e.preventDefault(); save(input); move(input, 1, 0); }
     else if (k === "ArrowUp") { e.preventDefault(); save(input); move(input, -1, 0); }
     else if (k === "ArrowRight" && input.selectionEnd === input.value.length) { e.preventDefault(); save(input); move(input, 0, 1); }
-    else if (k === "ArrowLeft" && input.selectionStart === 0) { e.preventDefault(); save(input); move(input, 0, -1); }
-    else if (k === "Escape") { input.value = input.dataset.saved !== undefined ? input.dataset.saved : input.defaultValue; input.select(); }
-    else if (k === "F2" && input.classList.contains("g")) { e.preventDefault(); showHistory(input); }
+    else if (k === "ArrowLeft" && input.selectionStart === 0 && input.selectionEnd === 0) { e.preventDefault(); save(input); move(input, 0, -1); }
+    else if (k === "Escape") { input.value = savedValue(input); input.classList.remove("invalid"); input.select(); }
+    else if (k === "F2" && input.classList.contains("g")) { e.preventDefault(); save(input); showHistory(input); }
   });
   table.addEventListener("change", function (e) { if (e.target.matches("input.g, input.pg")) save(e.target); });
-  table.addEventListener("focusin", function (e) { if (e.target.matches("input.g, input.pg")) e.target.select(); });
+  table.addEventListener("focusin", function (e) {
+    if (e.target.matches("input.g, input.pg")) { lastCell = e.target; e.target.select(); }
+  });
+
+  // On a lesson's header: Enter opens the panel (a link), ↓ goes to the first student, ← → to
+  // the neighbouring lessons.
+  function headerKey(e, link) {
+    var links = Array.prototype.slice.call(table.querySelectorAll("a.lesson-link"));
+    var i = links.indexOf(link);
+    if (e.key === "ArrowDown") { e.preventDefault(); focusCell(firstCellOf(link.dataset.lesson)); }
+    else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); links[i + 1].focus(); }
+    else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); links[i - 1].focus(); }
+  }
 
   function load(url) {
-    return fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (r) { return r.text(); })
-      .then(function (html) {
+    return fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (r) {
+      return r.text().then(function (html) {
+        if (r.status === 401) { location.reload(); return; }
         panel.innerHTML = html;
         if (window.htmx) window.htmx.process(panel);
       });
+    }, function () {
+      say("Нет связи с сервером: панель урока не открылась. Попробуйте ещё раз.", "error");
+    });
   }
 
   function showHistory(input) {
     var row = input.closest("tr");
+    panelLesson = keyOf(input);
     load("/journals/" + journalId + "/history?student=" + row.dataset.student + "&date=" + input.dataset.d + "&n=" + input.dataset.n);
+  }
+
+  function openLesson(link) {
+    panelLesson = link.dataset.lesson;
+    markHeader(link);
+    return load(link.getAttribute("href")).then(function () {
+      // A lesson without a topic starts at the topic; a recorded one at its homework.
+      var card = document.getElementById("lesson-card");
+      var field = card && card.dataset.topic ? document.getElementById("homework") : null;
+      field = field || document.getElementById("topic");
+      if (field) field.focus();
+    });
+  }
+
+  function markHeader(link) {
+    var open = table.querySelector("th.open");
+    if (open) open.classList.remove("open");
+    link.closest("th").classList.add("open");
   }
 
   table.addEventListener("click", function (e) {
     var a = e.target.closest("a.lesson-link");
     if (!a) return;
     e.preventDefault();
-    load(a.getAttribute("href")).then(function () {
-      var topic = document.getElementById("topic");
-      if (topic) topic.focus();
+    openLesson(a);
+  });
+
+  // A refused form comes back as the panel with the message and the saved values: put back
+  // what the teacher typed, so that it can be corrected rather than typed again.
+  var typed = null;
+  panel.addEventListener("htmx:beforeSwap", function (e) {
+    var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    typed = null;
+    if (!form || !form.dataset || !form.dataset.form || e.detail.xhr.status < 400) return;
+    typed = {kind: form.dataset.form, values: []};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.type !== "hidden" && el.type !== "file" && el.type !== "checkbox") {
+        typed.values.push([el.name, el.value]);
+      }
     });
+  });
+
+  function restoreTyped(card) {
+    if (!typed) return;
+    var form = card.querySelector('form[data-form="' + typed.kind + '"]');
+    typed.values.forEach(function (pair) {
+      var el = form && form.elements.namedItem(pair[0]);
+      if (el && el.value !== undefined) el.value = pair[1];
+    });
+    typed = null;
+  }
+
+  // After a panel form is answered (htmx swapped the new card in): keep the grid's header in
+  // step, and put the keyboard where the teacher goes next.
+  panel.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var kind = form && form.dataset ? form.dataset.form : null;
+    if (!kind) return;
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    var card = document.getElementById("lesson-card");
+    if (status === 0 || status >= 500) {
+      say("Не сохранено: нет связи с сервером. Введённое осталось в форме — нажмите «Сохранить» ещё раз.", "error");
+      return;
+    }
+    if (!card) return;
+    if (status === 200) {
+      updateHeader(card);
+      if (kind === "topic") {
+        say("Тема урока сохранена.", "ok");
+        if (focusCell(firstCellOf(card.dataset.lesson))) return;
+      }
+      var again = card.querySelector('form[data-form="' + kind + '"]');
+      var field = again && again.querySelector("input:not([type=hidden]), textarea, select");
+      if (kind === "homework") field = card.querySelector("#homework");
+      if (field) field.focus();
+    } else {
+      restoreTyped(card);
+      var bad = card.querySelector('form[data-form="' + kind + '"]');
+      var first = bad && bad.querySelector("input:not([type=hidden]), textarea, select");
+      if (first) first.focus();
+    }
+  });
+
+  function updateHeader(card) {
+    var link = headerOf(card.dataset.lesson || "");
+    if (!link) return;
+    var th = link.closest("th");
+    var topic = card.dataset.topic || "";
+    var cancelled = card.dataset.status === "cancelled";
+    link.title = (topic || "Тема не записана") + (card.dataset.control === "1" ? " · " + card.dataset.workType : "");
+    th.classList.toggle("control", card.dataset.control === "1");
+    th.classList.toggle("cancelled", cancelled);
+    var missing = link.querySelector(".mark-missing");
+    if (missing && (topic || cancelled)) missing.remove();
+    var k = link.querySelector(".mark-k");
+    if (card.dataset.control === "1" && !k) {
+      k = document.createElement("span");
+      k.className = "mark-k";
+      k.setAttribute("aria-label", "оценочная процедура");
+      k.textContent = "К";
+      link.appendChild(k);
+    } else if (card.dataset.control !== "1" && k) {
+      k.remove();
+    }
+  }
+
+  panel.addEventListener("htmx:sendError", function () {
+    say("Не сохранено: нет связи с сервером. Введённое осталось в форме — нажмите «Сохранить» ещё раз.", "error");
+  });
+
+  // Escape in the panel: back to the grid, where the teacher was (or the lesson's first cell).
+  panel.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.target.matches("select")) return;
+    var back = lastCell && document.body.contains(lastCell) ? lastCell : (panelLesson && firstCellOf(panelLesson));
+    if (back) { e.preventDefault(); focusCell(back); }
+  });
+  panel.addEventListener("keyup", function (e) {
+    // A select's own Escape closes its list first; the next Escape (keyup) leaves the panel.
+    if (e.key !== "Escape" || !e.target.matches("select")) return;
+    var back = lastCell && document.body.contains(lastCell) ? lastCell : (panelLesson && firstCellOf(panelLesson));
+    if (back) focusCell(back);
   });
 
   panel.addEventListener("change", function (e) {
@@ -176,13 +385,35 @@
     post("/journals/" + journalId + "/grade-type", {student: sel.dataset.student, date: sel.dataset.d,
       n: sel.dataset.n, position: sel.dataset.position, work_type: sel.value}).then(function (r) {
       say(r.ok ? "Вид работы изменён: средний балл пересчитан после обновления страницы." : "Не сохранено.", r.ok ? "ok" : "error");
+    }, function () {
+      say("Не сохранено: нет связи с сервером.", "error");
     });
   });
 
-  // ?lesson=YYYY-MM-DD/N opens that lesson's panel (links from the to-do list)
+  // Bring a lesson's column into sight: a little to the right of the middle, so that the
+  // lessons before it show too.
+  function reveal(th) {
+    if (!scroller || !th) return;
+    var name = table.querySelector("thead th.name").getBoundingClientRect();
+    var box = scroller.getBoundingClientRect();
+    var col = th.getBoundingClientRect();
+    var room = box.right - name.right - col.width;
+    if (col.left >= name.right && col.right <= box.right && !room) return;
+    scroller.scrollLeft += col.left - (name.right + Math.max(0, room) * 0.7);
+  }
+
+  // ?lesson=YYYY-MM-DD/N opens that lesson's panel (links from the to-do list); otherwise
+  // the grid opens at today's lesson (or the last one before today).
   var wanted = new URLSearchParams(location.search).get("lesson");
-  if (wanted) {
-    var link = table.querySelector('a.lesson-link[data-lesson="' + wanted + '"]');
-    if (link) link.click();
+  var link = wanted ? headerOf(wanted) : null;
+  if (link) {
+    reveal(link.closest("th"));
+    openLesson(link);
+  } else {
+    var today = table.dataset.today;
+    var past = Array.prototype.filter.call(table.querySelectorAll("a.lesson-link"), function (a) {
+      return a.dataset.lesson.split("/")[0] <= today;
+    });
+    if (past.length) reveal(past[past.length - 1].closest("th"));
   }
 })();

@@ -68,6 +68,19 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/journals/{journal_id:int}/history"): Rows(JOURNAL_READERS, refused={"teacher"}),
     ("POST", "/journals/{journal_id:int}/grade-type"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
     ("GET", "/homework-files/{lesson_id:int}"): JOURNAL_READERS,  # 404: lesson 1 has no file
+    # КТП (§3.2.1): read as the grid; changed by the journal's teacher and the deputy.
+    ("GET", "/journals/{journal_id:int}/plan"): Rows(JOURNAL_READERS, refused={"teacher"}),
+    ("POST", "/journals/{journal_id:int}/plan/items"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
+    ("POST", "/journals/{journal_id:int}/plan/items/{item_id:int}"): Rows({"deputy", "teacher"},
+                                                                         refused={"teacher", "sysadmin"}),
+    ("POST", "/journals/{journal_id:int}/plan/items/{item_id:int}/delete"): Rows({"deputy", "teacher"},
+                                                                                refused={"teacher", "sysadmin"}),
+    ("POST", "/journals/{journal_id:int}/plan/import"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
+    ("POST", "/journals/{journal_id:int}/plan/copy"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
+    ("GET", "/journals/plan-template.csv"): {"deputy", "teacher"},
+    ("GET", "/journals/plan-template.xlsx"): {"deputy", "teacher"},
+    ("GET", "/api/v1/journals/{journal_id:int}/plan"): Rows(JOURNAL_READERS, refused={"teacher"}),
+    ("POST", "/api/v1/journals/{journal_id:int}/plan"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
     ("POST", "/school/periods/{period_id:int}/close"): {"deputy"},
     ("GET", "/api/v1/school"): ADMINISTRATION,
     ("GET", "/api/v1/years"): ADMINISTRATION,
@@ -225,7 +238,7 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1}
+           "lesson_id": 1, "number": 1, "item_id": 1}
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     weekday, number = conn.execute("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = 1"

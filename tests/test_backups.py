@@ -10,7 +10,6 @@ import errno
 import hashlib
 import io
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -23,7 +22,7 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, csrf_from, login, make_client
+from conftest import csrf_from, login, make_client
 
 from backups import archive, keys, retention, scheduler, service, state, usb
 from backups.errors import BackupError

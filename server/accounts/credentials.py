@@ -34,7 +34,7 @@ from ..timeutil import now_text
 from ..web.access import current_user
 from ..web.forms import form_list
 from ..web.templating import page
-from .passwords import hash_password, one_time_password
+from .passwords import hash_password_async, one_time_password
 from .roles import FAMILY, ROLE_LABELS
 from .store import User
 
@@ -46,14 +46,6 @@ ISSUERS = {"roles": {"deputy", "sysadmin", "class_teacher"}}
 STAFF_ISSUERS = {"roles": {"deputy", "sysadmin"}}
 ADMIN_ISSUERS = ("deputy", "sysadmin")
 STAFF_ROLES = frozenset({"director", "deputy", "sysadmin", "teacher", "staff"})
-
-# A whole class with its parents is under a hundred; the cap bounds the Argon2 work
-# (and memory) one request can cause.
-MAX_PER_SHEET = 300
-SLIPS_PER_PAGE = 8  # 2 columns × 4 rows on A4; see the @media print rules in zhurnal.css
-# Argon2 takes 19 MiB and tens of milliseconds per password: hash a class in a few
-# threads, never in the default pool's forty (that would be 760 MiB on a Pi).
-_HASH_THREADS = anyio.CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
 
 # An enrolment that has not ended: today's class and, during a move, the next one too.
 _NOT_ENDED = "(e.to_date IS NULL OR e.to_date >= date('now', 'localtime'))"
@@ -261,7 +253,7 @@ async def _hash_all(passwords: list[str]) -> list[str]:
     hashes: list[str] = [""] * len(passwords)
 
     async def one(i: int) -> None:
-        hashes[i] = await anyio.to_thread.run_sync(hash_password, passwords[i], limiter=_HASH_THREADS)
+        hashes[i] = await hash_password_async(passwords[i])  # shares the server's Argon2 slots
 
     async with anyio.create_task_group() as tg:
         for i in range(len(passwords)):

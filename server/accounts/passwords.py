@@ -29,13 +29,25 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+# Each Argon2 computation holds 19 MiB: a class of parents logging in at once must not
+# take 40 threads × 19 MiB. Two at a time keep the server near its memory budget on a Pi.
+_ARGON2_SLOTS: anyio.CapacityLimiter | None = None
+
+
+def _slots() -> anyio.CapacityLimiter:
+    global _ARGON2_SLOTS
+    if _ARGON2_SLOTS is None:
+        _ARGON2_SLOTS = anyio.CapacityLimiter(2)
+    return _ARGON2_SLOTS
+
+
 async def hash_password_async(password: str) -> str:
-    return await anyio.to_thread.run_sync(hash_password, password)
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_slots())
 
 
 async def verify_password_async(password_hash: str, password: str) -> bool:
     # Argon2 takes tens of milliseconds: keep it off the event loop.
-    return await anyio.to_thread.run_sync(verify_password, password_hash, password)
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password, limiter=_slots())
 
 
 # A fixed hash to verify against when the login is unknown, so that an unknown login

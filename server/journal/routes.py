@@ -141,7 +141,7 @@ async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Resp
 
 async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, number: int,
                         error: str | None = None, warnings: list[str] | None = None, saved: bool = False,
-                        status: int = 200) -> Response:
+                        status: int = 200, pick: str | None = None) -> Response:
     db = request.app.state.db
     user = current_user(request)
     lesson = await db.fetchone("SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
@@ -152,9 +152,12 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
     if not lesson_ok:
         raise NotFoundException("Такого урока нет в расписании журнала.")
     suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id)
+    plan = await store.plan_items(db, info.id)
+    # `pick`: the КТП item the teacher chose in the panel's select ('' — none); its topic fills the form.
+    chosen = next((p for p in plan if str(p["id"]) == pick), None) if pick else None
     return page(
         "journal/_lesson.html", status_code=status, info=info, day=day, number=number, lesson=lesson,
-        suggestion=suggestion, plan=await store.plan_items(db, info.id),
+        suggestion=suggestion, plan=plan, picked=pick is not None, chosen=chosen,
         work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"),
         teachers=await db.fetchall(
             "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM person p"
@@ -171,7 +174,7 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
 async def lesson_panel(request: Request, journal_id: FromPath[int], day: FromPath[str],
                        number: FromPath[int]) -> Response:
     info = await _journal_or_404(request, journal_id)
-    return await _lesson_panel(request, info, _day(day), number)
+    return await _lesson_panel(request, info, _day(day), number, pick=request.query_params.get("plan_item_id"))
 
 
 @post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=WRITERS, status_code=200)

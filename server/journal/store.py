@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -50,7 +51,13 @@ async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
                coalesce(c.period_kind, gc.period_kind,
                         (SELECT min(c2.period_kind) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                            JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id), 'quarter') AS period_kind,
-               coalesce(c.id, gc.id) AS home_class_id
+               coalesce(c.id, gc.id) AS home_class_id,
+               (SELECT json_group_array(json_array(weekday, lesson_number)) FROM timetable_slot
+                 WHERE journal_id = j.id) AS slots_json,
+               (SELECT json_group_array(json_array(starts_on, ends_on)) FROM holiday
+                 WHERE year_id = j.year_id) AS holidays_json,
+               (SELECT json_group_object(key, value) FROM setting WHERE key IN
+                  ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json
           FROM journal j {JOURNAL_JOINS}
           JOIN academic_year y ON y.id = j.year_id
           LEFT JOIN class gc ON gc.id = g.class_id
@@ -60,14 +67,12 @@ async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
     )
     if row is None:
         return None
+    # One query (each await is a thread hop): the timetable, holidays and settings come as JSON.
     slots: dict[int, list[int]] = {}
-    for s in await db.fetchall("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = ?"
-                               " ORDER BY weekday, lesson_number", (journal_id,)):
-        slots.setdefault(s["weekday"], []).append(s["lesson_number"])
-    holidays = [(h["starts_on"], h["ends_on"]) for h in
-                await db.fetchall("SELECT starts_on, ends_on FROM holiday WHERE year_id = ?", (row["year_id"],))]
-    settings = {r["key"]: r["value"] for r in await db.fetchall(
-        "SELECT key, value FROM setting WHERE key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')")}
+    for weekday, number in sorted(json.loads(row["slots_json"])):
+        slots.setdefault(weekday, []).append(number)
+    holidays = [tuple(h) for h in json.loads(row["holidays_json"])]
+    settings = json.loads(row["settings_json"])
     return JournalInfo(row, row["parallel"] or 0, row["period_kind"], row["year_start"], row["year_end"], slots,
                        holidays, settings)
 
@@ -225,30 +230,30 @@ def current_period(periods: list[sqlite3.Row], today: str) -> sqlite3.Row | None
 
 async def student_period_summary(db: Database, info: JournalInfo, student_id: int, day: str) -> dict:
     """The student's weighted average and forecast in the period containing `day`."""
-    period = await db.fetchone("SELECT * FROM study_period WHERE year_id = ? AND kind = ? AND starts_on <= ?"
-                               " AND ends_on >= ?", (info.row["year_id"], info.period_kind, day, day))
-    if period is None:
-        return {"average": None, "forecast": None}
     rows = await db.fetchall(
-        "SELECT g.value, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+        "SELECT g.value, wt.weight FROM study_period p"
+        " JOIN lesson l ON l.journal_id = :j AND l.date BETWEEN p.starts_on AND p.ends_on"
+        " JOIN grade g ON g.lesson_id = l.id AND g.student_id = :s"
         " JOIN work_type wt ON wt.code = g.work_type"
-        " WHERE l.journal_id = ? AND g.student_id = ? AND l.date BETWEEN ? AND ?",
-        (info.id, student_id, period["starts_on"], period["ends_on"]))
+        " WHERE p.year_id = :y AND p.kind = :k AND p.starts_on <= :d AND p.ends_on >= :d",
+        {"j": info.id, "s": student_id, "y": info.row["year_id"], "k": info.period_kind, "d": day})
     avg = weighted_average([(r["value"], r["weight"]) for r in rows])
     return {"average": avg, "forecast": forecast(avg, float(info.settings.get("forecast_threshold", "0.5")))}
 
 
 async def plan_items(db: Database, journal_id: int) -> list[sqlite3.Row]:
     return await db.fetchall(
-        "SELECT p.*, (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id) AS given"
+        "SELECT p.*, (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id AND l.status <> 'cancelled') AS given"
         " FROM plan_item p WHERE p.journal_id = ? ORDER BY p.number", (journal_id,))
 
 
 async def next_plan_item(db: Database, journal_id: int) -> sqlite3.Row | None:
-    """The first planned topic not yet given: what the next lesson's topic is offered as."""
+    """The first planned topic not yet given: what the next lesson's topic is offered as.
+    A topic of 2 hours is given by two lessons; a lesson that did not take place gives nothing."""
     return await db.fetchone(
         "SELECT p.* FROM plan_item p WHERE p.journal_id = ?"
-        " AND NOT EXISTS (SELECT 1 FROM lesson l WHERE l.plan_item_id = p.id) ORDER BY p.number LIMIT 1",
+        " AND (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id AND l.status <> 'cancelled') < p.hours"
+        " ORDER BY p.number LIMIT 1",
         (journal_id,))
 
 

@@ -76,7 +76,8 @@ class ImportChanged(Exception):
 
 def normalize_header(text) -> str:
     """'Родитель 1: E-mail' → 'родитель 1 e mail'; 'Дата рожд.' → 'дата рожд'; ё = е."""
-    t = str(text or "").lower().replace("ё", "е")
+    # "№" is not a word character: without this «№» and «№ п/п» would normalise to nothing.
+    t = str(text or "").lower().replace("ё", "е").replace("№", " номер ")
     t = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", " ", t)
     t = re.sub(r"[\W_]+", " ", t)
     return " ".join(t.split())
@@ -118,6 +119,7 @@ class Spec:
     titles: dict[str, str]          # column key → header in our template (in template order)
     aliases: dict[str, str]         # normalised header → column key
     required: tuple[str, ...]       # besides a name (Фамилия + Имя, or ФИО)
+    named: bool = True              # rows are people: a name is required too (not so for a КТП)
 
 
 def _parent_aliases(n: int) -> dict[str, str]:
@@ -193,9 +195,10 @@ BAD_TEXT = ("Файл не удалось прочитать: это не кни
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def read_table(data: bytes, kind: str) -> Table:
-    """The file's rows under its header row; raises ImportFileError naming the problem."""
-    spec = SPECS[kind]
+def read_table(data: bytes, kind: str | Spec) -> Table:
+    """The file's rows under its header row; raises ImportFileError naming the problem.
+    `kind` names one of SPECS, or is another area's Spec (the journal's КТП)."""
+    spec = kind if isinstance(kind, Spec) else SPECS[kind]
     if not data.strip():
         raise ImportFileError("Файл пуст.")
     if len(data) > MAX_FILE_BYTES:
@@ -342,7 +345,7 @@ def _header_map(cells: list[str], spec: Spec) -> tuple[dict[str, int], list[str]
 
 def _missing(found: dict[str, int], spec: Spec) -> list[str]:
     missing = [spec.titles[k] for k in spec.required if k not in found]
-    if "fio" not in found:
+    if spec.named and "fio" not in found:
         missing[0:0] = [spec.titles[k] for k in ("last", "first") if k not in found]
     return missing
 
@@ -371,8 +374,8 @@ def _missing_columns_message(head, spec: Spec, sheets: int = 0) -> str:
     where = "ни на одном листе книги" if sheets > 1 else "в первых строках файла"
     message = f"Не найдена строка заголовка с нужными столбцами {where}: нет столбцов " + \
         ", ".join(f"«{m}»" for m in missing) + "."
-    other = SPECS[STAFF if spec.kind == STUDENTS else STUDENTS]
-    if any(_find_header([row], other) for row in head):
+    other = SPECS.get({STUDENTS: STAFF, STAFF: STUDENTS}.get(spec.kind, ""))
+    if other and any(_find_header([row], other) for row in head):
         message += (" Похоже, это " + ("список сотрудников" if other.kind == STAFF else "список класса")
                     + ": загрузите его в другой форме на этой странице.")
     elif not best:

@@ -88,12 +88,17 @@ async def check_csrf(request: Request, user: User | None) -> None:
 async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     opt = handler.opt
     user = await load_user(connection)
-    if user is None and not opt.get("public"):
-        raise NotAuthorizedException("Войдите в систему.")
+    if not opt.get("public"):
+        check_rule(user, opt)
+    # CSRF after the rule: a refused request never has its (possibly large) body read.
     if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
         await check_csrf(connection, user)
-    if opt.get("public"):
-        return
+
+
+def check_rule(user: User | None, opt: dict) -> None:
+    """The route's rule for this user: returns, or raises 401/403/a forced password change."""
+    if user is None:
+        raise NotAuthorizedException("Войдите в систему.")
     if user.must_change_password and not opt.get("password_change"):
         raise PasswordChangeRequired()
     if opt.get("any_user"):

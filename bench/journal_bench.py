@@ -1,0 +1,294 @@
+"""`python bench/run.py journal`: the journal grid and grade entry on a large school.
+
+A generator fills a school of ~1,500 students with a whole year of lessons and grades
+(direct SQL: this is test data, not journal entries, so it bypasses the write path),
+then the real server runs in a subprocess and is measured over HTTP:
+- the grid page of a 30-student class for one quarter (p50/p95) beside the raw SQL that
+  reads the same data;
+- grade entry by 20 concurrent clients (throughput, p95) beside raw sqlite3 single-row
+  commits with synchronous=FULL on the same disk;
+- the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench-parol"
+SUBJECTS = ["Русский язык", "Литература", "Математика", "Английский язык", "История", "География", "Биология",
+            "Физика", "Информатика", "Физическая культура"]
+
+
+def generate(data: Path, seed: int = 7) -> dict:
+    """The large school. Returns what the measurements need."""
+    sys.path.insert(0, str(ROOT))
+    from server.accounts.passwords import hash_password
+    from server.db import migrate
+    from server.timeutil import now_text, school_year_start
+
+    rng = random.Random(seed)
+    data.mkdir(parents=True, exist_ok=True)
+    db_path = data / "zhurnal.sqlite3"
+    migrate(db_path)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")  # generating only; the server uses FULL
+    conn.execute("BEGIN")
+    now = now_text()
+    start = school_year_start(date.today())
+    y0, y1 = f"{start}-09-01", f"{start + 1}-05-31"
+    conn.execute("INSERT INTO school(id, uid, name, created_at) VALUES (1, ?, 'Школа для замеров', ?)",
+                 (str(uuid.uuid4()), now))
+    year_id = conn.execute("INSERT INTO academic_year(name, starts_on, ends_on, status) VALUES (?, ?, ?, 'open')",
+                           (f"{start}/{start + 1}", f"{start}-09-01", f"{start + 1}-08-31")).lastrowid
+    quarters = [(f"{start}-09-01", f"{start}-10-26"), (f"{start}-11-03", f"{start}-12-28"),
+                (f"{start + 1}-01-09", f"{start + 1}-03-22"), (f"{start + 1}-03-31", f"{start + 1}-05-31")]
+    for i, (a, b) in enumerate(quarters, 1):
+        conn.execute("INSERT INTO study_period(year_id, kind, number, starts_on, ends_on) VALUES (?, 'quarter', ?, ?, ?)",
+                     (year_id, i, a, b))
+    conn.execute("INSERT INTO study_period(year_id, kind, number, starts_on, ends_on) VALUES (?, 'year', 1, ?, ?)",
+                 (year_id, y0, y1))
+    pw = hash_password(PASSWORD)
+
+    def person(last, first, roles, login):
+        pid = conn.execute("INSERT INTO person(last_name, first_name, middle_name, created_at) VALUES (?, ?, '', ?)",
+                           (last, first, now)).lastrowid
+        aid = conn.execute("INSERT INTO account(person_id, login, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                           (pid, login, pw, now)).lastrowid
+        conn.executemany("INSERT INTO account_role(account_id, role, granted_at) VALUES (?, ?, ?)",
+                         [(aid, r, now) for r in roles])
+        return pid
+
+    person("Завучева", "Анна", ["deputy", "teacher"], "deputy")
+    teachers = [person("Учителева", f"Учитель{i}", ["teacher"], f"teacher{i:02d}") for i in range(1, 81)]
+    subject_ids = [conn.execute("INSERT INTO subject(name) VALUES (?)", (s,)).lastrowid for s in SUBJECTS]
+    classes = []
+    letters = "АБВГДЕ"
+    n_student = 0
+    for parallel in range(2, 12):
+        for li, letter in enumerate(letters[: 6 if parallel < 11 else 5]):
+            size = 30 if (parallel, letter) == (7, "А") else 23
+            cid = conn.execute("INSERT INTO class(year_id, parallel, letter) VALUES (?, ?, ?)",
+                               (year_id, parallel, letter)).lastrowid
+            members = []
+            for _ in range(size):
+                n_student += 1
+                pid = conn.execute("INSERT INTO person(last_name, first_name, middle_name, created_at)"
+                                   " VALUES (?, ?, '', ?)", (f"Ученикова{n_student:04d}", "Мария", now)).lastrowid
+                conn.execute("INSERT INTO student(person_id) VALUES (?)", (pid,))
+                conn.execute("INSERT INTO enrollment(student_id, class_id, from_date) VALUES (?, ?, ?)",
+                             (pid, cid, y0))
+                members.append(pid)
+            classes.append((cid, parallel, letter, members))
+    journals = []
+    t = 0
+    for cid, parallel, letter, members in classes:
+        for k, sid in enumerate(subject_ids):
+            jid = conn.execute("INSERT INTO journal(year_id, subject_id, class_id, teacher_id, hours_per_week)"
+                               " VALUES (?, ?, ?, ?, 3)", (year_id, sid, cid, teachers[t % len(teachers)])).lastrowid
+            t += 1
+            slots = [(i % 5 + 1, i // 5 + 1) for i in range(30) if i % 10 == k]
+            conn.executemany("INSERT INTO timetable_slot(journal_id, weekday, lesson_number) VALUES (?, ?, ?)",
+                             [(jid, wd, n) for wd, n in slots])
+            journals.append((jid, cid, members, slots))
+    lesson_rows, grades, attendance = [], [], []
+    lesson_id = 0
+    day0 = date.fromisoformat(y0)
+    days = [(day0 + timedelta(d)) for d in range((date.fromisoformat(y1) - day0).days + 1)]
+    past_cells = []
+    today = date.today().isoformat()
+    for jid, cid, members, slots in journals:
+        by_wd = {}
+        for wd, n in slots:
+            by_wd.setdefault(wd, []).append(n)
+        for d in days:
+            for n in by_wd.get(d.isoweekday(), ()):
+                lesson_id += 1
+                iso = d.isoformat()
+                lesson_rows.append((lesson_id, jid, iso, n, "Тема урока"))
+                for s in rng.sample(members, 6):
+                    grades.append((lesson_id, s, 0, rng.choice("5544432"), "lesson"))
+                for s in rng.sample(members, 2):
+                    attendance.append((lesson_id, s, rng.choice(["Н", "Б", "ОП"])))
+                if iso <= today and jid == journals[0][0] or (iso <= today and rng.random() < 0.01):
+                    past_cells.append((jid, iso, n, members))
+    conn.executemany("INSERT INTO lesson(id, journal_id, date, lesson_number, topic) VALUES (?, ?, ?, ?, ?)",
+                     lesson_rows)
+    conn.executemany("INSERT INTO grade(lesson_id, student_id, position, value, work_type) VALUES (?, ?, ?, ?, ?)",
+                     grades)
+    conn.executemany("INSERT OR IGNORE INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)", attendance)
+    conn.execute("COMMIT")
+    big = next(c for c in classes if len(c[3]) == 30)
+    big_journal = next(j for j in journals if j[1] == big[0])
+    quarter = conn.execute("SELECT id, starts_on, ends_on FROM study_period WHERE kind = 'quarter' AND number = 1"
+                           ).fetchone()
+    conn.close()
+    return {"students": n_student, "journals": len(journals), "lessons": len(lesson_rows), "grades": len(grades),
+            "attendance": len(attendance), "big_journal": big_journal[0], "quarter": quarter,
+            "past_cells": past_cells}
+
+
+def raw_grid_ms(db_path: Path, journal_id: int, quarter, n: int = 30) -> float:
+    """The grid's data read with plain sqlite3: the same six set-based queries."""
+    conn = sqlite3.connect(db_path)
+    _, start, end = quarter
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.execute("SELECT l.*, h.text, h.minutes, h.file_name, wt.name, wt.is_control FROM lesson l"
+                     " JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
+                     " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (journal_id, start, end)).fetchall()
+        conn.execute("SELECT p.id, p.last_name, p.first_name, p.middle_name, e.from_date, e.to_date FROM enrollment e"
+                     " JOIN person p ON p.id = e.student_id WHERE e.class_id = (SELECT class_id FROM journal"
+                     " WHERE id = ?)", (journal_id,)).fetchall()
+        conn.execute("SELECT * FROM work_type").fetchall()
+        conn.execute("SELECT g.* FROM grade g JOIN lesson l ON l.id = g.lesson_id WHERE l.journal_id = ?"
+                     " AND l.date BETWEEN ? AND ?", (journal_id, start, end)).fetchall()
+        conn.execute("SELECT a.* FROM attendance a JOIN lesson l ON l.id = a.lesson_id WHERE l.journal_id = ?"
+                     " AND l.date BETWEEN ? AND ?", (journal_id, start, end)).fetchall()
+        conn.execute("SELECT * FROM period_grade WHERE journal_id = ?", (journal_id,)).fetchall()
+        times.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    return round(statistics.median(times), 2)
+
+
+def raw_commits_per_s(folder: Path, seconds: float = 2.0) -> float:
+    """Single-row commits with WAL and synchronous=FULL on the same disk."""
+    path = folder / "raw.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t(v) VALUES ('5')")
+        conn.execute("COMMIT")
+        n += 1
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return round(rate, 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))], 2)
+
+
+async def _login(client, login: str) -> str:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/login", data={"login": login, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 303, r.status_code
+    page = await client.get("/password")
+    return re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+
+
+async def _measure(base: str, info: dict, n_grid: int, clients: int, writes_each: int) -> dict:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        await _login(c, "deputy")
+        url = f"/journals/{info['big_journal']}?period={info['quarter'][0]}"
+        r = await c.get(url)
+        assert r.status_code == 200, r.status_code
+        grid = []
+        for _ in range(n_grid):
+            t = time.perf_counter()
+            r = await c.get(url)
+            grid.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200
+    cells = info["past_cells"]
+    rng = random.Random(1)
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(k: int):
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+            csrf = await _login(c, "deputy")
+            for i in range(writes_each):
+                jid, day, n, members = cells[rng.randrange(len(cells))]
+                t = time.perf_counter()
+                r = await c.post(f"/journals/{jid}/cell", json={"student": rng.choice(members), "date": day, "n": n,
+                                                                 "value": rng.choice(["5", "4", "3", "5/4"])},
+                                 headers={"X-CSRF-Token": csrf})
+                latencies.append((time.perf_counter() - t) * 1000)
+                if r.status_code != 200:
+                    errors += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(clients)))
+    wall = time.perf_counter() - t0
+    return {"grid": grid, "writes": len(latencies), "wall": wall, "latencies": latencies, "errors": errors}
+
+
+def run(tmp: Path, n_grid: int = 60, clients: int = 20, writes_each: int = 40) -> dict:
+    data = tmp / "data"
+    t0 = time.perf_counter()
+    info = generate(data)
+    gen_s = time.perf_counter() - t0
+    db_path = data / "zhurnal.sqlite3"
+    raw_ms = raw_grid_ms(db_path, info["big_journal"], info["quarter"])
+    raw_rate = raw_commits_per_s(tmp)
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--host", "127.0.0.1",
+                               "--port", str(port), "--no-mdns"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        m = asyncio.run(_measure(base, info, n_grid, clients, writes_each))
+        rss = _rss_peak_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {
+        "benchmark": "journal",
+        "school": {k: info[k] for k in ("students", "journals", "lessons", "grades", "attendance")},
+        "generate_s": round(gen_s, 1),
+        "grid_students": 30,
+        "grid_p50_ms": percentile(m["grid"], 0.5),
+        "grid_p95_ms": percentile(m["grid"], 0.95),
+        "grid_raw_sql_ms": raw_ms,
+        "grade_clients": clients,
+        "grade_writes": m["writes"],
+        "grade_errors": m["errors"],
+        "grade_writes_per_s": round(m["writes"] / m["wall"], 1),
+        "grade_write_p50_ms": percentile(m["latencies"], 0.5),
+        "grade_write_p95_ms": percentile(m["latencies"], 0.95),
+        "raw_commits_per_s": raw_rate,
+        "rss_peak_mb": rss,
+    }

@@ -1,0 +1,74 @@
+"""JSON API of the diary (/api/v1/students/{id}/…): the same area functions as the pages,
+the same rule for whose diary it is (access.resolve_student: 404 for anyone else's)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Request, get
+from litestar.params import FromPath
+
+from ..web.access import current_user
+from ..web.forms import int_or_none
+from . import store
+from .access import FAMILY, resolve_student
+from .routes import parse_day
+
+TAGS = ["Дневник"]
+
+
+def _student_json(s) -> dict:
+    return {"id": s["id"], "name": store.full_name(s), "last_name": s["last_name"], "first_name": s["first_name"],
+            "middle_name": s["middle_name"], "class": s["class_name"]}
+
+
+@get("/api/v1/students/{student_id:int}/diary", opt=FAMILY, tags=TAGS)
+async def api_diary(request: Request, student_id: FromPath[int]) -> dict:
+    """Дневник на неделю (`?week=ГГГГ-ММ-ДД`, любой день недели; по умолчанию текущая): по дням —
+    уроки по расписанию с темой, домашним заданием, отметками учащегося с видом работы и весом,
+    отметкой посещаемости."""
+    db = request.app.state.db
+    student, _ = await resolve_student(db, current_user(request), student_id)
+    monday = store.monday_of(parse_day(request.query_params.get("week"), "Неделя") or date.today())
+    return {"student": _student_json(student), **await store.week(db, student_id, monday)}
+
+
+async def _year(request: Request, student_id: int):
+    years = await store.years_of(request.app.state.db, student_id)
+    return years, store.pick_year(years, int_or_none(request.query_params.get("year_id")), date.today().isoformat())
+
+
+@get("/api/v1/students/{student_id:int}/grades", opt=FAMILY, tags=TAGS)
+async def api_grades(request: Request, student_id: FromPath[int]) -> dict:
+    """Отметки по предметам за каждый период учебного года (`?year_id=`, по умолчанию текущий):
+    отметки с датой, видом работы и весом, средневзвешенный балл и формула его расчёта, прогноз
+    итоговой отметки (порог округления — `threshold`), выставленные итоговые отметки, подсказка
+    «какие отметки нужны» для текущего периода."""
+    db = request.app.state.db
+    student, _ = await resolve_student(db, current_user(request), student_id)
+    years, year = await _year(request, student_id)
+    out = {"student": _student_json(student), "years": [dict(y) for y in years], "year": None, "class": None,
+           "threshold": await store.threshold(db), "periods": []}
+    if year is None:
+        return out
+    overview = await store.grades_overview(db, student_id, year, date.today().isoformat())
+    for p in overview["periods"]:
+        for s in p["subjects"]:
+            s["running_average"] = [{"date": d, "average": v} for d, v in s.pop("points")]
+    return {**out, **overview}
+
+
+@get("/api/v1/students/{student_id:int}/attendance", opt=FAMILY, tags=TAGS)
+async def api_attendance(request: Request, student_id: FromPath[int]) -> dict:
+    """Пропуски и опоздания за учебный год (`?year_id=`) по периодам: дата, номер урока, предмет,
+    отметка (Н, Б, У, ОП) и её значение; итоги по каждой отметке."""
+    db = request.app.state.db
+    student, _ = await resolve_student(db, current_user(request), student_id)
+    years, year = await _year(request, student_id)
+    out = {"student": _student_json(student), "years": [dict(y) for y in years]}
+    if year is None:
+        return {**out, "year": None, "class": None, "periods": [], "total": None, "labels": store.ATTENDANCE_LABELS}
+    return {**out, **await store.attendance_overview(db, student_id, year)}
+
+
+ROUTES = [api_diary, api_grades, api_attendance]

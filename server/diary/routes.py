@@ -1,0 +1,157 @@
+"""Pages of the diary (§1.4.6-7, §4): the week, grades by subject, attendance, the homework
+file, the printable two weeks — and the class teacher's batch of printouts for the families
+who chose the paper diary (§3.3.5)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import File
+
+from ..school import people
+from ..school import store as school
+from ..web.access import current_user
+from ..web.forms import int_or_none
+from ..web.templating import page
+from . import rules, store
+from .access import FAMILY, DiaryError, family_students, resolve_student
+
+# The class teacher prints for their class; the administration for any (§3.3.5, §3.4.7).
+PRINTERS = {"roles": {"director", "deputy", "sysadmin", "class_teacher"}}
+
+
+def parse_day(text: str | None, what: str = "Дата") -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DiaryError(f"{what}: неверная дата «{text[:20]}», нужен вид ГГГГ-ММ-ДД.") from None
+
+
+def _today() -> date:
+    return date.today()
+
+
+@get("/diary", opt=FAMILY)
+async def diary_week(request: Request) -> Response:
+    """The week: lessons with topics, homework, grades and attendance marks."""
+    db = request.app.state.db
+    q = request.query_params
+    student, students = await resolve_student(db, current_user(request), int_or_none(q.get("student")))
+    today = _today()
+    monday = store.monday_of(parse_day(q.get("week"), "Неделя") or today)
+    week = await store.week(db, student["id"], monday)
+    keep = f"&week={monday.isoformat()}" if q.get("week") else ""
+    return page("diary/week.html", student=student, students=students, w=week, today=today.isoformat(),
+                this_week=monday == store.monday_of(today), here="/diary", keep=keep,
+                labels=store.ATTENDANCE_LABELS)
+
+
+async def _year(request: Request, student_id: int) -> tuple[list, object]:
+    years = await store.years_of(request.app.state.db, student_id)
+    return years, store.pick_year(years, int_or_none(request.query_params.get("year")), _today().isoformat())
+
+
+def summary_table(overview: dict) -> dict:
+    """Subjects × periods: the period grade where set, else the current average."""
+    names: dict[int, str] = {}
+    for p in overview["periods"]:
+        for s in p["subjects"]:
+            names.setdefault(s["subject_id"], s["subject"])
+    cells = {(p["id"], s["subject_id"]): s for p in overview["periods"] for s in p["subjects"]}
+    return {"subjects": sorted(names.items(), key=lambda kv: kv[1]), "cells": cells}
+
+
+@get("/diary/grades", opt=FAMILY)
+async def diary_grades(request: Request) -> Response:
+    """Grades by subject for a period: weighted average with its formula, forecast, chart, advice."""
+    db = request.app.state.db
+    student, students = await resolve_student(db, current_user(request),
+                                              int_or_none(request.query_params.get("student")))
+    years, year = await _year(request, student["id"])
+    today = _today().isoformat()
+    if year is None:
+        return page("diary/grades.html", student=student, students=students, years=[], year=None, overview=None,
+                    period=None, here="/diary/grades", keep="")
+    overview = await store.grades_overview(db, student["id"], year, today)
+    wanted = int_or_none(request.query_params.get("period"))
+    period = next((p for p in overview["periods"] if p["id"] == wanted), None) or store.default_period(
+        overview["periods"], today)
+    charts = {}
+    if period:
+        end = min(period["ends_on"], today) if period["starts_on"] <= today else period["ends_on"]
+        for s in period["subjects"]:
+            charts[s["subject_id"]] = rules.chart(s["points"], period["starts_on"], end)
+    return page("diary/grades.html", student=student, students=students, years=years, year=year,
+                overview=overview, period=period, charts=charts, table=summary_table(overview),
+                ru_number=rules.ru_number, here="/diary/grades", keep=f"&year={year['id']}")
+
+
+@get("/diary/attendance", opt=FAMILY)
+async def diary_attendance(request: Request) -> Response:
+    """Missed and late lessons by period, with what each mark means."""
+    db = request.app.state.db
+    student, students = await resolve_student(db, current_user(request),
+                                              int_or_none(request.query_params.get("student")))
+    years, year = await _year(request, student["id"])
+    overview = await store.attendance_overview(db, student["id"], year) if year else None
+    return page("diary/attendance.html", student=student, students=students, years=years, year=year,
+                overview=overview, labels=store.ATTENDANCE_LABELS, here="/diary/attendance",
+                keep=f"&year={year['id']}" if year else "")
+
+
+@get("/diary/files/{lesson_id:int}", opt=FAMILY)
+async def diary_file(request: Request, lesson_id: FromPath[int]) -> Response:
+    """The homework file of a lesson of the person's own child (or their own)."""
+    db = request.app.state.db
+    students = await family_students(db, current_user(request))
+    row = await store.homework_file(db, lesson_id, [s["id"] for s in students])
+    if row is None:
+        raise NotFoundException("Файла нет.")
+    return File(path=Path(request.app.state.settings.data_dir) / row["file_path"], filename=row["file_name"],
+                content_disposition_type="attachment")
+
+
+def _first_monday(request: Request) -> date:
+    """The span's first Monday: the week of `from`, by default last week (so the sheet
+    covers last week and this one)."""
+    chosen = parse_day(request.query_params.get("from"), "Начало периода")
+    return store.monday_of(chosen or (_today() - timedelta(days=7)))
+
+
+@get("/diary/print", opt=FAMILY)
+async def diary_print(request: Request) -> Response:
+    """Two weeks of the diary on an A4 page (§4.1.7)."""
+    db = request.app.state.db
+    student, students = await resolve_student(db, current_user(request),
+                                              int_or_none(request.query_params.get("student")))
+    first = _first_monday(request)
+    sheet = await store.printable(db, student["id"], first, _today().isoformat())
+    return page("diary/print.html", student=student, students=students, sheet=sheet,
+                school=await school.school(db), first=first.isoformat(), here="/diary/print",
+                keep=f"&from={first.isoformat()}")
+
+
+@get("/classes/{class_id:int}/paper-diaries", opt=PRINTERS)
+async def paper_diaries(request: Request, class_id: FromPath[int]) -> Response:
+    """One document with the printed diary of every student whose parents chose paper (§3.3.5)."""
+    db = request.app.state.db
+    cls = await school.class_info(db, class_id)
+    if cls is None:
+        raise NotFoundException("Такого класса нет.")
+    if not await people.can_manage_class(db, current_user(request), class_id) and not current_user(request).has(
+            "director"):
+        raise PermissionDeniedException("Это не ваш класс: распечатки готовит его классный руководитель.")
+    first = _first_monday(request)
+    today = _today().isoformat()
+    sheets = [(s, await store.printable(db, s["id"], first, today)) for s in await store.paper_students(db, class_id)]
+    return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await school.school(db),
+                first=first.isoformat())
+
+
+ROUTES = [diary_week, diary_grades, diary_attendance, diary_file, diary_print, paper_diaries]

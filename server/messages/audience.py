@@ -1,0 +1,278 @@
+"""Who may write to whom (§3.3.3), answered on the server for every message.
+
+Staff (teachers, class teachers, other staff, the administration) write to any staff
+member, to the students they teach or lead and to those students' parents, and to whole
+classes they teach or lead; the administration to every class and to the whole school.
+A parent or a student writes only to the child's teachers and class teacher — never to
+other parents or to arbitrary people. Replies inside a thread are decided by the thread
+(store.py). The recipient picker is built from these same queries, so it offers exactly
+the people a message may be sent to.
+
+The rules read the school's and the journal's tables (classes, enrolments, groups,
+journals): they are the messages area's own question, asked nowhere else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from ..accounts.store import User
+from ..db import Database
+from ..school.errors import SchoolError
+
+
+class MessageError(SchoolError):
+    """A message that cannot be sent or read; the message is Russian and says why."""
+
+
+ADMINISTRATION = ("director", "deputy", "sysadmin")
+STAFF = ("director", "deputy", "sysadmin", "teacher", "class_teacher", "staff")
+KINDS = ("person", "class_parents", "class_students", "staff", "school_parents", "school_students")
+KIND_LABELS = {
+    "person": "Человеку",
+    "class_parents": "Родителям класса",
+    "class_students": "Учащимся класса",
+    "staff": "Всем сотрудникам",
+    "school_parents": "Всем родителям школы",
+    "school_students": "Всем учащимся школы",
+}
+
+_NOW = "date('now', 'localtime')"
+CURRENT_E = f"e.from_date <= {_NOW} AND (e.to_date IS NULL OR e.to_date >= {_NOW})"
+CURRENT_GM = f"gm.from_date <= {_NOW} AND (gm.to_date IS NULL OR gm.to_date >= {_NOW})"
+ACTIVE = "EXISTS (SELECT 1 FROM account ac WHERE ac.person_id = {col} AND ac.disabled_at IS NULL)"
+
+# Classes of the open year a staff member teaches, leads or was granted; all for :admin.
+MY_CLASSES = """
+    SELECT c.id FROM class c JOIN academic_year y ON y.id = c.year_id
+     WHERE y.status = 'open' AND c.archived_at IS NULL
+       AND (:admin OR c.class_teacher_id = :me
+            OR c.id IN (SELECT j.class_id FROM journal j WHERE j.teacher_id = :me AND j.archived_at IS NULL)
+            OR c.id IN (SELECT g.class_id FROM journal j JOIN study_group g ON g.id = j.group_id
+                         WHERE j.teacher_id = :me AND j.archived_at IS NULL)
+            OR c.id IN (SELECT ca.class_id FROM class_access ca WHERE ca.person_id = :me))
+"""
+# Groups of the open year the staff member teaches (electives cross classes).
+MY_GROUPS = """
+    SELECT g.id FROM journal j JOIN study_group g ON g.id = j.group_id JOIN academic_year y ON y.id = g.year_id
+     WHERE j.teacher_id = :me AND j.archived_at IS NULL AND g.archived_at IS NULL AND y.status = 'open'
+"""
+STAFF_PEOPLE = """
+    SELECT a.person_id FROM account a JOIN account_role r ON r.account_id = a.id JOIN person p ON p.id = a.person_id
+     WHERE r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff')
+       AND a.disabled_at IS NULL AND p.archived_at IS NULL
+"""
+MY_STUDENTS = f"""
+    SELECT e.student_id FROM enrollment e WHERE {CURRENT_E} AND e.class_id IN ({MY_CLASSES})
+    UNION
+    SELECT gm.student_id FROM group_member gm WHERE {CURRENT_GM} AND gm.group_id IN ({MY_GROUPS})
+"""
+# Parents may see (and so be written about) only children whose consent is recorded (§4.1.1).
+MY_PARENTS = f"SELECT g.parent_id FROM guardian g WHERE g.consent_at IS NOT NULL AND g.student_id IN ({MY_STUDENTS})"
+FAMILY_KIDS = """
+    SELECT student_id FROM guardian WHERE parent_id = :me AND consent_at IS NOT NULL
+    UNION SELECT person_id FROM student WHERE person_id = :me AND :student
+"""
+# The child's class teacher and the teachers of every journal the child is in now.
+FAMILY_TEACHERS = f"""
+    SELECT c.class_teacher_id AS person_id, e.student_id, NULL AS subject, c.parallel || c.letter AS class_name
+      FROM enrollment e JOIN class c ON c.id = e.class_id
+     WHERE {CURRENT_E} AND e.student_id IN ({FAMILY_KIDS}) AND c.class_teacher_id IS NOT NULL
+    UNION ALL
+    SELECT j.teacher_id, e.student_id, s.name, NULL
+      FROM enrollment e JOIN journal j ON j.class_id = e.class_id JOIN subject s ON s.id = j.subject_id
+     WHERE {CURRENT_E} AND e.student_id IN ({FAMILY_KIDS}) AND j.archived_at IS NULL
+    UNION ALL
+    SELECT j.teacher_id, gm.student_id, s.name, NULL
+      FROM group_member gm JOIN journal j ON j.group_id = gm.group_id JOIN subject s ON s.id = j.subject_id
+     WHERE {CURRENT_GM} AND gm.student_id IN ({FAMILY_KIDS}) AND j.archived_at IS NULL
+"""
+
+
+def is_staff(user: User) -> bool:
+    return user.has(*STAFF)
+
+
+def is_admin(user: User) -> bool:
+    return user.has(*ADMINISTRATION)
+
+
+def _params(user: User, **more) -> dict:
+    return {"me": user.person_id, "admin": int(is_admin(user)), "student": int(user.has("student")), **more}
+
+
+def allowed_sql(user: User) -> str:
+    """SELECT person_id of everyone `user` may start a thread with (self excluded, accounts active)."""
+    parts = []
+    if is_staff(user):
+        parts += [f"SELECT person_id FROM ({STAFF_PEOPLE})", f"SELECT student_id FROM ({MY_STUDENTS})",
+                  f"SELECT parent_id FROM ({MY_PARENTS})"]
+    if user.has("parent", "student"):
+        parts.append(f"SELECT person_id FROM ({FAMILY_TEACHERS})")
+    if not parts:
+        return "SELECT NULL AS person_id WHERE 0"
+    # A compound SELECT takes its column name from the first part: name it once here.
+    parts[0] = parts[0].replace("SELECT person_id FROM", "SELECT person_id AS person_id FROM", 1)
+    union = " UNION ".join(parts)
+    return (f"SELECT x.person_id FROM ({union}) x"
+            f" WHERE x.person_id <> :me AND {ACTIVE.format(col='x.person_id')}")
+
+
+async def _all(conn_or_db, sql: str, params: dict) -> list[sqlite3.Row]:
+    if isinstance(conn_or_db, Database):
+        return await conn_or_db.fetchall(sql, params)
+    return list(await (await conn_or_db.execute(sql, params)).fetchall())
+
+
+async def may_write_to(conn_or_db, user: User, person_id: int) -> bool:
+    rows = await _all(conn_or_db, f"SELECT 1 FROM ({allowed_sql(user)}) WHERE person_id = :target",
+                      _params(user, target=person_id))
+    return bool(rows)
+
+
+async def may_address_class(conn_or_db, user: User, class_id: int) -> bool:
+    if not is_staff(user):
+        return False
+    rows = await _all(conn_or_db, f"SELECT 1 FROM ({MY_CLASSES}) WHERE id = :cls", _params(user, cls=class_id))
+    return bool(rows)
+
+
+def kinds_for(user: User) -> list[str]:
+    """The kinds of audience the person may start a thread with."""
+    if is_admin(user):
+        return list(KINDS)
+    if is_staff(user):
+        return ["person", "class_parents", "class_students", "staff"]
+    return ["person"] if user.has("parent", "student") else []
+
+
+# --- the recipient picker ----------------------------------------------------------------
+
+@dataclass
+class Contact:
+    id: int
+    name: str
+    hint: str = ""
+
+
+def _fio(r, prefix: str = "") -> str:
+    return " ".join(p for p in (r[prefix + "last_name"], r[prefix + "first_name"], r[prefix + "middle_name"]) if p)
+
+
+async def my_classes(db: Database, user: User) -> list[sqlite3.Row]:
+    if not is_staff(user):
+        return []
+    return await db.fetchall(
+        f"SELECT c.id, c.parallel || c.letter AS name FROM class c WHERE c.id IN ({MY_CLASSES})"
+        " ORDER BY c.parallel, c.letter", _params(user))
+
+
+async def picker_groups(db: Database, user: User) -> list[tuple[str, str]]:
+    """(key, label) of the lists a person picks a recipient from."""
+    groups: list[tuple[str, str]] = []
+    if user.has("parent", "student"):
+        groups.append(("teachers", "Учителя и классный руководитель"))
+    if is_staff(user):
+        groups.append(("staff", "Сотрудники школы"))
+        groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in await my_classes(db, user)]
+        groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in await db.fetchall(
+            f"SELECT g.id, g.name FROM study_group g WHERE g.id IN ({MY_GROUPS}) AND g.class_id IS NULL"
+            " ORDER BY g.name", _params(user))]
+    return groups
+
+
+async def family_contacts(db: Database, user: User) -> list[Contact]:
+    """The child's teachers and class teacher, each with what they are to which child."""
+    rows = await db.fetchall(
+        f"""
+        SELECT t.person_id, t.subject, t.class_name, k.first_name AS kid, p.last_name, p.first_name, p.middle_name
+          FROM ({FAMILY_TEACHERS}) t JOIN person p ON p.id = t.person_id JOIN person k ON k.id = t.student_id
+         WHERE t.person_id IN ({allowed_sql(user)})
+         ORDER BY t.subject IS NOT NULL, p.last_name, p.first_name, t.subject
+        """, _params(user))
+    several = len({r["kid"] for r in rows}) > 1 and user.has("parent")
+    found: dict[int, Contact] = {}
+    for r in rows:
+        what = f"классный руководитель {r['class_name']}" if r["subject"] is None else r["subject"]
+        if several:
+            what += f" ({r['kid']})"
+        c = found.setdefault(r["person_id"], Contact(r["person_id"], _fio(r)))
+        if what not in c.hint.split("; "):
+            c.hint = f"{c.hint}; {what}" if c.hint else what
+    return list(found.values())
+
+
+async def picker_people(db: Database, user: User, key: str) -> list[Contact]:
+    """The people of one picker list, each one someone `user` may write to."""
+    allowed = allowed_sql(user)
+    if key == "teachers" and user.has("parent", "student"):
+        return await family_contacts(db, user)
+    if key == "staff" and is_staff(user):
+        rows = await db.fetchall(
+            f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
+            f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({STAFF_PEOPLE})"
+            " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
+        return [Contact(r["id"], _fio(r), r["hint"]) for r in rows]
+    kind, _, raw = key.partition(":")
+    if kind not in ("class", "group") or not raw.isdigit() or not is_staff(user):
+        return []
+    members = (f"SELECT e.student_id FROM enrollment e WHERE {CURRENT_E} AND e.class_id = :target"
+               if kind == "class" else
+               f"SELECT gm.student_id FROM group_member gm WHERE {CURRENT_GM} AND gm.group_id = :target")
+    # Each student, then their parents under them; only people the sender may write to.
+    rows = await db.fetchall(
+        f"""
+        SELECT * FROM (
+        SELECT s.id AS sid, s.last_name, s.first_name, s.middle_name, NULL AS pid,
+               NULL AS p_last_name, NULL AS p_first_name, NULL AS p_middle_name, NULL AS relation
+          FROM person s WHERE s.id IN ({members}) AND s.id IN ({allowed})
+        UNION ALL
+        SELECT s.id, s.last_name, s.first_name, s.middle_name, p.id, p.last_name, p.first_name, p.middle_name,
+               g.relation
+          FROM guardian g JOIN person s ON s.id = g.student_id JOIN person p ON p.id = g.parent_id
+         WHERE g.student_id IN ({members}) AND g.consent_at IS NOT NULL AND p.id IN ({allowed}))
+         ORDER BY last_name, first_name, middle_name, sid, pid IS NOT NULL, p_last_name
+        """, _params(user, target=int(raw)))
+    out = []
+    for r in rows:
+        if r["pid"] is None:
+            out.append(Contact(r["sid"], _fio(r), "учащийся"))
+        else:
+            out.append(Contact(r["pid"], _fio(r, "p_"), f"{r['relation']}: {r['first_name']} {r['last_name']}"))
+    return out
+
+
+# --- recipients of a new thread ------------------------------------------------------------
+
+async def resolve(conn, user: User, kind: str, target: int | None) -> tuple[list[int], str, int | None]:
+    """(recipient person ids, audience as shown, class id) for a new thread; MessageError if not allowed."""
+    if kind not in kinds_for(user):
+        raise MessageError("Так адресовать сообщение вам нельзя.")
+    p = _params(user, target=target)
+    class_id = None
+    if kind == "person":
+        if target is None or not await may_write_to(conn, user, target):
+            raise MessageError("Этому человеку вы написать не можете: выберите получателя из списка.")
+        row = (await _all(conn, "SELECT last_name, first_name, middle_name FROM person WHERE id = :target", p))[0]
+        return [target], _fio(row), None
+    if kind in ("class_parents", "class_students"):
+        if target is None or not await may_address_class(conn, user, target):
+            raise MessageError("Писать всему классу может учитель этого класса, его классный руководитель"
+                               " или администрация.")
+        class_id = target
+        name = (await _all(conn, "SELECT parallel || letter AS n FROM class WHERE id = :target", p))[0]["n"]
+        students = f"SELECT e.student_id FROM enrollment e WHERE {CURRENT_E} AND e.class_id = :target"
+        label = f"Родителям {name}" if kind == "class_parents" else f"Учащимся {name}"
+    elif kind == "staff":
+        rows = await _all(conn, f"SELECT person_id FROM ({STAFF_PEOPLE}) WHERE person_id <> :me", p)
+        return [r[0] for r in rows], "Всем сотрудникам", None
+    else:
+        students = f"SELECT e.student_id FROM enrollment e WHERE {CURRENT_E}"
+        label = "Всем родителям школы" if kind == "school_parents" else "Всем учащимся школы"
+    if kind.endswith("parents"):
+        sql = (f"SELECT DISTINCT g.parent_id FROM guardian g WHERE g.consent_at IS NOT NULL"
+               f" AND g.student_id IN ({students}) AND {ACTIVE.format(col='g.parent_id')} AND g.parent_id <> :me")
+    else:
+        sql = f"SELECT DISTINCT s.id FROM person s WHERE s.id IN ({students}) AND {ACTIVE.format(col='s.id')}"
+    return [r[0] for r in await _all(conn, sql, p)], label, class_id
