@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import anyio.to_thread
 from backups.service import problems as backup_problems
 from litestar import Request, Response, get
@@ -10,6 +12,7 @@ from litestar.response import Redirect
 from . import __version__
 from .accounts import store as accounts
 from .db import latest_version
+from .diary import store as diary_store
 from .netinfo import server_urls
 from .school import store as school
 from .web.access import load_user
@@ -45,8 +48,10 @@ async def home(request: Request) -> Response:
         ctx["my_classes"] = await school.classes_of_class_teacher(db, user.person_id)
     if user.has("parent"):
         ctx["children"] = await school.children_of(db, user.person_id)
+        ctx["recent"] = {c["id"]: await diary_store.recent(db, c["id"], date.today()) for c in ctx["children"]}
     if user.has("student"):
         ctx["me_student"] = await school.student_card(db, user.person_id)
+        ctx["my_recent"] = await diary_store.recent(db, user.person_id, date.today())
     return page("home/index.html", **ctx)
 
 

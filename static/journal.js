@@ -227,7 +227,14 @@
   });
   table.addEventListener("change", function (e) { if (e.target.matches("input.g, input.pg")) save(e.target); });
   table.addEventListener("focusin", function (e) {
-    if (e.target.matches("input.g, input.pg")) { lastCell = e.target; e.target.select(); }
+    if (!e.target.matches("input.g, input.pg")) return;
+    lastCell = e.target;
+    e.target.select();
+    // the date of the cell being typed into is lit up in the header row
+    var cur = table.querySelector("thead th.cur");
+    var link = e.target.dataset.d ? headerOf(keyOf(e.target)) : null;
+    if (cur && (!link || cur !== link.closest("th"))) cur.classList.remove("cur");
+    if (link) link.closest("th").classList.add("cur");
   });
 
   // On a lesson's header: Enter opens the panel (a link), ↓ goes to the first student, ← → to
@@ -236,8 +243,8 @@
     var links = Array.prototype.slice.call(table.querySelectorAll("a.lesson-link"));
     var i = links.indexOf(link);
     if (e.key === "ArrowDown") { e.preventDefault(); focusCell(firstCellOf(link.dataset.lesson)); }
-    else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); links[i + 1].focus(); }
-    else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); links[i - 1].focus(); }
+    else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); links[i + 1].focus(); reveal(links[i + 1].closest("th")); }
+    else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); links[i - 1].focus(); reveal(links[i - 1].closest("th")); }
   }
 
   function load(url) {
@@ -261,6 +268,7 @@
   function openLesson(link) {
     panelLesson = link.dataset.lesson;
     markHeader(link);
+    reveal(link.closest("th"));
     return load(link.getAttribute("href")).then(function () {
       // A lesson without a topic starts at the topic; a recorded one at its homework.
       var card = document.getElementById("lesson-card");
@@ -313,7 +321,12 @@
   panel.addEventListener("htmx:afterRequest", function (e) {
     var form = e.detail.requestConfig && e.detail.requestConfig.elt;
     var kind = form && form.dataset ? form.dataset.form : null;
-    if (!kind) return;
+    if (!kind) {
+      // another control of the panel reloaded it (the КТП item select): the keyboard stays on it
+      var again = form && form.name && document.querySelector('#lesson-card [name="' + form.name + '"]');
+      if (again && !document.body.contains(form)) again.focus();
+      return;
+    }
     var status = e.detail.xhr ? e.detail.xhr.status : 0;
     var card = document.getElementById("lesson-card");
     if (status === 0 || status >= 500) {
@@ -390,30 +403,43 @@
     });
   });
 
-  // Bring a lesson's column into sight: a little to the right of the middle, so that the
-  // lessons before it show too.
-  function reveal(th) {
+  // Bring a lesson's column into sight (unless it is, and `always` is not asked): a little to
+  // the right of the middle, so that the lessons before it show too. The names on the left and
+  // the averages on the right stay put over the scrolling lessons.
+  function reveal(th, always) {
     if (!scroller || !th) return;
-    var name = table.querySelector("thead th.name").getBoundingClientRect();
-    var box = scroller.getBoundingClientRect();
+    var left = table.querySelector("thead th.name").getBoundingClientRect().right;
+    var mean = table.querySelector("thead th.mean");
+    var right = Math.min(scroller.getBoundingClientRect().right, mean ? mean.getBoundingClientRect().left : Infinity);
     var col = th.getBoundingClientRect();
-    var room = box.right - name.right - col.width;
-    if (col.left >= name.right && col.right <= box.right && !room) return;
-    scroller.scrollLeft += col.left - (name.right + Math.max(0, room) * 0.7);
+    if (!always && col.left >= left - 1 && col.right <= right + 1) return;
+    scroller.scrollLeft += col.left - (left + Math.max(0, right - left - col.width) * 0.7);
   }
+
+  // The grid takes the rest of the window's height, so that its sideways scrollbar stays in
+  // sight; the panel beside it is as high.
+  function fit() {
+    if (!scroller) return;
+    var top = scroller.getBoundingClientRect().top + window.scrollY;
+    var height = Math.max(240, Math.floor(window.innerHeight - top - 8)) + "px";
+    scroller.style.maxHeight = height;
+    panel.style.maxHeight = window.matchMedia("(max-width: 1100px)").matches ? "" : height;
+  }
+  fit();
+  window.addEventListener("resize", fit);
 
   // ?lesson=YYYY-MM-DD/N opens that lesson's panel (links from the to-do list); otherwise
   // the grid opens at today's lesson (or the last one before today).
   var wanted = new URLSearchParams(location.search).get("lesson");
   var link = wanted ? headerOf(wanted) : null;
   if (link) {
-    reveal(link.closest("th"));
+    reveal(link.closest("th"), true);
     openLesson(link);
   } else {
     var today = table.dataset.today;
     var past = Array.prototype.filter.call(table.querySelectorAll("a.lesson-link"), function (a) {
       return a.dataset.lesson.split("/")[0] <= today;
     });
-    if (past.length) reveal(past[past.length - 1].closest("th"));
+    if (past.length) reveal(past[past.length - 1].closest("th"), true);
   }
 })();

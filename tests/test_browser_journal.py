@@ -19,6 +19,7 @@ import pytest
 from test_browser import Page, browser, expect, log_in, server, tab  # noqa: F401 (fixtures)
 from test_journal import lessons_of
 
+from server.journal import store
 from server.journal.rules import weighted_average
 
 JOURNAL = 1                       # Русский язык, 5А; teacher01 teaches it
@@ -43,13 +44,34 @@ def q(data: Path, sql: str, params=()) -> list[tuple]:
         conn.close()
 
 
+class ReadOnly:
+    """Just enough of server.db.Database for the store's read functions, on the test's copy."""
+
+    def __init__(self, data: Path):
+        self.path = data / "zhurnal.sqlite3"
+
+    async def fetchone(self, sql: str, params=()) -> sqlite3.Row | None:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            return conn.execute(sql, params).fetchone()
+        finally:
+            conn.close()
+
+
 def offered_plan_item(data: Path) -> tuple[int, int, str]:
-    """What store.next_plan_item offers: the first planned topic not yet given."""
-    rows = q(data, "SELECT p.id, p.number, p.topic FROM plan_item p WHERE p.journal_id = ?"
-                   " AND NOT EXISTS (SELECT 1 FROM lesson l WHERE l.plan_item_id = p.id) ORDER BY p.number LIMIT 1",
-             (JOURNAL,))
-    assert rows, "journal 1 has no topic left in its КТП"
-    return rows[0]
+    """What the lesson panel offers as the topic: store.next_plan_item, read from the database."""
+    # Playwright's loop runs in this thread, and ReadOnly never suspends: step the coroutine once.
+    coro = store.next_plan_item(ReadOnly(data), JOURNAL)
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        item = done.value
+    else:
+        coro.close()
+        raise AssertionError("store.next_plan_item awaited more than ReadOnly.fetchone")
+    assert item is not None, "journal 1 has no topic left in its КТП"
+    return item["id"], item["number"], item["topic"]
 
 
 def period_of(data: Path, day: str) -> tuple[str, str]:

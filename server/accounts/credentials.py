@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
 
 import aiosqlite
 import anyio
-import anyio.to_thread
 import segno
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -46,6 +44,11 @@ ISSUERS = {"roles": {"deputy", "sysadmin", "class_teacher"}}
 STAFF_ISSUERS = {"roles": {"deputy", "sysadmin"}}
 ADMIN_ISSUERS = ("deputy", "sysadmin")
 STAFF_ROLES = frozenset({"director", "deputy", "sysadmin", "teacher", "staff"})
+
+# A whole class with its parents is under a hundred; the cap bounds the Argon2 work
+# (and memory) one request can cause. Hashing shares the server's two Argon2 slots.
+MAX_PER_SHEET = 300
+SLIPS_PER_PAGE = 8  # 2 columns × 4 rows on A4; see the @media print rules in zhurnal.css
 
 # An enrolment that has not ended: today's class and, during a move, the next one too.
 _NOT_ENDED = "(e.to_date IS NULL OR e.to_date >= date('now', 'localtime'))"

@@ -17,7 +17,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from ..timeutil import now_text
-from ..web.access import PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
+from ..web.access import KIOSK_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
 from ..web.templating import page
 from . import store
 from .auth import LoginRefused, authenticate
@@ -65,6 +65,10 @@ async def login_page(request: Request, next_: Annotated[str | None, QueryParamet
         return Redirect("/setup", status_code=303)
     if await load_user(request):
         return Redirect(safe_next(next_), status_code=303)
+    if request.cookies.get(KIOSK_COOKIE) == "1":
+        # The hall kiosk: its ended session comes back to /kiosk, never to the normal login
+        # (which would give a shared screen an 8-hour session; see server/kiosk.py).
+        return Redirect("/kiosk", status_code=303)
     token = presession_token(request)
     return with_presession_cookie(
         page("accounts/login.html", csrf_token=token, next=safe_next(next_), login="", error=None), token
@@ -91,14 +95,15 @@ async def login_submit(request: Request) -> Response:
     return Redirect(target, status_code=303, cookies=[session_cookie(token), cleared_cookie(PRESESSION_COOKIE)])
 
 
-@post("/logout", opt={"any_user": True, "password_change": True})
+@post("/logout", opt={"any_user": True, "password_change": True, "kiosk": True})
 async def logout(request: Request) -> Response:
     user = current_user(request)
     db = request.app.state.db
     await store.delete_session(db, user.session_hash)
     await store.record_login_event(db, await store.login_key(db, user.login), user.account_id,
                                    client_ip(request), "logout")
-    return Redirect("/login", status_code=303, cookies=[cleared_cookie(SESSION_COOKIE)])
+    return Redirect("/kiosk?ended=1" if user.kiosk else "/login", status_code=303,
+                    cookies=[cleared_cookie(SESSION_COOKIE)])
 
 
 @get("/password", opt={"any_user": True, "password_change": True})

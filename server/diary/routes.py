@@ -133,7 +133,7 @@ async def diary_print(request: Request) -> Response:
     first = _first_monday(request)
     sheet = await store.printable(db, student["id"], first, _today().isoformat())
     return page("diary/print.html", student=student, students=students, sheet=sheet,
-                school=await school.school(db), first=first.isoformat(), here="/diary/print",
+                school=await school.school(db), first=first.isoformat(), today=_today().isoformat(), here="/diary/print",
                 keep=f"&from={first.isoformat()}")
 
 
@@ -151,7 +151,7 @@ async def paper_diaries(request: Request, class_id: FromPath[int]) -> Response:
     today = _today().isoformat()
     sheets = [(s, await store.printable(db, s["id"], first, today)) for s in await store.paper_students(db, class_id)]
     return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await school.school(db),
-                first=first.isoformat())
+                first=first.isoformat(), today=today)
 
 
 ROUTES = [diary_week, diary_grades, diary_attendance, diary_file, diary_print, paper_diaries]

@@ -391,7 +391,7 @@ async def recent(db: Database, student_id: int, today: date, days: int = 7) -> d
     day = homework[0]["date"] if homework else None
     grades = await db.fetchall(
         """
-        SELECT l.date, g.value, wt.name AS work_type_name, s.name AS subject
+        SELECT l.date, g.value, g.work_type, wt.name AS work_type_name, s.name AS subject
           FROM grade g JOIN lesson l ON l.id = g.lesson_id JOIN journal j ON j.id = l.journal_id
           JOIN subject s ON s.id = j.subject_id JOIN work_type wt ON wt.code = g.work_type
          WHERE g.student_id = ? AND l.date BETWEEN ? AND ?

@@ -35,6 +35,7 @@ from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL, _all, _one
 from ..school.validate import parse_date
 from ..timeutil import now_text, ru_date, school_year_start
 from ..web.access import current_user
+from ..web.errors import error_response
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page
 from .routes import READERS, WRITERS, _journal_or_404, _require_writer
@@ -65,8 +66,6 @@ PLAN_SPEC = imports.Spec(
     required=("number", "topic"),
     named=False,
 )
-ACTIONS = {"add": "добавлена тема", "edit": "изменена тема", "delete": "удалена тема", "import": "импорт из файла",
-           "copy": "копирование", "api": "загрузка через API"}
 
 
 class PlanRejected(JournalError):
@@ -238,7 +237,8 @@ _INSERT = ("INSERT INTO plan_item(journal_id, number, topic, hours, planned_date
 
 async def save_plan(conn, user: User, info: JournalInfo, rows: list[PlanRow], action: str, source: str) -> dict:
     """A whole plan (file, copy, API): replaces the plan while no lesson refers to it, else
-    updates items by number and adds new ones. One transaction: all or nothing."""
+    updates items by number and adds new ones. One transaction: all or nothing.
+    `source` names it in the log: «Файл «ктп.xlsx»»."""
     _may_change(user, info)
     existing = {r["number"]: r for r in await _all(conn, "SELECT * FROM plan_item WHERE journal_id = ?", (info.id,))}
     used = await _one(conn, "SELECT 1 FROM lesson l JOIN plan_item p ON p.id = l.plan_item_id"
@@ -272,7 +272,7 @@ async def add_item(conn, user: User, info: JournalInfo, row: PlanRow) -> int:
     if await _one(conn, "SELECT 1 FROM plan_item WHERE journal_id = ? AND number = ?", (info.id, row.number)):
         raise JournalError(f"Тема № {row.number} уже есть в КТП: выберите другой номер.")
     cur = await conn.execute(_INSERT, _values(info, row))
-    await _log(conn, user, info, "add", f"№ {row.number} «{row.topic[:120]}»")
+    await _log(conn, user, info, "add", f"Добавлена тема № {row.number} «{row.topic[:120]}»")
     return cur.lastrowid
 
 
@@ -293,7 +293,7 @@ async def update_item(conn, user: User, info: JournalInfo, item_id: int, row: Pl
                        " work_type = ? WHERE id = ?", (row.number, row.topic, row.hours, row.planned_date,
                                                        row.planned_week, row.work_type, item_id))
     moved = f" (был № {item['number']})" if row.number != item["number"] else ""
-    await _log(conn, user, info, "edit", f"№ {row.number}{moved} «{row.topic[:120]}»")
+    await _log(conn, user, info, "edit", f"Изменена тема № {row.number}{moved} «{row.topic[:120]}»")
 
 
 async def delete_item(conn, user: User, info: JournalInfo, item_id: int) -> None:
@@ -305,7 +305,7 @@ async def delete_item(conn, user: User, info: JournalInfo, item_id: int) -> None
         raise JournalError(f"По теме № {item['number']} уже проведён урок ({ru_date(lesson['date'])}): удалить её "
                            "нельзя, можно только изменить.")
     await conn.execute("DELETE FROM plan_item WHERE id = ?", (item_id,))
-    await _log(conn, user, info, "delete", f"№ {item['number']} «{item['topic'][:120]}»")
+    await _log(conn, user, info, "delete", f"Удалена тема № {item['number']} «{item['topic'][:120]}»")
 
 
 # Other journals of the same subject, year and parallel (a group journal takes the parallel
@@ -347,7 +347,7 @@ async def copy_plan(conn, user: User, info: JournalInfo, source_id: int) -> dict
                     it["planned_week"] or (week_of(info, it["planned_date"]) if it["planned_date"] else None),
                     it["work_type"]) for i, it in enumerate(items, 1)]
     return await save_plan(conn, user, info, rows, "copy",
-                           f"из журнала «{source['subject_name']}, {source['target_name']}»")
+                           f"Копия КТП журнала «{source['subject_name']}, {source['target_name']}»")
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -427,8 +427,8 @@ async def _page(request: Request, info: JournalInfo, *, status: int = 200, error
         values = {"number": max((it["number"] for it in view["items"]), default=0) + 1, "topic": "", "hours": "1",
                   "date": "", "week": "", "work_type": "lesson"}
     return page("journal/plan.html", status_code=status, info=info, view=view, can_write=can_write, edit=edit,
-                form=form, error=error, rejected=rejected, notes=notes or [], file_name=file_name, log=log,
-                done=done, ok=ok_message(request), actions=ACTIONS, work_types=await _work_types(db),
+                error=error, rejected=rejected, notes=notes or [], file_name=file_name, log=log,
+                done=done, ok=None if done else ok_message(request), work_types=await _work_types(db),
                 sources=await copy_sources(db, info) if can_write else [], f=values,
                 hours=hours_text, max_mb=imports.MAX_FILE_BYTES // (1024 * 1024),
                 year_weeks=week_of(info, info.year_end))
@@ -511,8 +511,6 @@ def table_rows(table: imports.Table) -> list[tuple[int, dict[str, str]]]:
 
 
 def _too_large(request: Request, exc: Exception) -> Response:
-    from ..web.errors import error_response
-
     return error_response(request, 413, imports.too_large_message())
 
 
@@ -535,7 +533,7 @@ async def plan_import(request: Request, journal_id: FromPath[int]) -> Response:
         table = await asyncio.to_thread(read_plan_file, data)
         rows = check_rows(table_rows(table), info, await _work_types(request.app.state.db))
         result = await request.app.state.db.write(save_plan, current_user(request), info, rows, "import",
-                                                  f"файл «{file_name}»")
+                                                  f"Файл «{file_name}»")
     except PlanRejected as e:
         return await _page(request, info, status=400, rejected=e, notes=[table.source, *table.notes],
                            file_name=file_name)
@@ -700,7 +698,7 @@ async def api_plan_save(request: Request, journal_id: FromPath[int], data: JSONB
     try:
         rows = check_rows([(i, _api_cells(it)) for i, it in enumerate(data.items, 1)], info,
                           await _work_types(db), place="элементе", unit="элементов")
-        result = await db.write(save_plan, current_user(request), info, rows, "api", "JSON")
+        result = await db.write(save_plan, current_user(request), info, rows, "api", "Загрузка через API")
     except PlanRejected as e:
         return Response({"error": e.message, "status": 400,
                          "rows": [{"line": line, "reasons": reasons} for line, reasons in e.errors]},

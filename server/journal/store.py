@@ -298,3 +298,58 @@ async def todo(db: Database, person_id: int) -> dict:
                     controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],
                                      "missing": len(missing)})
     return {"untitled": untitled, "controls": controls}
+
+
+async def class_period_summaries(db: Database, class_id: int, day: str) -> dict:
+    """§3.3.4: for every student now in the class, each journal they are in (the class's own and
+    their groups') with the weighted average and forecast in the class's study period that
+    contains `day` (else the last one begun). Four queries for the whole class.
+
+    Returns {"period": row or None, "subjects": {student_id: [{journal_id, subject, teacher,
+    average, forecast, count}]}}."""
+    cls = await db.fetchone("SELECT year_id, period_kind FROM class WHERE id = ?", (class_id,))
+    if cls is None:
+        return {"period": None, "subjects": {}}
+    periods = await db.fetchall("SELECT * FROM study_period WHERE year_id = ? AND kind = ? ORDER BY number",
+                                (cls["year_id"], cls["period_kind"]))
+    period = current_period(periods, day)
+    if period is None:
+        return {"period": None, "subjects": {}}
+    now = "e.from_date <= :day AND (e.to_date IS NULL OR e.to_date >= :day)"
+    params = {"c": class_id, "day": day, "start": period["starts_on"], "end": period["ends_on"],
+              "year": cls["year_id"]}
+    members = await db.fetchall(
+        f"""
+        SELECT e.student_id, j.id AS journal_id, s.name AS subject, t.last_name, t.first_name, t.middle_name
+          FROM enrollment e JOIN journal j ON j.class_id = e.class_id
+          JOIN subject s ON s.id = j.subject_id JOIN person t ON t.id = j.teacher_id
+         WHERE e.class_id = :c AND {now} AND j.archived_at IS NULL
+        UNION ALL
+        SELECT e.student_id, j.id, s.name, t.last_name, t.first_name, t.middle_name
+          FROM enrollment e JOIN group_member gm ON gm.student_id = e.student_id
+          JOIN journal j ON j.group_id = gm.group_id
+          JOIN subject s ON s.id = j.subject_id JOIN person t ON t.id = j.teacher_id
+         WHERE e.class_id = :c AND {now} AND gm.from_date <= :day AND (gm.to_date IS NULL OR gm.to_date >= :day)
+           AND j.archived_at IS NULL AND j.year_id = :year
+         ORDER BY 3
+        """, params)
+    grades: dict[tuple[int, int], list[tuple[str, float]]] = {}
+    for g in await db.fetchall(
+            f"""
+            SELECT g.student_id, l.journal_id, g.value, wt.weight
+              FROM grade g JOIN lesson l ON l.id = g.lesson_id JOIN work_type wt ON wt.code = g.work_type
+             WHERE l.date BETWEEN :start AND :end
+               AND g.student_id IN (SELECT e.student_id FROM enrollment e WHERE e.class_id = :c AND {now})
+            """, params):
+        grades.setdefault((g["student_id"], g["journal_id"]), []).append((g["value"], g["weight"]))
+    threshold = float(await db.fetchval("SELECT value FROM setting WHERE key = 'forecast_threshold'") or 0.5)
+    subjects: dict[int, list[dict]] = {}
+    for m in members:
+        weighted = grades.get((m["student_id"], m["journal_id"]), [])
+        avg = weighted_average(weighted)
+        initials = "".join(f"{x[0]}." for x in (m["first_name"], m["middle_name"]) if x)
+        subjects.setdefault(m["student_id"], []).append({
+            "journal_id": m["journal_id"], "subject": m["subject"], "teacher": f"{m['last_name']} {initials}",
+            "average": avg, "forecast": forecast(avg, threshold),
+            "count": sum(1 for v, _ in weighted if v in NUMERIC)})
+    return {"period": period, "subjects": subjects}

@@ -24,12 +24,18 @@ from ..timeutil import parse_stored, utcnow
 
 SESSION_COOKIE = "zhurnal_session"
 PRESESSION_COOKIE = "zhurnal_csrf"
+# Marks a browser as the hall kiosk (server/kiosk.py): its /login leads back to /kiosk.
+KIOSK_COOKIE = "zhurnal_kiosk"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writing last_seen_at on every request would make every page view a write.
 TOUCH_EVERY = timedelta(minutes=5)
+# A kiosk session's idle limit is seconds, so its last request must be known to the second.
+KIOSK_TOUCH_EVERY = timedelta(seconds=1)
 
+KIOSK_REFUSED = ("На киоске в холле доступен только дневник. Сообщения, настройки и смена пароля — "
+                 "дома или на школьном компьютере.")
 STUDENT_REFUSED = "Учащимся доступ к электронному журналу и служебным страницам запрещён (п. 2.1 Регламента)."
 
 
@@ -53,7 +59,14 @@ async def load_user(connection: ASGIConnection) -> User | None:
         found = await store.session_user(app_state.db, token, idle)
         if found:
             user, last_seen = found
-            if utcnow() - parse_stored(last_seen) > TOUCH_EVERY:
+            elapsed = utcnow() - parse_stored(last_seen)
+            # The hall kiosk: its session ends after kiosk_idle_seconds without a request,
+            # whatever the page's script does (static/kiosk.js pings while someone touches the
+            # screen). Stored times are whole seconds, hence the one second of grace.
+            if user.kiosk and elapsed > timedelta(seconds=app_state.settings.kiosk_idle_seconds + 1):
+                await store.delete_session(app_state.db, user.session_hash)
+                user = None
+            elif elapsed > (KIOSK_TOUCH_EVERY if user.kiosk else TOUCH_EVERY):
                 await store.touch_session(app_state.db, user.session_hash)
     connection.state.user = user
     return user
@@ -99,6 +112,9 @@ def check_rule(user: User | None, opt: dict) -> None:
     """The route's rule for this user: returns, or raises 401/403/a forced password change."""
     if user is None:
         raise NotAuthorizedException("Войдите в систему.")
+    # A kiosk session (the shared terminal in the hall) reaches only routes marked kiosk=True.
+    if user.kiosk and not opt.get("kiosk"):
+        raise PermissionDeniedException(KIOSK_REFUSED)
     if user.must_change_password and not opt.get("password_change"):
         raise PasswordChangeRequired()
     if opt.get("any_user"):

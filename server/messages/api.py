@@ -1,0 +1,113 @@
+"""JSON API of messages (/api/v1/messages) for the logged-in person: the same area functions
+as the pages. Attachments are sent from the pages only; the API lists them with their URLs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from ..web.access import current_user
+from . import audience, store
+
+TAGS = ["Сообщения"]
+ANY = {"any_user": True}
+
+
+def _thread_json(t) -> dict:
+    return {"id": t["id"], "subject": t["subject"], "kind": t["kind"], "audience": t["audience"],
+            "author": {"id": t["author_id"], "name": store.fio(t)}, "pinned": bool(t["pinned_at"]),
+            "created_at": t["created_at"]}
+
+
+@get("/api/v1/messages", opt=ANY, tags=TAGS)
+async def api_threads(request: Request) -> dict:
+    """Переписки пользователя (новые сверху) и число непрочитанных сообщений."""
+    user = current_user(request)
+    db = request.app.state.db
+    threads = await store.threads_for(db, user.person_id)
+    return {"unread": await store.unread_count(db, user.person_id),
+            "threads": [{**_thread_json(t), "last_at": t["last_at"], "messages": t["messages"],
+                         "unread": t["unread"]} for t in threads]}
+
+
+@get("/api/v1/messages/recipients", opt=ANY, tags=TAGS)
+async def api_recipients(request: Request,
+                         list_: Annotated[str | None, QueryParameter(name="list")] = None) -> dict:
+    """Кому можно написать: виды адресатов, списки и классы; с ?list=КЛЮЧ — люди этого списка."""
+    user = current_user(request)
+    db = request.app.state.db
+    out: dict = {"kinds": audience.kinds_for(user),
+                 "lists": [{"key": k, "label": label} for k, label in await audience.picker_groups(db, user)],
+                 "classes": [{"id": c["id"], "name": c["name"]} for c in await audience.my_classes(db, user)]}
+    if list_:
+        out["people"] = [{"id": c.id, "name": c.name, "hint": c.hint}
+                         for c in await audience.picker_people(db, user, list_)]
+    return out
+
+
+@get("/api/v1/messages/{thread_id:int}", opt=ANY, tags=TAGS)
+async def api_thread(request: Request, thread_id: FromPath[int]) -> dict:
+    """Переписка с сообщениями; отмечает полученные сообщения прочитанными. У своих сообщений — кто прочитал."""
+    user = current_user(request)
+    db = request.app.state.db
+    t = await store.thread(db, user.person_id, thread_id)
+    if t is None:
+        raise PermissionDeniedException(store.NOT_YOURS)
+    messages = await store.messages_of(db, user.person_id, thread_id)
+    await store.mark_read(db, user.person_id, thread_id)
+    out = []
+    for m in messages:
+        item = {"id": m["id"], "author": {"id": m["author_id"], "name": m["author"]}, "body": m["body"],
+                "created_at": m["created_at"], "private_to": m["private_to"], "read_at": m["my_read_at"],
+                "attachments": [{"id": f["id"], "name": f["file_name"], "size": f["file_size"],
+                                 "url": f"/messages/files/{f['id']}"} for f in m["attachments"]]}
+        if m["receipts"] is not None:
+            item["receipts"] = {"read": len(m["receipts"]["read"]),
+                                "total": len(m["receipts"]["read"]) + len(m["receipts"]["unread"]),
+                                "readers": m["receipts"]["read"]}
+        out.append(item)
+    return {**_thread_json(t), "members": t["member_count"], "messages": out}
+
+
+@dataclass
+class NewMessage:
+    subject: str
+    body: str
+    kind: str = "person"
+    to: int | None = None          # kind "person": the person's id
+    class_id: int | None = None    # kinds "class_parents", "class_students"
+    pin: bool = False
+
+
+@post("/api/v1/messages", opt=ANY, tags=TAGS, status_code=201)
+async def api_send(request: Request, data: JSONBody[NewMessage]) -> dict:
+    """Новое сообщение: человеку, родителям класса, учащимся класса, всем сотрудникам (по правам отправителя)."""
+    user = current_user(request)
+    target = data.to if data.kind == "person" else data.class_id
+    thread_id = await request.app.state.db.write(store.start_thread, user, data.kind, target, data.subject,
+                                                 data.body, [], data.pin)
+    return {"thread_id": thread_id}
+
+
+@dataclass
+class Reply:
+    body: str
+    to: int | None = None          # the thread's author only: answer one member privately
+
+
+@post("/api/v1/messages/{thread_id:int}/reply", opt=ANY, tags=TAGS, status_code=201)
+async def api_reply(request: Request, thread_id: FromPath[int], data: JSONBody[Reply]) -> dict:
+    """Ответ в переписке (родитель или учащийся в общей рассылке отвечает только её автору)."""
+    user = current_user(request)
+    db = request.app.state.db
+    if await store.thread(db, user.person_id, thread_id) is None:
+        raise PermissionDeniedException(store.NOT_YOURS)
+    message_id = await db.write(store.reply, user, thread_id, data.body, data.to, [])
+    return {"message_id": message_id}
+
+
+ROUTES = [api_threads, api_recipients, api_thread, api_send, api_reply]

@@ -1,0 +1,203 @@
+"""Pages of messages: the list of threads, writing a new message, a thread with replies and
+read receipts, pinning an announcement, attachments; and the unread count in the menu."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import File
+
+from ..web.access import current_user
+from ..web.forms import int_or_none, see_other
+from ..web.templating import is_htmx, page
+from . import audience, store
+from .audience import MessageError
+
+# Reading is allowed on the hall kiosk too (it is part of the diary, §1.4.6); writing,
+# attachments (a download would stay on the kiosk's disk) and pins are not.
+READ = {"any_user": True, "kiosk": True}
+WRITE = {"any_user": True}
+ADMINISTRATION = {"roles": {"director", "deputy", "sysadmin"}}
+# The request limit of routes that take attachments: the settings' per-file size times the
+# number of files must fit in it (5 MB × 3 by default).
+MAX_UPLOAD_REQUEST = 16 * 1024 * 1024 + 200_000
+
+
+async def unread_for_menu(request: Request) -> None:
+    """before_request of the app: the menu's «Сообщения (3)» for full pages, one indexed count."""
+    if request.method != "GET" or is_htmx(request) or request.url.path.startswith(("/api/", "/static/")):
+        return None
+    user = request.state.get("user") if "user" in request.state else None
+    if user is not None and not user.must_change_password:
+        request.state.unread_messages = await store.unread_count(request.app.state.db, user.person_id)
+    return None
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+async def save_uploads(request: Request, form) -> store.Files:
+    """Keep the form's files under DATA/messages/ with random names; MessageError if too many or too big."""
+    settings = request.app.state.settings
+    uploads = [f for f in (form.getall("files", []) if hasattr(form, "getall") else [])
+               if isinstance(f, UploadFile) and f.filename]
+    if len(uploads) > settings.message_attachments_max:
+        raise MessageError(f"Можно приложить не больше {settings.message_attachments_max} файлов.")
+    limit = settings.message_attachment_mb * 1024 * 1024
+    datas = []
+    for upload in uploads:
+        data = await upload.read()
+        if len(data) > limit:
+            raise MessageError(f"Файл «{_shown_name(upload.filename)}» больше {settings.message_attachment_mb} МБ.")
+        datas.append((upload.filename, data))
+    folder = Path(settings.data_dir) / "messages"
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: store.Files = []
+    for name, data in datas:
+        rel = f"messages/{secrets.token_hex(16)}"
+        (Path(settings.data_dir) / rel).write_bytes(data)
+        saved.append((_shown_name(name), rel, len(data)))
+    return saved
+
+
+def _shown_name(name: str) -> str:
+    return Path(name.replace("\\", "/")).name.strip()[:120] or "файл"
+
+
+def drop_files(request: Request, files: store.Files) -> None:
+    for _, rel, _ in files:
+        (Path(request.app.state.settings.data_dir) / rel).unlink(missing_ok=True)
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+@get("/messages", opt=READ)
+async def messages_page(request: Request) -> Response:
+    user = current_user(request)
+    db = request.app.state.db
+    return page("messages/list.html", threads=await store.threads_for(db, user.person_id),
+                can_write=bool(audience.kinds_for(user)) and not user.kiosk, fio=store.fio)
+
+
+async def _compose(request: Request, form: dict, error: str | None = None, status: int = 200) -> Response:
+    user = current_user(request)
+    db = request.app.state.db
+    groups = await audience.picker_groups(db, user)
+    keys = [k for k, _ in groups]
+    chosen = form.get("list") if form.get("list") in keys else (keys[0] if keys else None)
+    to = int_or_none(form.get("to"))
+    if to is not None and chosen and not any(c.id == to for c in await audience.picker_people(db, user, chosen)):
+        # "Написать" from a thread or a page: find the list that holds this person.
+        for key in keys:
+            if any(c.id == to for c in await audience.picker_people(db, user, key)):
+                chosen = key
+                break
+    people = await audience.picker_people(db, user, chosen) if chosen else []
+    template = "messages/_recipient.html" if is_htmx(request) else "messages/new.html"
+    return page(template, status_code=status, groups=groups, chosen=chosen, people=people, to=to,
+                kinds=audience.kinds_for(user), kind_labels=audience.KIND_LABELS,
+                classes=await audience.my_classes(db, user), form=form, error=error,
+                is_admin=audience.is_admin(user), max_files=request.app.state.settings.message_attachments_max,
+                max_mb=request.app.state.settings.message_attachment_mb)
+
+
+@get("/messages/new", opt=WRITE)
+async def compose_page(request: Request) -> Response:
+    """The form: the recipient picker offers only people and classes this person may write to."""
+    q = request.query_params
+    return await _compose(request, {k: q.get(k, "") for k in ("list", "to", "kind", "class_id")})
+
+
+@post("/messages", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST)
+async def send(request: Request) -> Response:
+    user = current_user(request)
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")) for k in ("kind", "to", "class_id", "subject", "body", "list", "pin")}
+    kind = form["kind"] or "person"
+    target = int_or_none(form["to"]) if kind == "person" else int_or_none(form["class_id"])
+    files: store.Files = []
+    try:
+        files = await save_uploads(request, raw)
+        thread_id = await request.app.state.db.write(
+            store.start_thread, user, kind, target, form["subject"], form["body"], files, form["pin"] == "1")
+    except MessageError as e:
+        drop_files(request, files)
+        return await _compose(request, form, error=e.message, status=400)
+    return see_other(f"/messages/{thread_id}")
+
+
+async def _thread_or_403(request: Request, thread_id: int):
+    t = await store.thread(request.app.state.db, current_user(request).person_id, thread_id)
+    if t is None:
+        # The same answer whether the thread exists or not: an id tells nothing.
+        raise PermissionDeniedException(store.NOT_YOURS)
+    return t
+
+
+async def _thread_page(request: Request, thread_id: int, error: str | None = None, status: int = 200,
+                       body: str = "") -> Response:
+    user = current_user(request)
+    db = request.app.state.db
+    t = await _thread_or_403(request, thread_id)
+    messages = await store.messages_of(db, user.person_id, thread_id)
+    await store.mark_read(db, user.person_id, thread_id)
+    group_author = t["kind"] != "person" and t["author_id"] == user.person_id
+    writers = await store.writers_in(db, thread_id, user.person_id) if group_author else []
+    return page("messages/thread.html", status_code=status, t=t, messages=messages, error=error, body=body,
+                group_author=group_author, writers=writers, reply_to=int_or_none(request.query_params.get("to")),
+                can_reply=not user.kiosk, can_pin=audience.is_admin(user) and t["author_id"] == user.person_id,
+                fio=store.fio, max_files=request.app.state.settings.message_attachments_max,
+                max_mb=request.app.state.settings.message_attachment_mb)
+
+
+@get("/messages/{thread_id:int}", opt=READ)
+async def thread_page(request: Request, thread_id: FromPath[int]) -> Response:
+    """A thread: opening it marks what was sent to the reader as read."""
+    return await _thread_page(request, thread_id)
+
+
+@post("/messages/{thread_id:int}/reply", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST)
+async def reply(request: Request, thread_id: FromPath[int]) -> Response:
+    user = current_user(request)
+    await _thread_or_403(request, thread_id)
+    raw = await request.form()
+    files: store.Files = []
+    try:
+        files = await save_uploads(request, raw)
+        await request.app.state.db.write(store.reply, user, thread_id, str(raw.get("body", "")),
+                                         int_or_none(str(raw.get("to", ""))), files)
+    except MessageError as e:
+        drop_files(request, files)
+        return await _thread_page(request, thread_id, error=e.message, status=400, body=str(raw.get("body", "")))
+    return see_other(f"/messages/{thread_id}#last")
+
+
+@post("/messages/{thread_id:int}/pin", opt=ADMINISTRATION)
+async def pin(request: Request, thread_id: FromPath[int]) -> Response:
+    """Pin (or unpin) an announcement to its recipients' home pages."""
+    await _thread_or_403(request, thread_id)
+    raw = await request.form()
+    try:
+        await request.app.state.db.write(store.set_pinned, current_user(request), thread_id,
+                                         str(raw.get("pinned", "1")) == "1")
+    except MessageError as e:
+        raise PermissionDeniedException(e.message) from None
+    return see_other(f"/messages/{thread_id}", "saved")
+
+
+@get("/messages/files/{attachment_id:int}", opt=WRITE)
+async def attachment_file(request: Request, attachment_id: FromPath[int]) -> Response:
+    """An attachment, only to the people its message was written by or sent to."""
+    row = await store.attachment(request.app.state.db, current_user(request).person_id, attachment_id)
+    if row is None:
+        raise NotFoundException("Файла нет.")
+    # Always a download, never shown inline: an uploaded HTML file must not run as our page.
+    return File(path=store.attachment_path(request.app.state.settings.data_dir, row), filename=row["file_name"],
+                content_disposition_type="attachment", media_type="application/octet-stream")
+
+
+ROUTES = [messages_page, compose_page, send, thread_page, reply, pin, attachment_file]
