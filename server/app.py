@@ -14,7 +14,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, diary, home
+from . import __version__, diary, home, kiosk
 from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
@@ -24,8 +24,12 @@ from .config import Settings
 from .db import Database, migrate
 from .netinfo import Advertiser
 from .paths import resource_dir
+from .journal import api as journal_api
 from .journal import routes as journal_routes
 from .journal import plan as plan_routes
+from .messages import api as messages_api
+from .messages import informing as informing_routes
+from .messages import routes as messages_routes
 from .school import api as school_api
 from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
@@ -83,12 +87,19 @@ def create_app(settings: Settings) -> Litestar:
             *import_routes.ROUTES,
             *school_api.ROUTES,
             *journal_routes.ROUTES,
+            *journal_api.ROUTES,
             *plan_routes.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,
+            *messages_routes.ROUTES,
+            *messages_api.ROUTES,
+            *informing_routes.ROUTES,
+            *kiosk.ROUTES,
         ],
         guards=[access_guard],
+        # After the guard: the menu's unread-messages count for full pages.
+        before_request=messages_routes.unread_for_menu,
         lifespan=[lifespan],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja)),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -98,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             path="/api/v1/schema",
             render_plugins=[JsonRenderPlugin()],
+            use_handler_docstrings=True,  # the Russian docstrings describe the API
             openapi_router=openapi_router,
         ),
         request_max_body_size=settings.max_request_bytes,

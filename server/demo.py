@@ -6,6 +6,11 @@ DESIGN.md: director, deputy, sysadmin, teacher01… (teacher01 is the class teac
 5А), staff01…, parent0001…, student0001…; student numbering starts in 5А so that
 student0001 is in a class that gets marks (parallel 1 has none). parent0001 is the
 parent of student0001 and of a younger child.
+
+The journals come last (server/demo_journal.py): a КТП and every lesson from 1 September to
+yesterday with topics, attendance, grades, homework, a few substitutions, two cancelled
+lessons and the period grades of ended periods — except journal 1's (teacher01's Русский
+язык, 5А) last 5 lessons before today, left empty for teacher01's to-do list and the tests.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from .accounts.passwords import hash_password
 from .cli import UserError
 from .config import Settings
 from .db import Database, migrate
-from . import demo_school
+from . import demo_journal, demo_school
 from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
 from .school import store as school
 from .timeutil import now_text, school_year_start
@@ -221,6 +226,8 @@ async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
 
     try:
         await db.write(write)
+        # The journals' first quarter: its own transaction, written through the journal's bulk path.
+        await demo_journal.fill(db, date.today())
     finally:
         await db.close()
 

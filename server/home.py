@@ -13,6 +13,7 @@ from . import __version__
 from .accounts import store as accounts
 from .db import latest_version
 from .diary import store as diary_store
+from .messages import store as messages
 from .netinfo import server_urls
 from .school import store as school
 from .web.access import load_user
@@ -29,7 +30,10 @@ async def home(request: Request) -> Response:
         return Redirect("/login", status_code=303)
     if user.must_change_password:
         return Redirect("/password", status_code=303)
-    ctx: dict = {"school": await school.school(db), "year": await school.current_year(db)}
+    if user.kiosk:
+        return Redirect("/kiosk", status_code=303)
+    ctx: dict = {"school": await school.school(db), "year": await school.current_year(db),
+                 "announcements": await messages.pinned_for(db, user.person_id)}
     if user.has("director", "deputy", "sysadmin"):
         ctx["counts"] = await school.school_counts(db)
         ctx["failed_logins"] = await db.fetchval(

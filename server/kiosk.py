@@ -49,10 +49,8 @@ def is_terminal(request: Request) -> bool:
 def _login_form(request: Request, error: str | None = None, status: int = 200) -> Response:
     token = presession_token(request)
     ended = ENDED.get(request.query_params.get("ended", ""))
-    response = with_presession_cookie(
+    return with_presession_cookie(
         page("kiosk/login.html", status_code=status, csrf_token=token, error=error, ended=ended), token)
-    response.set_cookie(terminal_cookie())
-    return response
 
 
 @get("/kiosk", opt={"public": True, "kiosk": True})
@@ -62,7 +60,9 @@ async def kiosk_page(request: Request) -> Response:
         return Redirect("/login", status_code=303, cookies=[cleared_cookie(KIOSK_COOKIE)])
     user = await load_user(request)
     if user is None:
-        return _login_form(request)
+        response = _login_form(request)
+        response.set_cookie(terminal_cookie())
+        return response
     if not user.kiosk:
         # Someone is logged in normally in this browser: the kiosk must not borrow that session.
         return page("kiosk/busy.html")

@@ -330,7 +330,8 @@
     var status = e.detail.xhr ? e.detail.xhr.status : 0;
     var card = document.getElementById("lesson-card");
     if (status === 0 || status >= 500) {
-      say("Не сохранено: нет связи с сервером. Введённое осталось в форме — нажмите «Сохранить» ещё раз.", "error");
+      say((status ? "Не сохранено: ошибка на сервере." : "Не сохранено: нет связи с сервером.") +
+          " Введённое осталось в форме — нажмите «Сохранить» ещё раз.", "error");
       return;
     }
     if (!card) return;
@@ -374,10 +375,6 @@
       k.remove();
     }
   }
-
-  panel.addEventListener("htmx:sendError", function () {
-    say("Не сохранено: нет связи с сервером. Введённое осталось в форме — нажмите «Сохранить» ещё раз.", "error");
-  });
 
   // Escape in the panel: back to the grid, where the teacher was (or the lesson's first cell).
   panel.addEventListener("keydown", function (e) {

@@ -27,6 +27,9 @@ ADMINISTRATION = {"director", "deputy", "sysadmin"}
 MANAGERS = {"deputy", "sysadmin"}  # who changes the school's set-up (§3.5.1, §3.4.2)
 STAFF = ADMINISTRATION | {"teacher", "class_teacher", "staff"}
 JOURNAL_READERS = ADMINISTRATION | {"teacher", "class_teacher"}
+FAMILY = {"parent", "student"}
+# Who is not in the sample thread (teacher01 → 5А's parents): all but its author and parent0001.
+MESSAGE_OUTSIDERS = ADMINISTRATION | {"teacher", "staff", "student"}
 # Query strings some routes need to be answered at all.
 QUERIES = {"/api/v1/timetable": "class_id={class_id}",
            "/journals/{journal_id:int}/history": "student={student_id}&date={day}&n={number}"}
@@ -68,6 +71,17 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/journals/{journal_id:int}/history"): Rows(JOURNAL_READERS, refused={"teacher"}),
     ("POST", "/journals/{journal_id:int}/grade-type"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
     ("GET", "/homework-files/{lesson_id:int}"): JOURNAL_READERS,  # 404: lesson 1 has no file
+    # The diary (§2.2, §4): families only; whose child is checked per row (tests/test_diary.py
+    # swaps ids). The class teacher's batch of paper diaries is a staff page (§3.3.5).
+    ("GET", "/diary"): FAMILY,
+    ("GET", "/diary/grades"): FAMILY,
+    ("GET", "/diary/attendance"): FAMILY,
+    ("GET", "/diary/print"): FAMILY,
+    ("GET", "/diary/files/{lesson_id:int}"): FAMILY,  # 404 unless lesson 1 has a file for the family
+    ("GET", "/api/v1/students/{student_id:int}/diary"): FAMILY,
+    ("GET", "/api/v1/students/{student_id:int}/grades"): FAMILY,
+    ("GET", "/api/v1/students/{student_id:int}/attendance"): FAMILY,
+    ("GET", "/classes/{class_id:int}/paper-diaries"): ADMINISTRATION | {"class_teacher"},
     # КТП (§3.2.1): read as the grid; changed by the journal's teacher and the deputy.
     ("GET", "/journals/{journal_id:int}/plan"): Rows(JOURNAL_READERS, refused={"teacher"}),
     ("POST", "/journals/{journal_id:int}/plan/items"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
@@ -93,8 +107,20 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/subjects"): STAFF,
     ("POST", "/api/v1/subjects"): MANAGERS,
     ("GET", "/api/v1/groups"): ADMINISTRATION,
-    ("GET", "/api/v1/journals"): STAFF,  # a teacher gets their own journals
-    ("GET", "/api/v1/journals/{journal_id:int}"): Rows(STAFF, refused={"teacher", "staff"}),  # journal 1 is teacher01's
+    # The journal's JSON API (server/journal/api.py): the pages' rules — read as the grid, written
+    # by the journal's teacher and the deputy (journal 1 is teacher01's).
+    ("GET", "/api/v1/journals"): JOURNAL_READERS,  # the journals this person may open
+    ("GET", "/api/v1/journals/{journal_id:int}"): Rows(JOURNAL_READERS, refused={"teacher"}),
+    ("GET", "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}"): Rows(JOURNAL_READERS,
+                                                                                       refused={"teacher"}),
+    **{(method, "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}" + tail):
+       Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"})
+       for method, tail in [("PUT", ""), ("PUT", "/status"), ("PUT", "/homework"), ("POST", "/homework/file"),
+                            ("PUT", "/cells/{student_id:int}"), ("DELETE", "/cells/{student_id:int}"),
+                            ("PUT", "/cells/{student_id:int}/attendance"),
+                            ("PUT", "/cells/{student_id:int}/grades/{position:int}")]},
+    ("PUT", "/api/v1/journals/{journal_id:int}/period-grades/{period_id:int}/{student_id:int}"):
+        Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
     ("POST", "/api/v1/journals"): MANAGERS,
     ("GET", "/api/v1/timetable"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
                                       refused={"teacher", "staff"}),
@@ -183,6 +209,31 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/api/v1/credentials"): {"deputy", "sysadmin", "class_teacher"},
+    # Messages (§1.4.8, §3.3.3): everyone writes, to the people server/messages/audience.py
+    # allows (tests/test_messages.py). The sample thread is teacher01's to 5А's parents, which
+    # parent0001 received: other people are refused by the row rule.
+    ("GET", "/messages"): ANY_USER,
+    ("GET", "/messages/new"): ANY_USER,
+    ("POST", "/messages"): ANY_USER,  # an empty form: 400
+    ("GET", "/messages/{thread_id:int}"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
+    ("POST", "/messages/{thread_id:int}/reply"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
+    ("POST", "/messages/{thread_id:int}/pin"): Rows(ADMINISTRATION, refused=ADMINISTRATION),  # only one's own
+    ("GET", "/messages/files/{attachment_id:int}"): ANY_USER,  # 404: no such file
+    ("GET", "/api/v1/messages"): ANY_USER,
+    ("GET", "/api/v1/messages/recipients"): ANY_USER,
+    ("GET", "/api/v1/messages/{thread_id:int}"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
+    ("POST", "/api/v1/messages"): ANY_USER,  # {}: 400
+    ("POST", "/api/v1/messages/{thread_id:int}/reply"): ANY_USER,  # {} is refused (400) before the row rule
+    # §3.3.4: the class teacher informs the families of their own class.
+    ("GET", "/classes/{class_id:int}/informing"): {"class_teacher"},
+    ("POST", "/classes/{class_id:int}/informing"): {"class_teacher"},
+    ("GET", "/classes/{class_id:int}/informing/print"): {"class_teacher"},
+    # The hall kiosk (server/kiosk.py): its form is public; a kiosk session reaches only
+    # routes marked kiosk=True (tests/test_kiosk.py).
+    ("GET", "/kiosk"): PUBLIC,
+    ("POST", "/kiosk/login"): PUBLIC,
+    ("POST", "/kiosk/logout"): ANY_USER,
+    ("POST", "/kiosk/ping"): ANY_USER,
 }
 
 
@@ -225,6 +276,23 @@ def _denied_anonymous(r) -> bool:
     return r.status_code == 401 or (r.status_code == 303 and r.headers["location"].startswith("/login"))
 
 
+def sample_thread(data_dir, author: int, recipient: int, class_id: int) -> int:
+    """A message to a class's parents (as server/messages/store.py writes one) that `recipient` got."""
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    with conn:
+        now = "2026-09-01T09:00:00Z"
+        thread = conn.execute("INSERT INTO message_thread(subject, kind, class_id, author_id, audience, created_at)"
+                              " VALUES ('Собрание', 'class_parents', ?, ?, 'Родителям 5А', ?)",
+                              (class_id, author, now)).lastrowid
+        conn.executemany("INSERT INTO thread_member(thread_id, person_id) VALUES (?, ?)",
+                         [(thread, author), (thread, recipient)])
+        message = conn.execute("INSERT INTO message(thread_id, author_id, body, created_at) VALUES (?, ?, 'В пятницу.', ?)",
+                               (thread, author, now)).lastrowid
+        conn.execute("INSERT INTO message_recipient(message_id, person_id) VALUES (?, ?)", (message, recipient))
+    conn.close()
+    return thread
+
+
 @pytest.fixture
 def params(data_dir):
     """Path parameters that the allowed roles may really see: teacher01's class 5А,
@@ -238,7 +306,9 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1, "item_id": 1}
+           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0}
+    ids["thread_id"] = sample_thread(data_dir, person["teacher01"], person["parent0001"], class_id)
+    ids["attachment_id"] = 1
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     weekday, number = conn.execute("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = 1"

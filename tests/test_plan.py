@@ -95,12 +95,13 @@ def test_teacher_adds_edits_and_deletes_plan_items(client, data_dir, teacher01):
     assert r.status_code == 200 and "Добавлено" in r.text  # followed the redirect
     client.post(f"/journals/{J}/plan/items", data={"csrf_token": teacher01, "number": "2", "topic": "Текст",
                                                    "hours": "1,5", "date": "", "week": "3", "work_type": "test"})
-    assert items(data_dir) == [(1, "Язык и речь", 1.0, day.isoformat(), None, "lesson"), (2, "Текст", 1.5, None, 3, "test")]
+    assert items(data_dir) == [(1, "Язык и речь", 1.0, day.isoformat(), None, "lesson"),
+                               (2, "Текст", 1.5, None, 3, "test")]
     r = client.post(f"/journals/{J}/plan/items", data={"csrf_token": teacher01, "number": "2", "topic": "Повтор",
                                                        "work_type": "lesson"})
     assert r.status_code == 400 and "Тема № 2 уже есть в КТП" in r.text and 'value="Повтор"' in r.text
-    r = client.post(f"/journals/{J}/plan/items", data={"csrf_token": teacher01, "number": "3", "topic": "Present Simple",
-                                                       "work_type": "lesson"})
+    r = client.post(f"/journals/{J}/plan/items", data={"csrf_token": teacher01, "number": "3",
+                                                       "topic": "Present Simple", "work_type": "lesson"})
     assert r.status_code == 400 and "на русском языке" in r.text
     assert len(items(data_dir)) == 2
     # Edit: the form comes filled in; the number may change to a free one.
@@ -248,7 +249,8 @@ def test_copy_a_plan_from_another_class_of_the_same_parallel(client, data_dir, t
     subject = q(data_dir, "SELECT subject_id FROM journal WHERE id = ?", (J,))[0][0]
     target, target_login = q(data_dir, "SELECT j.id, a.login FROM journal j JOIN class c ON c.id = j.class_id"
                                        " JOIN account a ON a.person_id = j.teacher_id"
-                                       " WHERE j.subject_id = ? AND c.parallel = 5 AND j.id <> ? AND j.archived_at IS NULL"
+                                       " WHERE j.subject_id = ? AND c.parallel = 5 AND j.id <> ?"
+                                       " AND j.archived_at IS NULL"
                                        " ORDER BY c.letter LIMIT 1", (subject, J))[0]
     other_parallel = q(data_dir, "SELECT j.id FROM journal j JOIN class c ON c.id = j.class_id"
                                  " WHERE j.subject_id = ? AND c.parallel = 6 LIMIT 1", (subject,))[0][0]

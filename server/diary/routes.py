@@ -101,7 +101,7 @@ async def diary_attendance(request: Request) -> Response:
     years, year = await _year(request, student["id"])
     overview = await store.attendance_overview(db, student["id"], year) if year else None
     return page("diary/attendance.html", student=student, students=students, years=years, year=year,
-                overview=overview, labels=store.ATTENDANCE_LABELS, here="/diary/attendance",
+                overview=overview, labels=store.ATTENDANCE_LABELS, here="/diary/attendance", today=_today().isoformat(),
                 keep=f"&year={year['id']}" if year else "")
 
 
@@ -111,10 +111,10 @@ async def diary_file(request: Request, lesson_id: FromPath[int]) -> Response:
     db = request.app.state.db
     students = await family_students(db, current_user(request))
     row = await store.homework_file(db, lesson_id, [s["id"] for s in students])
-    if row is None:
+    path = Path(request.app.state.settings.data_dir) / row["file_path"] if row else None
+    if path is None or not path.is_file():
         raise NotFoundException("Файла нет.")
-    return File(path=Path(request.app.state.settings.data_dir) / row["file_path"], filename=row["file_name"],
-                content_disposition_type="attachment")
+    return File(path=path, filename=row["file_name"], content_disposition_type="attachment")
 
 
 def _first_monday(request: Request) -> date:

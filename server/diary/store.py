@@ -385,7 +385,7 @@ async def recent(db: Database, student_id: int, today: date, days: int = 7) -> d
     homework = await db.fetchall(
         f"""SELECT l.id, l.journal_id, l.date, l.lesson_number, h.text, h.minutes, h.file_name
               FROM homework h JOIN lesson l ON l.id = h.lesson_id
-             WHERE l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ? AND l.status <> 'cancelled'
+             WHERE l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ?
              ORDER BY l.date DESC, l.lesson_number""", [*ids, start, today.isoformat()])
     homework = [h for h in homework if members[h["journal_id"]].member_on(h["date"])]
     day = homework[0]["date"] if homework else None
@@ -418,7 +418,7 @@ async def homework_file(db: Database, lesson_id: int, student_ids: list[int]) ->
         f"""
         SELECT h.file_name, h.file_path FROM homework h JOIN lesson l ON l.id = h.lesson_id
           JOIN journal j ON j.id = l.journal_id
-         WHERE h.lesson_id = ? AND h.file_path IS NOT NULL AND l.status <> 'cancelled'
+         WHERE h.lesson_id = ? AND h.file_path IS NOT NULL
            AND (EXISTS (SELECT 1 FROM enrollment e WHERE e.class_id = j.class_id
                          AND e.student_id IN ({_marks(student_ids)})
                          AND e.from_date <= l.date AND (e.to_date IS NULL OR e.to_date >= l.date))

@@ -422,7 +422,8 @@ async def _page(request: Request, info: JournalInfo, *, status: int = 200, error
         values = _form_row(form)
     elif edit is not None:
         values = {"number": edit["number"], "topic": edit["topic"], "hours": hours_text(edit["hours"]),
-                  "date": edit["planned_date"] or "", "week": edit["planned_week"] or "", "work_type": edit["work_type"]}
+                  "date": edit["planned_date"] or "", "week": edit["planned_week"] or "",
+                  "work_type": edit["work_type"]}
     else:
         values = {"number": max((it["number"] for it in view["items"]), default=0) + 1, "topic": "", "hours": "1",
                   "date": "", "week": "", "work_type": "lesson"}

@@ -193,13 +193,20 @@ async def family_contacts(db: Database, user: User) -> list[Contact]:
         """, _params(user))
     several = len({r["kid"] for r in rows}) > 1 and user.has("parent")
     found: dict[int, Contact] = {}
+    roles: dict[int, dict[str, list[str]]] = {}  # teacher → child → what they are to the child
     for r in rows:
+        found.setdefault(r["person_id"], Contact(r["person_id"], _fio(r)))
         what = f"классный руководитель {r['class_name']}" if r["subject"] is None else r["subject"]
-        if several:
-            what += f" ({r['kid']})"
-        c = found.setdefault(r["person_id"], Contact(r["person_id"], _fio(r)))
-        if what not in c.hint.split("; "):
-            c.hint = f"{c.hint}; {what}" if c.hint else what
+        whats = roles.setdefault(r["person_id"], {}).setdefault(r["kid"], [])
+        if what not in whats:
+            whats.append(what)
+    for person_id, by_kid in roles.items():
+        parts = []
+        for kid, whats in by_kid.items():
+            # A primary-school class teacher teaches most subjects: name a few.
+            text = ", ".join(whats[:3]) + (f" и ещё {len(whats) - 3}" if len(whats) > 3 else "")
+            parts.append(f"{text} ({kid})" if several else text)
+        found[person_id].hint = "; ".join(parts)
     return list(found.values())
 
 

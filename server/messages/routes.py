@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import File
 
+from ..school import store as school
 from ..web.access import current_user
 from ..web.forms import int_or_none, see_other
 from ..web.templating import is_htmx, page
@@ -79,11 +80,17 @@ def drop_files(request: Request, files: store.Files) -> None:
 async def messages_page(request: Request) -> Response:
     user = current_user(request)
     db = request.app.state.db
+    inform = await school.classes_of_class_teacher(db, user.person_id) if user.has("class_teacher") else []
     return page("messages/list.html", threads=await store.threads_for(db, user.person_id),
-                can_write=bool(audience.kinds_for(user)) and not user.kiosk, fio=store.fio)
+                can_write=bool(audience.kinds_for(user)) and not user.kiosk, fio=store.fio,
+                inform_classes=[] if user.kiosk else inform)
+
+
+FORM_FIELDS = ("kind", "to", "class_id", "subject", "body", "list", "pin")
 
 
 async def _compose(request: Request, form: dict, error: str | None = None, status: int = 200) -> Response:
+    form = {k: form.get(k, "") for k in FORM_FIELDS}
     user = current_user(request)
     db = request.app.state.db
     groups = await audience.picker_groups(db, user)
@@ -116,7 +123,7 @@ async def compose_page(request: Request) -> Response:
 async def send(request: Request) -> Response:
     user = current_user(request)
     raw = await request.form()
-    form = {k: str(raw.get(k, "")) for k in ("kind", "to", "class_id", "subject", "body", "list", "pin")}
+    form = {k: str(raw.get(k, "")) for k in FORM_FIELDS}
     kind = form["kind"] or "person"
     target = int_or_none(form["to"]) if kind == "person" else int_or_none(form["class_id"])
     files: store.Files = []
@@ -144,7 +151,9 @@ async def _thread_page(request: Request, thread_id: int, error: str | None = Non
     db = request.app.state.db
     t = await _thread_or_403(request, thread_id)
     messages = await store.messages_of(db, user.person_id, thread_id)
-    await store.mark_read(db, user.person_id, thread_id)
+    marked = await store.mark_read(db, user.person_id, thread_id)
+    if marked and "unread_messages" in request.state:  # counted for the menu before they were read
+        request.state.unread_messages = max(0, request.state.unread_messages - marked)
     group_author = t["kind"] != "person" and t["author_id"] == user.person_id
     writers = await store.writers_in(db, thread_id, user.person_id) if group_author else []
     return page("messages/thread.html", status_code=status, t=t, messages=messages, error=error, body=body,

@@ -149,40 +149,6 @@ async def api_groups(request: Request) -> list[dict]:
     return out
 
 
-def _journal_json(j) -> dict:
-    return {"id": j["id"], "subject_id": j["subject_id"], "subject": j["subject_name"], "class_id": j["class_id"],
-            "group_id": j["group_id"], "name": j["target_name"], "teacher_id": j["teacher_id"],
-            "teacher": f"{j['t_last']} {j['t_first']} {j['t_middle']}".strip(),
-            "hours_per_week": j["hours_per_week"]}
-
-
-@get("/api/v1/journals", opt=STAFF_ANY, tags=TAGS)
-async def api_journals(request: Request) -> list[dict]:
-    """Журналы (учебная нагрузка): учителю — его журналы, администрации — все."""
-    user = current_user(request)
-    admin = user.has("director", "deputy", "sysadmin")
-    rows = await structure.journals(request.app.state.db, await _year_id(request),
-                                    None if admin else user.person_id)
-    return [_journal_json(j) for j in rows]
-
-
-@get("/api/v1/journals/{journal_id:int}", opt=STAFF_ANY, tags=TAGS)
-async def api_journal(request: Request, journal_id: FromPath[int]) -> dict:
-    """Один журнал; учитель видит только свои."""
-    user = current_user(request)
-    db = request.app.state.db
-    j = await structure.journal(db, journal_id)
-    if j is None:
-        raise NotFoundException("Такого журнала нет.")
-    if not user.has("director", "deputy", "sysadmin") and j["teacher_id"] != user.person_id:
-        raise PermissionDeniedException("Это не ваш журнал.")
-    out = _journal_json(j)
-    out["timetable"] = _rows(await db.fetchall(
-        "SELECT weekday, lesson_number, room FROM timetable_slot WHERE journal_id = ? ORDER BY weekday, lesson_number",
-        (journal_id,)))
-    return out
-
-
 @dataclass
 class JournalIn:
     subject_id: int
@@ -283,5 +249,5 @@ async def api_staff_create(request: Request, data: JSONBody[StaffIn]) -> dict:
 
 
 ROUTES = [api_school, api_years, api_classes, api_class, api_class_create, api_class_update, api_subjects,
-          api_subject_create, api_groups, api_journals, api_journal, api_journal_create, api_timetable,
+          api_subject_create, api_groups, api_journal_create, api_timetable,
           api_slot_create, api_student_create, api_staff, api_staff_create]

@@ -34,8 +34,8 @@ TOUCH_EVERY = timedelta(minutes=5)
 # A kiosk session's idle limit is seconds, so its last request must be known to the second.
 KIOSK_TOUCH_EVERY = timedelta(seconds=1)
 
-KIOSK_REFUSED = ("На киоске в холле доступен только дневник. Сообщения, настройки и смена пароля — "
-                 "дома или на школьном компьютере.")
+KIOSK_REFUSED = ("На киоске в холле можно только смотреть дневник и читать сообщения. Написать сообщение, "
+                 "изменить настройки или пароль можно дома или на школьном компьютере.")
 STUDENT_REFUSED = "Учащимся доступ к электронному журналу и служебным страницам запрещён (п. 2.1 Регламента)."
 
 

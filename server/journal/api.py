@@ -1,0 +1,380 @@
+"""JSON API of the journal (/api/v1/journals…): the journals a person may open, the grid of a
+period, and the writes of the pages — a lesson, its status and homework, a cell (grades and
+attendance), a grade's work type, a period grade. The same area functions as the pages:
+routes._journal_or_404 and routes._require_writer decide who, writes.py does the rest in
+one transaction with the audit log. A refused entry (JournalError) is 400 with its Russian
+message in `{"error": …}` (server/web/errors.py); not yours — 403; no such journal — 404.
+The КТП has its own routes in plan.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from litestar import Request, delete, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from ..school import store as school
+from ..school.structure import _all, _one
+from ..web.access import current_user
+from . import store, writes
+from .routes import MAX_HOMEWORK_FILE, READERS, WRITERS, _day, _journal_or_404, _require_writer, _store_file
+from .rules import ATTENDANCE, JournalError, cell_text
+
+TAGS = ["Журнал"]
+LESSON = "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}"
+CELL = LESSON + "/cells/{student_id:int}"
+
+
+def _name(last: str, first: str, middle: str) -> str:
+    return " ".join(x for x in (last, first, middle) if x)
+
+
+def _journal_json(j, user) -> dict:
+    return {"id": j["id"], "subject_id": j["subject_id"], "subject": j["subject_name"], "class_id": j["class_id"],
+            "group_id": j["group_id"], "name": j["target_name"], "teacher_id": j["teacher_id"],
+            "teacher": _name(j["t_last"], j["t_first"], j["t_middle"]), "hours_per_week": j["hours_per_week"],
+            "mine": j["teacher_id"] == user.person_id,
+            "can_write": user.has("deputy") or j["teacher_id"] == user.person_id}
+
+
+def _period_json(p) -> dict:
+    return {"id": p["id"], "kind": p["kind"], "number": p["number"], "starts_on": p["starts_on"],
+            "ends_on": p["ends_on"], "closed": p["closed_at"] is not None}
+
+
+def _lesson_json(day: str, number: int, row) -> dict:
+    """A column of the grid: the timetable's lesson, with what was recorded for it (if anything)."""
+    if row is None:
+        return {"date": day, "number": number, "id": None, "recorded": False, "topic": "", "work_type": None,
+                "work_type_name": None, "is_control": False, "plan_item_id": None, "status": "held",
+                "substitute_id": None, "status_reason": "", "homework": None}
+    homework = None
+    if row["hw_text"] or row["hw_file"]:
+        homework = {"text": row["hw_text"] or "", "minutes": row["hw_minutes"], "file_name": row["hw_file"],
+                    "file_url": f"/homework-files/{row['id']}" if row["hw_file"] else None}
+    return {"date": day, "number": number, "id": row["id"], "recorded": True, "topic": row["topic"],
+            "work_type": row["work_type"], "work_type_name": row["work_type_name"], "is_control": bool(row["is_control"]),
+            "plan_item_id": row["plan_item_id"], "status": row["status"], "substitute_id": row["substitute_id"],
+            "status_reason": row["status_reason"], "homework": homework}
+
+
+def _cell_json(student_id: int, day: str, number: int, cell: dict, weights: dict) -> dict:
+    return {"student_id": student_id, "date": day, "number": number, "mark": cell["mark"],
+            "grades": [{"position": i, "value": v, "work_type": wt, "weight": weights.get(wt)}
+                       for i, (v, wt) in enumerate(cell["grades"])],
+            "text": cell_text(cell["mark"], [v for v, _ in cell["grades"]])}
+
+
+@get("/api/v1/journals", opt=READERS, tags=TAGS)
+async def api_journals(request: Request) -> list[dict]:
+    """Журналы текущего года, которые пользователь может открыть: свои, те, где он вёл урок на
+    замене, журналы своего класса (классному руководителю); администрации — все. `mine` — журнал
+    ведёт сам пользователь, `can_write` — может вносить записи (не считая уроков на замене)."""
+    db = request.app.state.db
+    user = current_user(request)
+    year = await school.current_year(db)
+    return [_journal_json(j, user) for j in (await store.journals_for(db, user, year["id"]) if year else [])]
+
+
+@get("/api/v1/journals/{journal_id:int}", opt=READERS, tags=TAGS)
+async def api_journal(request: Request, journal_id: FromPath[int], period: FromQuery[int | None] = None) -> dict:
+    """Журнал за учебный период (`period` — id периода; по умолчанию текущий): уроки по расписанию
+    (дата, номер урока, тема, вид работы, домашнее задание, состояние: проведён / на замене / не
+    состоялся; `recorded: false` — урок ещё не записан), учащиеся (с датами прибытия и выбытия,
+    средним баллом и прогнозом за период), клетки (отметки с видами работ и весами, посещаемость),
+    итоговые отметки, виды работ с весами, расписание журнала."""
+    db = request.app.state.db
+    info = await _journal_or_404(request, journal_id)
+    user = current_user(request)
+    periods = await store.periods_of(db, info)
+    if period is not None:
+        chosen = next((p for p in periods if p["id"] == period), None)
+        if chosen is None:
+            raise NotFoundException("Такого учебного периода у этого журнала нет.")
+    else:
+        chosen = store.current_period(periods, date.today().isoformat())
+    out = _journal_json(info.row, user)
+    out.update(no_marks=info.no_marks, period_kind=info.period_kind, periods=[_period_json(p) for p in periods],
+               timetable=[dict(r) for r in await db.fetchall(
+                   "SELECT weekday, lesson_number, room FROM timetable_slot WHERE journal_id = ?"
+                   " ORDER BY weekday, lesson_number", (journal_id,))],
+               period=None, lessons=[], students=[], cells=[], period_grades=[], work_types=[], threshold=None)
+    if chosen is None:
+        return out
+    g = await store.grid(db, info, chosen)
+    weights = {code: w["weight"] for code, w in g["work_types"].items()}
+    out.update(
+        period=_period_json(chosen),
+        lessons=[_lesson_json(d, n, g["lessons"].get((d, n))) for d, n in g["columns"]],
+        students=[{"id": s["id"], "last_name": s["last_name"], "first_name": s["first_name"],
+                   "middle_name": s["middle_name"], "name": _name(s["last_name"], s["first_name"], s["middle_name"]),
+                   "from": s["from"], "to": s["to"], **g["averages"].get(s["id"], {})} for s in g["students"]],
+        cells=[_cell_json(sid, d, n, c, weights) for (sid, d, n), c in sorted(g["cells"].items())],
+        period_grades=[{"student_id": sid, "period_id": pid, "value": v}
+                       for (sid, pid), v in sorted(g["period_grades"].items())],
+        work_types=[{"code": w["code"], "name": w["name"], "weight": w["weight"], "is_control": bool(w["is_control"])}
+                    for w in g["work_types"].values()],
+        threshold=g["threshold"])
+    return out
+
+
+async def _lesson_out(request: Request, info: store.JournalInfo, day: str, number: int) -> dict:
+    db = request.app.state.db
+    row = await db.fetchone(
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, wt.name AS work_type_name,"
+        " wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
+        " LEFT JOIN homework h ON h.lesson_id = l.id WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
+        (info.id, day, number))
+    if row is None and not store.is_scheduled(info, day, number):
+        raise NotFoundException("Такого урока нет в расписании журнала.")
+    out = _lesson_json(day, number, row)
+    missing = await store.control_missing(db, info, row) if row else []
+    out["control_missing"] = [{"id": s["id"], "name": _name(s["last_name"], s["first_name"], s["middle_name"])}
+                              for s in missing]
+    return out
+
+
+@get(LESSON, opt=READERS, tags=TAGS)
+async def api_lesson(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int]) -> dict:
+    """Урок: тема, вид работы, домашнее задание, состояние; для оценочной процедуры —
+    присутствовавшие учащиеся, у которых ещё нет отметки (`control_missing`, п. 3.2.4);
+    `suggested_plan_item` — следующая непройденная тема КТП, пока тема урока не записана."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    out = await _lesson_out(request, info, day, number)
+    item = None if out["topic"] else await store.next_plan_item(request.app.state.db, info.id)
+    out["suggested_plan_item"] = ({"id": item["id"], "number": item["number"], "topic": item["topic"],
+                                   "work_type": item["work_type"]} if item else None)
+    return out
+
+
+@dataclass
+class LessonIn:
+    topic: str = ""                 # обязательна, на русском языке (п. 2.7)
+    work_type: str = "lesson"       # код вида работы: lesson, control, dictation …
+    plan_item_id: int | None = None  # тема КТП, которую даёт урок
+    reason: str = ""                # причина изменения (в закрытом периоде обязательна)
+
+
+@put(LESSON, opt=WRITERS, tags=TAGS)
+async def api_lesson_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                          data: JSONBody[LessonIn]) -> dict:
+    """Записать урок (создать или изменить): тема, вид работы, тема КТП. Запись заменяется целиком.
+    `warnings` — предупреждения о дне класса (больше одной оценочной процедуры, домашнее задание
+    сверх норм СанПиН)."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    result = await request.app.state.db.write(writes.save_lesson, current_user(request), info, day, number,
+                                              data.topic, data.work_type, data.plan_item_id, data.reason[:200])
+    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
+
+
+@dataclass
+class LessonStatusIn:
+    status: str = ""                  # held — проведён, substituted — на замене, cancelled — не состоялся
+    substitute_id: int | None = None  # учитель на замене (id человека)
+    status_reason: str = ""           # причина (для несостоявшегося урока обязательна)
+    reason: str = ""
+
+
+@put(LESSON + "/status", opt=WRITERS, tags=TAGS)
+async def api_lesson_status(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                            data: JSONBody[LessonStatusIn]) -> dict:
+    """Замена и пропуск урока (п. 3.4.4): проведён учителем на замене или не состоялся (с причиной).
+    Отмечает учитель журнала или заместитель директора."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info)
+    await request.app.state.db.write(writes.set_lesson_status, current_user(request), info, day, number,
+                                     data.status, data.substitute_id, data.status_reason, data.reason[:200])
+    return await _lesson_out(request, info, day, number)
+
+
+@dataclass
+class HomeworkIn:
+    text: str = ""               # пустой текст без файла — задание снимается
+    minutes: int | None = None   # сколько минут займёт (для норм СанПиН)
+    remove_file: bool = False    # убрать приложенный файл
+    reason: str = ""
+
+
+@put(LESSON + "/homework", opt=WRITERS, tags=TAGS)
+async def api_homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                            data: JSONBody[HomeworkIn]) -> dict:
+    """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах; приложенный файл остаётся,
+    пока не указано `remove_file`. `warnings` — если у класса в этот день задано больше нормы СанПиН."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    result = await request.app.state.db.write(writes.set_homework, current_user(request), info, day, number,
+                                              data.text, data.minutes, None, data.remove_file, data.reason[:200])
+    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
+
+
+async def _attach_file(conn, user, info, day: str, number: int, stored: tuple[str, str, int], reason: str) -> dict:
+    """The homework keeps its text and minutes and gets the file (one transaction: read and write)."""
+    lesson = await writes.find_lesson(conn, info.id, day, number)
+    old = await _one(conn, "SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],)) if lesson else None
+    return await writes.set_homework(conn, user, info, day, number, old["text"] if old else "",
+                                     old["minutes"] if old else None, stored, False, reason)
+
+
+@post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, status_code=200,
+      request_max_body_size=MAX_HOMEWORK_FILE + 100_000)
+async def api_homework_file(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                            number: FromPath[int]) -> dict:
+    """Приложить файл к домашнему заданию: тело multipart/form-data, поле `file` (не больше 10 МБ),
+    необязательное поле `reason`; прежний файл заменяется, текст задания остаётся. Скачать —
+    GET /homework-files/{id урока}."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    # The form is read by hand, after the checks: a refused request never has its file read.
+    form = await request.form() if request.content_type[0] == "multipart/form-data" else {}
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise JournalError("Приложите файл (поле file, multipart/form-data).")
+    content = await upload.read()
+    if len(content) > MAX_HOMEWORK_FILE:
+        raise JournalError(f"Файл больше {MAX_HOMEWORK_FILE // 1024 // 1024} МБ.")
+    settings = request.app.state.settings
+    stored = _store_file(settings.data_dir, upload.filename, content)
+    try:
+        result = await request.app.state.db.write(_attach_file, current_user(request), info, day, number, stored,
+                                                  str(form.get("reason") or "")[:200])
+    except Exception:
+        Path(settings.data_dir, stored[1]).unlink(missing_ok=True)
+        raise
+    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
+
+
+async def _cell_out(request: Request, info: store.JournalInfo, day: str, number: int, student_id: int,
+                    warnings: list[str]) -> dict:
+    db = request.app.state.db
+    grades = await db.fetchall(
+        "SELECT g.position, g.value, g.work_type, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+        " JOIN work_type wt ON wt.code = g.work_type"
+        " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ? AND g.student_id = ? ORDER BY g.position",
+        (info.id, day, number, student_id))
+    mark = await db.fetchval(
+        "SELECT a.mark FROM attendance a JOIN lesson l ON l.id = a.lesson_id"
+        " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ? AND a.student_id = ?",
+        (info.id, day, number, student_id))
+    summary = await store.student_period_summary(db, info, student_id, day)
+    return {"student_id": student_id, "date": day, "number": number, "mark": mark,
+            "grades": [dict(g) for g in grades], "text": cell_text(mark, [g["value"] for g in grades]),
+            "warnings": warnings, **summary}
+
+
+@dataclass
+class CellIn:
+    value: str = ""   # как в клетке журнала: «5», «5/4», «н», «оп 4», «зч»; пусто — очистить клетку
+    reason: str = ""
+
+
+async def _write_cell(request: Request, journal_id: int, day: str, number: int, student_id: int, value: str,
+                      reason: str) -> dict:
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    result = await request.app.state.db.write(writes.set_cell, current_user(request), info, day, number, student_id,
+                                              value[:40], reason[:200])
+    return await _cell_out(request, info, day, number, student_id, result["warnings"])
+
+
+@put(CELL, opt=WRITERS, tags=TAGS)
+async def api_cell_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                        student_id: FromPath[int], data: JSONBody[CellIn]) -> dict:
+    """Клетка журнала — то, что учитель набирает в ней (п. 3.2.2–3.2.3): отметки (до трёх, «5/4»)
+    и/или посещаемость (Н, Б, У, ОП); содержимое клетки заменяется. Ответ — клетка, средний балл
+    и прогноз учащегося за период."""
+    return await _write_cell(request, journal_id, day, number, student_id, data.value, data.reason)
+
+
+@delete(CELL, opt=WRITERS, tags=TAGS, status_code=200)
+async def api_cell_clear(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                         student_id: FromPath[int], reason: FromQuery[str] = "") -> dict:
+    """Очистить клетку: снять отметки и посещаемость (в истории клетки удаление сохраняется).
+    В закрытом периоде — только заместитель директора, с причиной (`reason`)."""
+    return await _write_cell(request, journal_id, day, number, student_id, "", reason)
+
+
+@dataclass
+class AttendanceIn:
+    mark: str | None = None   # Н, Б, У, ОП; пусто — присутствовал
+    reason: str = ""
+
+
+async def _set_attendance(conn, user, info, day: str, number: int, student_id: int, mark: str | None,
+                          reason: str) -> dict:
+    """The mark replaces the cell's attendance; its grades stay (read and written in one transaction)."""
+    lesson = await writes.find_lesson(conn, info.id, day, number)
+    grades = [r[0] for r in await _all(conn, "SELECT value FROM grade WHERE lesson_id = ? AND student_id = ?"
+                                             " ORDER BY position", (lesson["id"], student_id))] if lesson else []
+    return await writes.set_cell(conn, user, info, day, number, student_id, cell_text(mark, grades), reason)
+
+
+@put(CELL + "/attendance", opt=WRITERS, tags=TAGS)
+async def api_attendance_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                              number: FromPath[int], student_id: FromPath[int],
+                              data: JSONBody[AttendanceIn]) -> dict:
+    """Посещаемость учащегося на уроке: Н, Б, У, ОП или пусто; отметки в клетке остаются
+    (отсутствовавшему отметку поставить нельзя — тогда 400)."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    mark = (data.mark or "").strip().upper() or None
+    if mark is not None and mark not in ATTENDANCE:
+        raise JournalError("Посещаемость: Н, Б, У, ОП или пусто.")
+    result = await request.app.state.db.write(_set_attendance, current_user(request), info, day, number, student_id,
+                                              mark, data.reason[:200])
+    return await _cell_out(request, info, day, number, student_id, result["warnings"])
+
+
+@dataclass
+class GradeTypeIn:
+    work_type: str = ""   # код вида работы: lesson, control, homework …
+    reason: str = ""
+
+
+@put(CELL + "/grades/{position:int}", opt=WRITERS, tags=TAGS)
+async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                              number: FromPath[int], student_id: FromPath[int], position: FromPath[int],
+                              data: JSONBody[GradeTypeIn]) -> dict:
+    """Вид работы (и тем самым вес) одной отметки клетки; `position` — её номер в клетке с 0."""
+    info = await _journal_or_404(request, journal_id)
+    day = _day(day)
+    await _require_writer(request, info, day, number)
+    await request.app.state.db.write(writes.set_grade_work_type, current_user(request), info, day, number,
+                                     student_id, position, data.work_type, data.reason[:200])
+    return await _cell_out(request, info, day, number, student_id, [])
+
+
+@dataclass
+class PeriodGradeIn:
+    value: str | None = None   # 5, 4, 3, 2, зч, нз, н/а, осв; пусто — снять
+    reason: str = ""           # в закрытом периоде обязательна (изменяет только заместитель директора)
+
+
+@put("/api/v1/journals/{journal_id:int}/period-grades/{period_id:int}/{student_id:int}", opt=WRITERS, tags=TAGS)
+async def api_period_grade_save(request: Request, journal_id: FromPath[int], period_id: FromPath[int],
+                                student_id: FromPath[int], data: JSONBody[PeriodGradeIn]) -> dict:
+    """Итоговая отметка за период (п. 3.2.7): ставит учитель журнала или заместитель директора."""
+    info = await _journal_or_404(request, journal_id)
+    await _require_writer(request, info)
+    await request.app.state.db.write(writes.set_period_grade, current_user(request), info, period_id, student_id,
+                                     (data.value or "")[:10], data.reason[:200])
+    value = await request.app.state.db.fetchval(
+        "SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
+        (journal_id, period_id, student_id))
+    return {"journal_id": journal_id, "period_id": period_id, "student_id": student_id, "value": value}
+
+
+ROUTES = [api_journals, api_journal, api_lesson, api_lesson_save, api_lesson_status, api_homework_save,
+          api_homework_file, api_cell_save, api_cell_clear, api_attendance_save, api_grade_type_save,
+          api_period_grade_save]
