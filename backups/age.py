@@ -583,12 +583,17 @@ class AgeWriter(io.BufferedIOBase):
         self._buf = bytearray()
         self._counter = 0
         self._aborted = False
+        self._failure: BaseException | None = None
         dst.write(header + b" " + _b64_raw(mac) + b"\n" + nonce)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
+        if self._failure is not None:
+            # gzip/tar flush on their way out after a failed write: give them the real
+            # cause (a full disk), not a "closed file" error that would hide it.
+            raise self._failure
         if self.closed or self._aborted:
             raise ValueError("write to a closed or aborted AgeWriter")
         view = memoryview(data).cast("B")
@@ -609,8 +614,9 @@ class AgeWriter(io.BufferedIOBase):
         self._counter += 1
         try:
             self._dst.write(chunk)
-        except BaseException:
+        except BaseException as e:
             self._aborted = True
+            self._failure = e
             raise
 
     def close(self) -> None:

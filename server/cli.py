@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosqlite logs SQL parameters at DEBUG (grades, message text): never, whatever the level.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     args = build_parser().parse_args(argv)
     try:
         data = args.data if args.data is not None else default_data_dir()

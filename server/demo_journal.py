@@ -135,6 +135,17 @@ async def _load(db: Database) -> Source | None:
 
 
 async def _write(conn, src: Source, out: Output, today: str) -> dict[str, int]:
+    # One big transaction: with SQLite's default 2 MB page cache the indexes of ~200 000 audit
+    # entries and grades (a whole year) spill to disk mid-transaction; 64 MB keeps them in memory.
+    cache = (await (await conn.execute("PRAGMA cache_size")).fetchone())[0]
+    await conn.execute("PRAGMA cache_size = -65536")
+    try:
+        return await _write_all(conn, src, out, today)
+    finally:
+        await conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+async def _write_all(conn, src: Source, out: Output, today: str) -> dict[str, int]:
     ctx = await bulk.Context.load(conn, src.infos, today)
     ids = await bulk.add_plan_items(conn, ctx, out.plan)
     plan_ids = {(p.journal_id, p.number): i for p, i in zip(out.plan, ids)}

@@ -42,10 +42,6 @@ def terminal_cookie() -> Cookie:
     return Cookie(key=KIOSK_COOKIE, value="1", httponly=True, samesite="strict", path="/")
 
 
-def is_terminal(request: Request) -> bool:
-    return request.cookies.get(KIOSK_COOKIE) == "1"
-
-
 def _login_form(request: Request, error: str | None = None, status: int = 200) -> Response:
     token = presession_token(request)
     ended = ENDED.get(request.query_params.get("ended", ""))

@@ -100,13 +100,22 @@
   function send(input, url, body, tokenRetried) {
     // A newer value replaces whatever of this cell still waits for a retry.
     queue = queue.filter(function (q) { return q.input !== input; });
-    var seq = (input._seq || 0) + 1;
-    input._seq = seq;
     input._pending = body.value;
     input.classList.remove("saved", "failed", "invalid");
     input.classList.add("saving");
     input.setAttribute("aria-busy", "true");
-    function stale() { return input._seq !== seq; }   // a newer save of this cell answers for it
+    // One request per cell at a time, so that the server gets a cell's values in the order typed:
+    // a value typed while the previous one is on its way goes when that one is answered.
+    if (input._busy) { input._next = {url: url, body: body, tokenRetried: tokenRetried}; return; }
+    input._busy = true;
+    function overtaken() {
+      input._busy = false;
+      var next = input._next;
+      if (!next) return false;
+      input._next = null;
+      send(input, next.url, next.body, next.tokenRetried);
+      return true;
+    }
     function done() {
       input.classList.remove("saving");
       input.removeAttribute("aria-busy");
@@ -122,7 +131,7 @@
         return {status: r.status, data: data, message: message};
       });
     }).then(function (res) {
-      if (stale()) return;
+      if (overtaken()) return;
       done();
       if (res.status === 200 && res.data && typeof res.data.text === "string") {
         input.value = res.data.text;
@@ -161,7 +170,7 @@
         enqueue(input, url, body);
       }
     }, function () {
-      if (stale()) return;
+      if (overtaken()) return;
       done();
       input.classList.add("failed");
       enqueue(input, url, body);

@@ -86,16 +86,18 @@ def fill_quarter(conn: sqlite3.Connection, lessons: list[tuple[str, int]], stude
     rng = random.Random(4)
     for i, (d, n) in enumerate(lessons):
         work_type = "dictation" if i == len(lessons) // 2 else "lesson"
-        lid = conn.execute("INSERT INTO lesson(journal_id, date, lesson_number, topic, work_type)"
-                           " VALUES (?, ?, ?, ?, ?)", (JOURNAL, d, n, f"Тема урока № {i + 1}", work_type)).lastrowid
+        conn.execute("INSERT OR IGNORE INTO lesson(journal_id, date, lesson_number, topic, work_type)"
+                     " VALUES (?, ?, ?, ?, ?)", (JOURNAL, d, n, f"Тема урока № {i + 1}", work_type))
+        lid, work_type = conn.execute("SELECT id, work_type FROM lesson WHERE journal_id = ? AND date = ?"
+                                      " AND lesson_number = ?", (JOURNAL, d, n)).fetchone()
         absent = set(rng.sample(students, 2))
         graded = students if work_type == "dictation" else rng.sample(students, 6)
         for s in absent:
-            conn.execute("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)",
+            conn.execute("INSERT OR IGNORE INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)",
                          (lid, s, rng.choice("НБУ")))
         for s in graded:
             if s not in absent:
-                conn.execute("INSERT INTO grade(lesson_id, student_id, position, value, work_type)"
+                conn.execute("INSERT OR IGNORE INTO grade(lesson_id, student_id, position, value, work_type)"
                              " VALUES (?, ?, 0, ?, ?)", (lid, s, rng.choice("554443332"), work_type))
 
 

@@ -198,3 +198,27 @@ def test_a_parent_replies_to_the_class_teachers_message(server, school_data, bro
         expect(other.page.get_by_text("Спасибо, будем обязательно.")).to_have_count(0)
     finally:
         other.close()
+
+
+def test_a_teacher_picks_a_parent_from_the_class_list_and_writes(server, browser):  # noqa: F811
+    tab = Page(browser)
+    try:
+        page = tab.page
+        log_in(page, server, "teacher01")
+        page.get_by_role("navigation", name="Разделы").get_by_role("link", name="Сообщения").click()
+        page.get_by_role("link", name="Написать сообщение").click()
+        expect(page).to_have_url(server + "/messages/new")
+        # Choosing another list brings its people in place (htmx), the rest of the form stays.
+        page.get_by_role("textbox", name="Тема", exact=True).fill("Справка")
+        page.get_by_label("Список").select_option(label="5А класс: учащиеся и родители")
+        person = page.get_by_role("combobox", name=re.compile("^Получатель"))
+        expect(person.locator("option", has_text="Абрамова Екатерина Петровна")).to_have_count(1)
+        person.select_option(label=person.locator("option", has_text="Абрамова Екатерина Петровна").inner_text())
+        expect(page.get_by_role("textbox", name="Тема", exact=True)).to_have_value("Справка")
+        page.get_by_label("Сообщение").fill("Принесите, пожалуйста, справку.")
+        page.get_by_role("button", name="Отправить").click()
+        expect(page).to_have_url(re.compile(r"/messages/\d+$"))
+        expect(page.get_by_text("Ещё не прочитано")).to_be_visible()
+        assert tab.errors == [], "\n".join(tab.errors)
+    finally:
+        tab.close()

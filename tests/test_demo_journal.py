@@ -58,7 +58,8 @@ def test_audit_verify_passes_on_the_demo(data_dir, capsys):
         # Dated as the lessons were given, day by day in order of time (a day's entries within a day).
         stamps = [datetime.strptime(at, STORE_FMT) for (at,) in conn.execute("SELECT at FROM audit_log ORDER BY id")]
         assert stamps[-1] < datetime.now() and all(b > a - timedelta(days=1) for a, b in zip(stamps, stamps[1:]))
-        assert stamps[0].date() >= date.fromisoformat(one(conn, "SELECT starts_on FROM academic_year")) - timedelta(days=1)
+        start = date.fromisoformat(one(conn, "SELECT starts_on FROM academic_year"))
+        assert stamps[0].date() >= start - timedelta(days=1)
     finally:
         conn.close()
 
@@ -105,7 +106,8 @@ def test_first_grade_journals_have_attendance_and_topics_but_no_grades(demo_db):
 
 
 def test_control_works_grade_every_present_student_one_a_day_per_class(demo_db):
-    controls = rows(demo_db, "SELECT l.id, l.journal_id, l.date FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
+    controls = rows(demo_db, "SELECT l.id, l.journal_id, l.date FROM lesson l"
+                             " JOIN work_type wt ON wt.code = l.work_type"
                              " WHERE wt.is_control AND l.status <> 'cancelled'")
     if school_days_passed(demo_db) > 20:
         assert len(controls) > 50
@@ -253,7 +255,8 @@ def test_the_bulk_path_keeps_the_journal_rules_and_the_audit_chain(data_dir):
                              (first_grade,)).fetchone()[0]
     fg_student = conn.execute("SELECT student_id FROM attendance WHERE lesson_id IN (SELECT id FROM lesson"
                               " WHERE journal_id = ?) LIMIT 1", (first_grade,)).fetchone()[0]
-    recorded = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = 1 ORDER BY date LIMIT 1").fetchone()
+    recorded = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = 1"
+                            " ORDER BY date LIMIT 1").fetchone()
     conn.close()
     (day, n), = lessons_of(data_dir, 1, before=date.today() - timedelta(days=1), count=1)
     (future, fn), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)

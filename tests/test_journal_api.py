@@ -152,7 +152,8 @@ def test_what_the_api_refuses_is_explained_in_russian(client, teacher, data_dir)
 def test_other_teachers_and_families_are_refused(client, data_dir):
     day, n = last_lesson(data_dir)
     h = api_login(client, "teacher02")
-    s = q(data_dir, "SELECT student_id FROM enrollment e JOIN journal j ON j.class_id = e.class_id WHERE j.id = 1")[0][0]
+    s = q(data_dir, "SELECT student_id FROM enrollment e JOIN journal j ON j.class_id = e.class_id"
+                    " WHERE j.id = 1")[0][0]
     assert client.get("/api/v1/journals/1").status_code == 403
     r = client.put(f"/api/v1/journals/1/lessons/{day}/{n}/cells/{s}", json={"value": "5"}, headers=h)
     assert r.status_code == 403 and "error" in r.json()
@@ -178,8 +179,9 @@ def test_a_substitute_fills_only_the_lesson_they_gave(client, teacher, data_dir)
     h = api_login(client, "teacher20")
     assert 1 in {j["id"] for j in client.get("/api/v1/journals").json()}
     s = students(client)[0]
-    assert client.put(f"/api/v1/journals/1/lessons/{d1}/{n1}/cells/{s}", json={"value": "4"}, headers=h).status_code == 200
-    assert client.put(f"/api/v1/journals/1/lessons/{d2}/{n2}/cells/{s}", json={"value": "4"}, headers=h).status_code == 403
+    given, other = f"/api/v1/journals/1/lessons/{d1}/{n1}", f"/api/v1/journals/1/lessons/{d2}/{n2}"
+    assert client.put(f"{given}/cells/{s}", json={"value": "4"}, headers=h).status_code == 200
+    assert client.put(f"{other}/cells/{s}", json={"value": "4"}, headers=h).status_code == 403
 
 
 def test_period_grades_by_the_journal_teacher(client, teacher, data_dir):

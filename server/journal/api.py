@@ -57,7 +57,8 @@ def _lesson_json(day: str, number: int, row) -> dict:
         homework = {"text": row["hw_text"] or "", "minutes": row["hw_minutes"], "file_name": row["hw_file"],
                     "file_url": f"/homework-files/{row['id']}" if row["hw_file"] else None}
     return {"date": day, "number": number, "id": row["id"], "recorded": True, "topic": row["topic"],
-            "work_type": row["work_type"], "work_type_name": row["work_type_name"], "is_control": bool(row["is_control"]),
+            "work_type": row["work_type"], "work_type_name": row["work_type_name"],
+            "is_control": bool(row["is_control"]),
             "plan_item_id": row["plan_item_id"], "status": row["status"], "substitute_id": row["substitute_id"],
             "status_reason": row["status_reason"], "homework": homework}
 
@@ -69,7 +70,7 @@ def _cell_json(student_id: int, day: str, number: int, cell: dict, weights: dict
             "text": cell_text(cell["mark"], [v for v, _ in cell["grades"]])}
 
 
-@get("/api/v1/journals", opt=READERS, tags=TAGS)
+@get("/api/v1/journals", opt=READERS, tags=TAGS, summary="Мои журналы")
 async def api_journals(request: Request) -> list[dict]:
     """Журналы текущего года, которые пользователь может открыть: свои, те, где он вёл урок на
     замене, журналы своего класса (классному руководителю); администрации — все. `mine` — журнал
@@ -80,7 +81,7 @@ async def api_journals(request: Request) -> list[dict]:
     return [_journal_json(j, user) for j in (await store.journals_for(db, user, year["id"]) if year else [])]
 
 
-@get("/api/v1/journals/{journal_id:int}", opt=READERS, tags=TAGS)
+@get("/api/v1/journals/{journal_id:int}", opt=READERS, tags=TAGS, summary="Журнал за период")
 async def api_journal(request: Request, journal_id: FromPath[int], period: FromQuery[int | None] = None) -> dict:
     """Журнал за учебный период (`period` — id периода; по умолчанию текущий): уроки по расписанию
     (дата, номер урока, тема, вид работы, домашнее задание, состояние: проведён / на замене / не
@@ -138,7 +139,7 @@ async def _lesson_out(request: Request, info: store.JournalInfo, day: str, numbe
     return out
 
 
-@get(LESSON, opt=READERS, tags=TAGS)
+@get(LESSON, opt=READERS, tags=TAGS, summary="Урок")
 async def api_lesson(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int]) -> dict:
     """Урок: тема, вид работы, домашнее задание, состояние; для оценочной процедуры —
     присутствовавшие учащиеся, у которых ещё нет отметки (`control_missing`, п. 3.2.4);
@@ -160,7 +161,7 @@ class LessonIn:
     reason: str = ""                # причина изменения (в закрытом периоде обязательна)
 
 
-@put(LESSON, opt=WRITERS, tags=TAGS)
+@put(LESSON, opt=WRITERS, tags=TAGS, summary="Записать урок")
 async def api_lesson_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                           data: JSONBody[LessonIn]) -> dict:
     """Записать урок (создать или изменить): тема, вид работы, тема КТП. Запись заменяется целиком.
@@ -182,7 +183,7 @@ class LessonStatusIn:
     reason: str = ""
 
 
-@put(LESSON + "/status", opt=WRITERS, tags=TAGS)
+@put(LESSON + "/status", opt=WRITERS, tags=TAGS, summary="Замена или пропуск урока")
 async def api_lesson_status(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                             data: JSONBody[LessonStatusIn]) -> dict:
     """Замена и пропуск урока (п. 3.4.4): проведён учителем на замене или не состоялся (с причиной).
@@ -203,7 +204,7 @@ class HomeworkIn:
     reason: str = ""
 
 
-@put(LESSON + "/homework", opt=WRITERS, tags=TAGS)
+@put(LESSON + "/homework", opt=WRITERS, tags=TAGS, summary="Домашнее задание")
 async def api_homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                             data: JSONBody[HomeworkIn]) -> dict:
     """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах; приложенный файл остаётся,
@@ -219,12 +220,13 @@ async def api_homework_save(request: Request, journal_id: FromPath[int], day: Fr
 async def _attach_file(conn, user, info, day: str, number: int, stored: tuple[str, str, int], reason: str) -> dict:
     """The homework keeps its text and minutes and gets the file (one transaction: read and write)."""
     lesson = await writes.find_lesson(conn, info.id, day, number)
-    old = await _one(conn, "SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],)) if lesson else None
+    old = (await _one(conn, "SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],))
+           if lesson else None)
     return await writes.set_homework(conn, user, info, day, number, old["text"] if old else "",
                                      old["minutes"] if old else None, stored, False, reason)
 
 
-@post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, status_code=200,
+@post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, summary="Файл домашнего задания", status_code=200,
       request_max_body_size=MAX_HOMEWORK_FILE + 100_000)
 async def api_homework_file(request: Request, journal_id: FromPath[int], day: FromPath[str],
                             number: FromPath[int]) -> dict:
@@ -287,7 +289,7 @@ async def _write_cell(request: Request, journal_id: int, day: str, number: int, 
     return await _cell_out(request, info, day, number, student_id, result["warnings"])
 
 
-@put(CELL, opt=WRITERS, tags=TAGS)
+@put(CELL, opt=WRITERS, tags=TAGS, summary="Записать клетку")
 async def api_cell_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                         student_id: FromPath[int], data: JSONBody[CellIn]) -> dict:
     """Клетка журнала — то, что учитель набирает в ней (п. 3.2.2–3.2.3): отметки (до трёх, «5/4»)
@@ -296,7 +298,7 @@ async def api_cell_save(request: Request, journal_id: FromPath[int], day: FromPa
     return await _write_cell(request, journal_id, day, number, student_id, data.value, data.reason)
 
 
-@delete(CELL, opt=WRITERS, tags=TAGS, status_code=200)
+@delete(CELL, opt=WRITERS, tags=TAGS, summary="Очистить клетку", status_code=200)
 async def api_cell_clear(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                          student_id: FromPath[int], reason: FromQuery[str] = "") -> dict:
     """Очистить клетку: снять отметки и посещаемость (в истории клетки удаление сохраняется).
@@ -319,7 +321,7 @@ async def _set_attendance(conn, user, info, day: str, number: int, student_id: i
     return await writes.set_cell(conn, user, info, day, number, student_id, cell_text(mark, grades), reason)
 
 
-@put(CELL + "/attendance", opt=WRITERS, tags=TAGS)
+@put(CELL + "/attendance", opt=WRITERS, tags=TAGS, summary="Посещаемость")
 async def api_attendance_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                               number: FromPath[int], student_id: FromPath[int],
                               data: JSONBody[AttendanceIn]) -> dict:
@@ -342,7 +344,7 @@ class GradeTypeIn:
     reason: str = ""
 
 
-@put(CELL + "/grades/{position:int}", opt=WRITERS, tags=TAGS)
+@put(CELL + "/grades/{position:int}", opt=WRITERS, tags=TAGS, summary="Вид работы отметки")
 async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                               number: FromPath[int], student_id: FromPath[int], position: FromPath[int],
                               data: JSONBody[GradeTypeIn]) -> dict:
@@ -361,7 +363,8 @@ class PeriodGradeIn:
     reason: str = ""           # в закрытом периоде обязательна (изменяет только заместитель директора)
 
 
-@put("/api/v1/journals/{journal_id:int}/period-grades/{period_id:int}/{student_id:int}", opt=WRITERS, tags=TAGS)
+@put("/api/v1/journals/{journal_id:int}/period-grades/{period_id:int}/{student_id:int}", opt=WRITERS, tags=TAGS,
+     summary="Итоговая отметка")
 async def api_period_grade_save(request: Request, journal_id: FromPath[int], period_id: FromPath[int],
                                 student_id: FromPath[int], data: JSONBody[PeriodGradeIn]) -> dict:
     """Итоговая отметка за период (п. 3.2.7): ставит учитель журнала или заместитель директора."""

@@ -18,14 +18,19 @@ from ..timeutil import now_text
 GENESIS = "0" * 64
 
 
+# The same as json.dumps(…, ensure_ascii=False, [sort_keys=True,] separators=(",", ":")) gives,
+# without building an encoder per call (record_many hashes ~200 000 entries for the demo).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _canonical(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return None if value is None else _CANONICAL.encode(value)
 
 
 def entry_hash(prev: str, at: str, account_id: int | None, entity: str, key: str, old: str | None,
                new: str | None, reason: str) -> str:
-    payload = json.dumps([prev, at, account_id, entity, key, old, new, reason], ensure_ascii=False,
-                         separators=(",", ":"))
+    payload = _PAYLOAD.encode([prev, at, account_id, entity, key, old, new, reason])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

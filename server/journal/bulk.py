@@ -102,6 +102,7 @@ class Context:
     work_types: dict[str, bool]                                    # code → is_control
     plan_items: dict[int, int]                                     # plan item → journal
     periods: dict[int, sqlite3.Row]
+    closed: list[sqlite3.Row] = field(default_factory=list)
 
     @classmethod
     async def load(cls, conn, infos: dict[int, JournalInfo], today: str | None = None) -> Context:
@@ -133,7 +134,8 @@ class Context:
             teachers=teachers,
             work_types={r[0]: bool(r[1]) for r in await _all(conn, "SELECT code, is_control FROM work_type")},
             plan_items={r[0]: r[1] for r in await _all(conn, "SELECT id, journal_id FROM plan_item")},
-            periods={r["id"]: r for r in await _all(conn, "SELECT * FROM study_period")})
+            periods={r["id"]: r for r in await _all(conn, "SELECT * FROM study_period")},
+            closed=await _all(conn, "SELECT * FROM study_period WHERE closed_at IS NOT NULL"))
 
     # --- the rules of writes.py, per row, on the preloaded state ---------------------------
 
@@ -153,7 +155,7 @@ class Context:
 
     def check_open(self, info: JournalInfo, day: str) -> None:
         """No bulk writes into a closed period: there only the deputy changes, with a reason."""
-        for p in self.periods.values():
+        for p in self.closed:
             if (p["year_id"] == info.row["year_id"] and p["kind"] in (info.period_kind, "year")
                     and p["starts_on"] <= day <= p["ends_on"] and p["closed_at"]):
                 raise JournalError("Учебный период закрыт: изменить записи может только заместитель директора.")
@@ -260,17 +262,26 @@ async def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
     if not rows:
         return 0
     lessons = await _lessons(conn, ctx, (r.lesson_id for r in rows))
+    # What holds for a whole lesson is checked once per lesson; the rest per cell.
+    checked: dict[int, JournalInfo] = {}
+    writers: set[tuple[int, int]] = set()
+    for lesson in lessons.values():
+        info = checked[lesson["id"]] = ctx.journal(lesson["journal_id"])
+        _check_day(info, lesson["date"], lesson["lesson_number"], lesson, not_future=True)
+        if lesson["date"] > ctx.today:  # _check_day compares with the real today; a generator may pass its own
+            raise JournalError("Дата урока ещё не наступила.")
+        ctx.check_open(info, lesson["date"])
+        if lesson["status"] == "cancelled":
+            raise JournalError("Урок не состоялся: отметки и посещаемость не ставятся.")
     for r in rows:
         lesson = lessons[r.lesson_id]
-        info = ctx.journal(lesson["journal_id"])
-        ctx.check_writer(r.account_id, info, lesson["substitute_id"])
+        info = checked[r.lesson_id]
+        if (r.account_id, r.lesson_id) not in writers:
+            ctx.check_writer(r.account_id, info, lesson["substitute_id"])
+            writers.add((r.account_id, r.lesson_id))
         day = lesson["date"]
         if not (r.mark or r.grades):
             raise JournalError("Пустая клетка: записывать нечего.")
-        _check_day(info, day, lesson["lesson_number"], lesson, not_future=True)
-        if day > ctx.today:  # _check_day compares with the real today; a generator may pass its own
-            raise JournalError("Дата урока ещё не наступила.")
-        ctx.check_open(info, day)
         if r.mark is not None and r.mark not in ATTENDANCE:
             raise JournalError("Отметка посещаемости: Н, Б, У или ОП.")
         values = [v for v, _ in r.grades]
@@ -284,8 +295,6 @@ async def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
             raise JournalError("В 1 классе отметки не ставятся (безотметочное обучение).")
         if "1" in values and info.settings.get("grade_one_allowed", "0") != "1":
             raise JournalError("Отметка «1» в школе не используется.")
-        if lesson["status"] == "cancelled":
-            raise JournalError("Урок не состоялся: отметки и посещаемость не ставятся.")
         for _, wt in r.grades:
             ctx.work_type(wt)
         if not ctx.is_member(info, r.student_id, day):

@@ -17,7 +17,7 @@ from ..school import people
 from ..school import store as school
 from ..timeutil import now_text, ru_date
 from ..web.access import current_user
-from ..web.forms import ok_message, see_other
+from ..web.forms import see_other
 from ..web.templating import page
 from . import store
 
@@ -119,7 +119,7 @@ async def informing_page(request: Request, class_id: FromPath[int]) -> Response:
     report = await class_report(db, class_id, day)
     return page("messages/informing.html", cls=cls, report=report, period=period_name(report["period"]),
                 number=number, last_round=await store.last_family_round(db, class_id),
-                sent_count=request.query_params.get("sent"), ok=ok_message(request))
+                sent_count=request.query_params.get("sent"))
 
 
 @post("/classes/{class_id:int}/informing", opt=CLASS_TEACHER)
