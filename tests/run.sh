@@ -8,6 +8,7 @@ ZH_EXTRAS=test . deploy/venv.sh
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v age >/dev/null 2>&1 || missing="$missing age"
+command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
 if [ -n "$missing" ]; then
     apt_install $missing || echo "Без пакетов:$missing — тесты, которым они нужны, будут пропущены с объяснением." >&2
 fi
