@@ -75,11 +75,50 @@ async def journal_page(request: Request, journal_id: FromPath[int]) -> Response:
     g = await store.grid(db, info, period)
     user = current_user(request)
     period_columns = [p for p in periods if p["kind"] == "year" or p["id"] == period["id"]]
+    today = date.today().isoformat()
+    rows, col_labels = grid_rows(g, today)
+    can_write = user.has("deputy") or info.row["teacher_id"] == user.person_id
     return page("journal/grid.html", info=info, period=period, periods=periods, period_columns=period_columns,
-                g=g, can_write=user.has("deputy") or info.row["teacher_id"] == user.person_id,
-                today=date.today().isoformat(), cell_text=cell_text, weekday=WEEKDAY_SHORT,
+                rows=rows, col_labels=col_labels, readonly="" if can_write else " readonly",
+                g=g, can_write=can_write,
+                today=today, cell_text=cell_text, weekday=WEEKDAY_SHORT,
                 attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
                 ok=ok_message(request))
+
+
+def grid_rows(g: dict, today: str) -> tuple[list, list[str]]:
+    """The grid's cells as plain tuples, computed once in Python.
+
+    Per row: (aria label, [(td class, date or '' when the student was not in the class
+    that day, lesson number, cell text, attendance mark)]). Jinja attribute lookups on rows
+    and dicts cost an exception each; tuples unpacked in a for loop cost nothing."""
+    col_cls = []
+    for d, n in g["columns"]:
+        lesson = g["lessons"].get((d, n))
+        cls = "cell"
+        if lesson is not None and lesson["status"] == "cancelled":
+            cls += " cancelled"
+        elif lesson is not None and lesson["is_control"]:
+            cls += " control"
+        if d == today:
+            cls += " today"
+        col_cls.append(cls)
+    col_labels = [f"{ru_date(d)}, {n}-й урок" for d, n in g["columns"]]
+    cells, rows = g["cells"], []
+    for s in g["students"]:
+        left, joined = s["to"], s["from"]
+        row = []
+        for (d, n), cls in zip(g["columns"], col_cls):
+            if (left and d > left) or d < joined:
+                row.append((cls + " out", "", n, "", None))
+                continue
+            c = cells.get((s["id"], d, n))
+            if c is None:
+                row.append((cls, d, n, "", None))
+            else:
+                row.append((cls, d, n, cell_text(c["mark"], [v for v, _ in c["grades"]]), c["mark"]))
+        rows.append((f"{s['last_name']} {s['first_name']}", row))
+    return rows, col_labels
 
 
 async def _json_body(request: Request) -> dict:
