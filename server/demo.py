@@ -19,7 +19,7 @@ import asyncio
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from .accounts import store as accounts
 from .accounts.passwords import hash_password

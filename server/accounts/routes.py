@@ -22,7 +22,7 @@ from ..web.templating import page
 from . import store
 from .auth import LoginRefused, authenticate
 from .passwords import hash_password_async, password_problem, verify_password_async
-from .store import AccountError, User
+from .store import User
 
 
 def safe_next(target: str | None) -> str:

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from ..web.access import current_user
 from . import people, store, structure
 from .errors import SchoolError
-from .routes import CLASS_KEEPERS, CLASS_READERS, MANAGE, VIEW, parse_target
+from .routes import CLASS_KEEPERS, CLASS_READERS, MANAGE, VIEW, year_required
 from .validate import clean_name, parse_class_name, parse_date, parse_email, parse_hours, parse_phone, parse_sex
 
 TAGS = ["Школа"]
@@ -28,10 +28,7 @@ def _rows(rows) -> list[dict]:
 
 
 async def _year_id(request: Request) -> int:
-    year = await store.current_year(request.app.state.db)
-    if year is None:
-        raise SchoolError("Нет текущего учебного года.")
-    return year["id"]
+    return (await year_required(request.app.state.db))["id"]
 
 
 @get("/api/v1/school", opt=VIEW, tags=TAGS)

@@ -16,7 +16,7 @@ from ..accounts.roles import STORED_ROLES
 from ..db import Database
 from ..timeutil import now_text
 from .errors import SchoolError
-from .structure import _all, _one
+from .structure import _one
 from .validate import RELATIONS, STUDY_FORMS
 
 NO_PASSWORD = ""  # an account that has never had credentials issued

@@ -26,8 +26,12 @@ def can_manage(request: Request) -> bool:
     return current_user(request).has(*MANAGE["roles"])
 
 
-async def current_year_or_none(request: Request):
-    return await store.current_year(request.app.state.db)
+async def year_required(db):
+    """The open academic year, or the message that one must be created first."""
+    year = await store.current_year(db)
+    if year is None:
+        raise SchoolError("Сначала создайте учебный год.")
+    return year
 
 
 YEAR_STATUS = {"planned": "планируется", "open": "текущий", "closed": "закрыт"}
@@ -190,10 +194,8 @@ async def _save_class(request: Request, class_id: int | None) -> Response:
     form = await form_dict(request)
     db = request.app.state.db
     edit = await _class_row(request, class_id) if class_id else None
-    year = await store.current_year(db)
     try:
-        if year is None:
-            raise SchoolError("Сначала создайте учебный год.")
+        year = await year_required(db)
         parallel, letter = parse_class_name(form.get("name", ""))
         await db.write(structure.save_class, edit["year_id"] if edit else year["id"], parallel, letter,
                        int_or_none(form.get("class_teacher_id")), form.get("period_kind") or None, class_id)
@@ -242,10 +244,8 @@ async def groups_page(request: Request) -> Response:
 async def group_create(request: Request) -> Response:
     form = await form_dict(request)
     db = request.app.state.db
-    year = await store.current_year(db)
     try:
-        if year is None:
-            raise SchoolError("Сначала создайте учебный год.")
+        year = await year_required(db)
         group_id = await db.write(structure.save_group, year["id"], form.get("name", ""), form.get("kind", ""),
                                   int_or_none(form.get("class_id")), [], date.today().isoformat())
     except SchoolError as e:
@@ -334,10 +334,8 @@ def parse_target(text: str) -> tuple[int | None, int | None]:
 async def load_create(request: Request) -> Response:
     form = await form_dict(request)
     db = request.app.state.db
-    year = await store.current_year(db)
     try:
-        if year is None:
-            raise SchoolError("Сначала создайте учебный год.")
+        year = await year_required(db)
         class_id, group_id = parse_target(form.get("target", ""))
         subject_id = int_or_none(form.get("subject_id"))
         teacher_id = int_or_none(form.get("teacher_id"))
@@ -396,10 +394,8 @@ async def bells_save(request: Request) -> Response:
     """All bell rows at once: a filled row is saved, an emptied one removed, in one transaction."""
     form = await form_dict(request)
     db = request.app.state.db
-    year = await store.current_year(db)
     try:
-        if year is None:
-            raise SchoolError("Сначала создайте учебный год.")
+        year = await year_required(db)
         rows = []
         for n in range(0, 10):
             start, end = form.get(f"start_{n}", ""), form.get(f"end_{n}", "")

@@ -427,7 +427,7 @@ async def add_slot(conn, journal_id: int, weekday: int, lesson_number: int, room
     if await _one(conn, "SELECT 1 FROM timetable_slot WHERE journal_id = ? AND weekday = ? AND lesson_number = ?",
                   (journal_id, weekday, lesson_number)):
         raise SchoolError(f"{when}: этот урок уже стоит в расписании.")
-    others = f"""
+    others = """
         SELECT ts.id, j2.id AS journal_id, j2.teacher_id, j2.class_id, j2.group_id, g2.class_id AS group_class_id,
                s2.name AS subject_name, coalesce(c2.parallel || c2.letter, g2.name) AS target_name
           FROM timetable_slot ts JOIN journal j2 ON j2.id = ts.journal_id AND j2.archived_at IS NULL
