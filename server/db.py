@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import os
 import re
 import shutil
@@ -214,7 +215,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
-        self._pending: list[tuple[Callable, tuple, asyncio.Future]] = []
+        self._pending: list[tuple[Callable, tuple, asyncio.Future, bool]] = []  # fn, args, answer, plain
 
     async def open(self) -> None:
         self._writer = await self._connect(readonly=False)
@@ -260,7 +261,7 @@ class Database:
         row = await self.fetchone(sql, params)
         return row[0] if row else None
 
-    async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def write(self, fn: Callable[..., Awaitable[T]] | Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` as one whole transaction on the write connection.
 
         Group commit: writes that arrive while another transaction is running are queued,
@@ -269,23 +270,78 @@ class Database:
         exception). One fsync then covers many writes: 30 teachers saving grades after
         the bell wait for one disk flush, not thirty. Results are delivered only after
         COMMIT, so an acknowledged write is on disk.
+
+        `fn` is either `async def fn(conn: aiosqlite.Connection, …)` or a plain
+        `def fn(conn: sqlite3.Connection, …)`. A plain one runs inside the writer thread:
+        its statements cost no thread hop each (an aiosqlite await is a hop to the writer
+        thread and back, ~50 µs of CPU and a GIL hand-over), and a batch of plain jobs —
+        BEGIN, every SAVEPOINT, COMMIT — is a single hop. The hot paths (grade saves,
+        sessions) are plain; the rest may stay async, also mixed with plain jobs in one batch.
         """
         assert self._writer is not None, "database is not open"
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending.append((fn, args, future))
+        self._pending.append((fn, args, future, not inspect.iscoroutinefunction(fn)))
         async with self._write_lock:
             if not future.done():
                 batch, self._pending = self._pending, []
-                await self._run_batch(batch)
+                if all(job[3] for job in batch):
+                    await self._run_sync_batch(batch)
+                else:
+                    await self._run_batch(batch)
         return future.result()
 
+    async def _in_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(sqlite3_connection, *args)` in the write connection's own thread, in one hop.
+
+        aiosqlite has no public way to run a function on its thread: `_execute` and `_conn`
+        are private (aiosqlite is pinned <0.23 in pyproject.toml for this reason;
+        tests/test_db.py exercises this path, so an upgrade that breaks it fails there).
+        Every statement stays on the connection's one thread, as sqlite3 requires.
+        """
+        writer = self._writer
+        return await writer._execute(fn, writer._conn, *args)
+
+    async def _run_sync_batch(self, batch: list) -> None:
+        """A batch of plain jobs: the whole transaction in one hop to the writer thread."""
+        hop = asyncio.ensure_future(self._in_writer_thread(_sync_transaction, batch, len(batch) > 1))
+        cancelled = False
+        while not hop.done():
+            try:
+                await asyncio.shield(hop)
+            except asyncio.CancelledError:
+                # The writer thread runs the transaction to its end (COMMIT or ROLLBACK)
+                # whatever happens here. Wait for it with the lock held, so every job of the
+                # batch is answered with what really happened before anyone else writes.
+                cancelled = True
+            except BaseException:  # noqa: B036 — the hop's own failure: _deliver gives it to every job
+                pass
+        _deliver(batch, hop)
+        if cancelled:
+            raise asyncio.CancelledError
+
     async def _run_batch(self, batch: list) -> None:
+        """A batch with async jobs: statement by statement; runs of plain jobs in one hop each."""
         conn = self._writer
         single = len(batch) == 1
         done: list[tuple[asyncio.Future, Any]] = []
         try:
             await conn.execute("BEGIN IMMEDIATE")
-            for fn, args, future in batch:
+            i = 0
+            while i < len(batch):
+                if batch[i][3]:  # consecutive plain jobs: one hop, each in its SAVEPOINT
+                    j = i
+                    while j < len(batch) and batch[j][3]:
+                        j += 1
+                    outcomes = await self._in_writer_thread(_sync_jobs, batch[i:j], True)
+                    for (_, _, future, _), (ok, value) in zip(batch[i:j], outcomes):
+                        if ok:
+                            done.append((future, value))
+                        else:
+                            future.set_exception(value)
+                    i = j
+                    continue
+                fn, args, future, _ = batch[i]
+                i += 1
                 if not single:
                     await conn.execute("SAVEPOINT job")
                 try:
@@ -304,7 +360,7 @@ class Database:
         except BaseException as e:
             if conn.in_transaction:
                 await conn.rollback()
-            for _, _, future in batch:
+            for _, _, future, _ in batch:
                 if not future.done():
                     future.set_exception(e)
             if not isinstance(e, Exception):
@@ -345,8 +401,72 @@ class Database:
     async def execute_write(self, sql: str, params: Iterable[Any] | dict = ()) -> int:
         """One statement as its own transaction; returns lastrowid."""
 
-        async def run(conn: aiosqlite.Connection) -> int:
-            cur = await conn.execute(sql, params)
-            return cur.lastrowid
+        def run(conn: sqlite3.Connection) -> int:
+            return conn.execute(sql, params).lastrowid
 
         return await self.write(run)
+
+
+# --- plain (sync) write jobs, run inside the writer thread ------------------------------------
+
+def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
+    """Run plain jobs inside the open transaction; (True, result) or (False, exception) each.
+
+    With `savepoints` each job is in its own SAVEPOINT, so a failing one rolls back alone.
+    Without (a batch of one), a failure is left for the caller to roll back whole.
+    """
+    outcomes = []
+    for fn, args, _, _ in jobs:
+        if savepoints:
+            conn.execute("SAVEPOINT job")
+        try:
+            result = fn(conn, *args)
+            if inspect.isawaitable(result):  # an async job that the check did not recognise
+                if hasattr(result, "close"):
+                    result.close()
+                raise TypeError(f"{fn!r} returned an awaitable: declare it `async def`")
+        except Exception as e:  # this job only; the others go on
+            if savepoints:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+            outcomes.append((False, e))
+            continue
+        if savepoints:
+            conn.execute("RELEASE job")
+        outcomes.append((True, result))
+    return outcomes
+
+
+def _sync_transaction(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
+    """BEGIN IMMEDIATE, the jobs, COMMIT — all in the writer thread (Database._run_sync_batch)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes = _sync_jobs(conn, jobs, savepoints)
+        if savepoints or outcomes[0][0]:
+            conn.execute("COMMIT")
+        else:
+            conn.execute("ROLLBACK")  # the only job failed: nothing to keep
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _deliver(batch: list, hop: asyncio.Future) -> None:
+    """Answer every job of a plain batch from the writer thread's outcome (after COMMIT)."""
+    if hop.cancelled():
+        error: BaseException | None = asyncio.CancelledError()
+    else:
+        error = hop.exception()
+    for i, (_, _, future, _) in enumerate(batch):
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+            continue
+        ok, value = hop.result()[i]
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

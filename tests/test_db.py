@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -109,3 +111,142 @@ def test_concurrent_write_transactions_never_interleave(tmp_path):
         return value
 
     assert asyncio.run(run()) == "50"
+
+
+def test_plain_write_jobs_run_in_the_writer_thread_with_group_commit(tmp_path):
+    """A plain `def job(conn)` runs on the writer's own sqlite3 connection, in its thread
+    (aiosqlite's private Connection._execute/_conn: this test fails if an aiosqlite upgrade
+    changes them). A batch of plain jobs is one transaction; a failing job rolls back alone,
+    and a result is answered only once it is committed."""
+    path = tmp_path / "zhurnal.sqlite3"
+    migrate(path)
+
+    async def run():
+        db = Database(path, read_connections=2)
+        await db.open()
+        await db.execute_write("INSERT INTO setting(key, value) VALUES ('counter', '0')")
+        loop_thread = threading.get_ident()
+        seen = []
+
+        def increment(conn):
+            assert isinstance(conn, sqlite3.Connection)
+            assert conn.in_transaction
+            seen.append((threading.get_ident(), conn.total_changes))
+            value = int(conn.execute("SELECT value FROM setting WHERE key = 'counter'").fetchone()["value"])
+            conn.execute("UPDATE setting SET value = ? WHERE key = 'counter'", (str(value + 1),))
+            return value + 1
+
+        def failing(conn):
+            conn.execute("UPDATE setting SET value = '-100' WHERE key = 'counter'")
+            raise RuntimeError("boom")
+
+        async def increment_and_read():
+            written = await db.write(increment)
+            # Acknowledged means committed: a read connection already sees it.
+            assert int(await db.fetchval("SELECT value FROM setting WHERE key = 'counter'")) >= written
+            return written
+
+        results = await asyncio.gather(*[increment_and_read() for _ in range(50)],
+                                       *[db.write(failing) for _ in range(5)], return_exceptions=True)
+        assert sum(isinstance(r, RuntimeError) for r in results) == 5
+        assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 51))
+        assert all(ident != loop_thread for ident, _ in seen)
+        assert len({ident for ident, _ in seen}) == 1
+        # A single plain job that fails leaves nothing behind.
+        with pytest.raises(RuntimeError):
+            await db.write(failing)
+        value = await db.fetchval("SELECT value FROM setting WHERE key = 'counter'")
+        # A job that is a coroutine in disguise is refused, not half run.
+        with pytest.raises(TypeError):
+            await db.write(lambda conn: asyncio.sleep(0))
+        await db.close()
+        return value
+
+    assert asyncio.run(run()) == "50"
+
+
+def test_plain_and_async_jobs_mixed_in_one_batch(tmp_path):
+    """Async jobs (most of the code base) and plain ones (the journal's writes) queue together:
+    one transaction, in arrival order, each failure alone."""
+    path = tmp_path / "zhurnal.sqlite3"
+    migrate(path)
+
+    async def run():
+        db = Database(path, read_connections=1)
+        await db.open()
+        await db.execute_write("CREATE TABLE t (n INTEGER)")
+        gate = asyncio.Event()
+
+        async def holder(conn):  # keeps the lock until every other job is queued
+            await gate.wait()
+            await conn.execute("INSERT INTO t VALUES (0)")
+
+        def plain(conn, n):
+            conn.execute("INSERT INTO t VALUES (?)", (n,))
+            if n == 3:
+                raise ValueError("plain")
+            return n
+
+        async def coro(conn, n):
+            await conn.execute("INSERT INTO t VALUES (?)", (n,))
+            if n == 6:
+                raise KeyError("async")
+            return n
+
+        first = asyncio.ensure_future(db.write(holder))
+        await asyncio.sleep(0)
+        jobs = [db.write(plain, 1), db.write(plain, 2), db.write(coro, 4), db.write(plain, 3), db.write(coro, 5),
+                db.write(coro, 6), db.write(plain, 7), db.write(plain, 8)]
+        tasks = [asyncio.ensure_future(j) for j in jobs]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await first
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert [type(r).__name__ if isinstance(r, Exception) else r for r in results] == \
+            [1, 2, 4, "ValueError", 5, "KeyError", 7, 8]
+        rows = [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY rowid")]
+        await db.close()
+        return rows
+
+    assert asyncio.run(run()) == [0, 1, 2, 4, 5, 7, 8]
+
+
+def test_a_cancelled_writer_still_answers_the_batch_it_was_running(tmp_path):
+    """The task that runs a batch of plain jobs is cancelled while the writer thread is at it:
+    the thread finishes the transaction anyway, so the other jobs get their real answers and
+    the next batch starts only after that."""
+    path = tmp_path / "zhurnal.sqlite3"
+    migrate(path)
+
+    async def run():
+        db = Database(path, read_connections=1)
+        await db.open()
+        await db.execute_write("CREATE TABLE t (n INTEGER)")
+        started = threading.Event()
+
+        def slow(conn, n):
+            started.set()
+            time.sleep(0.3)
+            conn.execute("INSERT INTO t VALUES (?)", (n,))
+            return n
+
+        def quick(conn, n):
+            conn.execute("INSERT INTO t VALUES (?)", (n,))
+            return n
+
+        first = asyncio.ensure_future(db.write(quick, 0))
+        await asyncio.sleep(0)  # `first` holds the lock: the next three queue into one batch
+        holder = asyncio.ensure_future(db.write(slow, 1))
+        others = [asyncio.ensure_future(db.write(quick, n)) for n in (2, 3)]
+        await first
+        await asyncio.to_thread(started.wait, 5)
+        holder.cancel()
+        later = await db.write(quick, 4)
+        results = await asyncio.gather(*others)
+        with pytest.raises(asyncio.CancelledError):
+            await holder
+        rows = sorted(r[0] for r in await db.fetchall("SELECT n FROM t"))
+        await db.close()
+        return later, results, rows
+
+    assert asyncio.run(run()) == (4, [2, 3], [0, 1, 2, 3, 4])

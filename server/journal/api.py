@@ -18,7 +18,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from ..school import store as school
-from ..school.structure import _all, _one
 from ..web.access import current_user
 from . import store, writes
 from .routes import MAX_HOMEWORK_FILE, READERS, WRITERS, _day, _journal_or_404, _require_writer, _store_file
@@ -217,13 +216,13 @@ async def api_homework_save(request: Request, journal_id: FromPath[int], day: Fr
     return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
 
 
-async def _attach_file(conn, user, info, day: str, number: int, stored: tuple[str, str, int], reason: str) -> dict:
+def _attach_file(conn, user, info, day: str, number: int, stored: tuple[str, str, int], reason: str) -> dict:
     """The homework keeps its text and minutes and gets the file (one transaction: read and write)."""
-    lesson = await writes.find_lesson(conn, info.id, day, number)
-    old = (await _one(conn, "SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],))
+    lesson = writes.find_lesson(conn, info.id, day, number)
+    old = (conn.execute("SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],)).fetchone()
            if lesson else None)
-    return await writes.set_homework(conn, user, info, day, number, old["text"] if old else "",
-                                     old["minutes"] if old else None, stored, False, reason)
+    return writes.set_homework(conn, user, info, day, number, old["text"] if old else "",
+                               old["minutes"] if old else None, stored, False, reason)
 
 
 @post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, summary="Файл домашнего задания", status_code=200,
@@ -255,22 +254,31 @@ async def api_homework_file(request: Request, journal_id: FromPath[int], day: Fr
     return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
 
 
-async def _cell_out(request: Request, info: store.JournalInfo, day: str, number: int, student_id: int,
-                    warnings: list[str]) -> dict:
-    db = request.app.state.db
-    grades = await db.fetchall(
+def _cell_out(conn, info: store.JournalInfo, day: str, number: int, student_id: int, warnings: list[str]) -> dict:
+    """The cell as the API answers it, with the student's average and forecast. Read inside the
+    write job that changed the cell (plain sqlite3): what it has just written, no read after."""
+    grades = conn.execute(
         "SELECT g.position, g.value, g.work_type, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
         " JOIN work_type wt ON wt.code = g.work_type"
         " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ? AND g.student_id = ? ORDER BY g.position",
-        (info.id, day, number, student_id))
-    mark = await db.fetchval(
+        (info.id, day, number, student_id)).fetchall()
+    row = conn.execute(
         "SELECT a.mark FROM attendance a JOIN lesson l ON l.id = a.lesson_id"
         " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ? AND a.student_id = ?",
-        (info.id, day, number, student_id))
-    summary = await store.student_period_summary(db, info, student_id, day)
+        (info.id, day, number, student_id)).fetchone()
+    mark = row[0] if row else None
+    summary = store.student_period_summary(conn, info, student_id, day)
     return {"student_id": student_id, "date": day, "number": number, "mark": mark,
             "grades": [dict(g) for g in grades], "text": cell_text(mark, [g["value"] for g in grades]),
             "warnings": warnings, **summary}
+
+
+def _cell_job(conn, change, user, info: store.JournalInfo, day: str, number: int, student_id: int,
+              *args) -> dict:
+    """`change(conn, user, info, day, number, student_id, *args)` (a write of writes.py), then the
+    cell as the API answers it — one write job."""
+    result = change(conn, user, info, day, number, student_id, *args)
+    return _cell_out(conn, info, day, number, student_id, result["warnings"] if result else [])
 
 
 @dataclass
@@ -284,9 +292,8 @@ async def _write_cell(request: Request, journal_id: int, day: str, number: int, 
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    result = await request.app.state.db.write(writes.set_cell, current_user(request), info, day, number, student_id,
-                                              value[:40], reason[:200])
-    return await _cell_out(request, info, day, number, student_id, result["warnings"])
+    return await request.app.state.db.write(_cell_job, writes.set_cell, current_user(request), info, day, number,
+                                            student_id, value[:40], reason[:200])
 
 
 @put(CELL, opt=WRITERS, tags=TAGS, summary="Записать клетку")
@@ -312,13 +319,13 @@ class AttendanceIn:
     reason: str = ""
 
 
-async def _set_attendance(conn, user, info, day: str, number: int, student_id: int, mark: str | None,
-                          reason: str) -> dict:
+def _set_attendance(conn, user, info, day: str, number: int, student_id: int, mark: str | None,
+                    reason: str) -> dict:
     """The mark replaces the cell's attendance; its grades stay (read and written in one transaction)."""
-    lesson = await writes.find_lesson(conn, info.id, day, number)
-    grades = [r[0] for r in await _all(conn, "SELECT value FROM grade WHERE lesson_id = ? AND student_id = ?"
-                                             " ORDER BY position", (lesson["id"], student_id))] if lesson else []
-    return await writes.set_cell(conn, user, info, day, number, student_id, cell_text(mark, grades), reason)
+    lesson = writes.find_lesson(conn, info.id, day, number)
+    grades = [r[0] for r in conn.execute("SELECT value FROM grade WHERE lesson_id = ? AND student_id = ?"
+                                         " ORDER BY position", (lesson["id"], student_id))] if lesson else []
+    return writes.set_cell(conn, user, info, day, number, student_id, cell_text(mark, grades), reason)
 
 
 @put(CELL + "/attendance", opt=WRITERS, tags=TAGS, summary="Посещаемость")
@@ -333,9 +340,8 @@ async def api_attendance_save(request: Request, journal_id: FromPath[int], day: 
     mark = (data.mark or "").strip().upper() or None
     if mark is not None and mark not in ATTENDANCE:
         raise JournalError("Посещаемость: Н, Б, У, ОП или пусто.")
-    result = await request.app.state.db.write(_set_attendance, current_user(request), info, day, number, student_id,
-                                              mark, data.reason[:200])
-    return await _cell_out(request, info, day, number, student_id, result["warnings"])
+    return await request.app.state.db.write(_cell_job, _set_attendance, current_user(request), info, day, number,
+                                            student_id, mark, data.reason[:200])
 
 
 @dataclass
@@ -352,9 +358,8 @@ async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: 
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    await request.app.state.db.write(writes.set_grade_work_type, current_user(request), info, day, number,
-                                     student_id, position, data.work_type, data.reason[:200])
-    return await _cell_out(request, info, day, number, student_id, [])
+    return await request.app.state.db.write(_cell_job, writes.set_grade_work_type, current_user(request), info, day,
+                                            number, student_id, position, data.work_type, data.reason[:200])
 
 
 @dataclass

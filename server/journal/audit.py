@@ -34,19 +34,22 @@ def entry_hash(prev: str, at: str, account_id: int | None, entity: str, key: str
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-async def record(conn, account_id: int | None, entity: str, key: str, old: Any, new: Any, reason: str = "") -> None:
-    """Append the change to the audit log and the change feed (inside the caller's transaction)."""
+def record(conn: sqlite3.Connection, account_id: int | None, entity: str, key: str, old: Any, new: Any,
+           reason: str = "") -> None:
+    """Append the change to the audit log and the change feed (inside the caller's transaction).
+
+    Plain sqlite3, like writes.py that calls it (it runs in the writer thread)."""
     if old == new:
         return
     at = now_text()
     old_j, new_j = _canonical(old), _canonical(new)
-    row = await (await conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).fetchone()
+    row = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     prev = row[0] if row else GENESIS
     h = entry_hash(prev, at, account_id, entity, key, old_j, new_j, reason)
-    await conn.execute(
+    conn.execute(
         "INSERT INTO audit_log(at, account_id, entity, key, old, new, reason, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (at, account_id, entity, key, old_j, new_j, reason, h))
-    await conn.execute(
+    conn.execute(
         "INSERT INTO change_feed(epoch_id, at, entity, key, data)"
         " VALUES ((SELECT max(id) FROM feed_epoch), ?, ?, ?, ?)", (at, entity, key, new_j))
 
@@ -54,7 +57,9 @@ async def record(conn, account_id: int | None, entity: str, key: str, old: Any, 
 async def record_many(conn, entries) -> int:
     """What record() does for each of `entries` — (at or None, account_id, entity, key, old,
     new, reason) in order — with the chain hashed in Python and two executemany calls
-    (bulk.py: the demo's ~100 000 records). Returns how many entries were appended."""
+    (bulk.py: the demo's ~100 000 records). Returns how many entries were appended.
+    Async (an aiosqlite connection): bulk.py's jobs are few and large, a hop per statement
+    costs them nothing."""
     row = await (await conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).fetchone()
     prev = row[0] if row else GENESIS
     epoch = (await (await conn.execute("SELECT max(id) FROM feed_epoch")).fetchone())[0]

@@ -151,12 +151,18 @@ async def cell_save(request: Request, journal_id: FromPath[int]) -> Response:
         student_id = int_or_none(body.get("student"))
         if number is None or student_id is None:
             raise JournalError("Неверный запрос.")
-        result = await db.write(writes.set_cell, user, info, day, number, student_id, body.get("value", "")[:40],
-                                body.get("reason", "")[:200])
+        result, summary = await db.write(_save_cell, user, info, day, number, student_id,
+                                         body.get("value", "")[:40], body.get("reason", "")[:200])
     except JournalError as e:
         return Response({"error": e.message}, status_code=400)
-    summary = await store.student_period_summary(db, info, student_id, day)
     return Response({"text": result["text"], "warnings": result["warnings"], **summary})
+
+
+def _save_cell(conn, user, info: store.JournalInfo, day: str, number: int, student_id: int, value: str,
+               reason: str) -> tuple[dict, dict]:
+    """writes.set_cell and the student's new average, in the one write job (no read after it)."""
+    result = writes.set_cell(conn, user, info, day, number, student_id, value, reason)
+    return result, store.student_period_summary(conn, info, student_id, day)
 
 
 @post("/journals/{journal_id:int}/period-grade", opt=WRITERS, status_code=200)

@@ -152,14 +152,14 @@ async def students(db: Database, info: JournalInfo, start: str, end: str) -> lis
     return list(merged.values())
 
 
-async def is_member(conn_or_db, info: JournalInfo, student_id: int, day: str) -> bool:
+def is_member(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day: str) -> bool:
+    """Whether the student is in the journal's class or group on `day`. Plain sqlite3: it runs
+    inside writes.py's jobs, in the writer thread."""
     members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
     sql = (f"SELECT 1 FROM ({members}) m WHERE m.student_id = :s AND m.from_date <= :d"
            " AND (m.to_date IS NULL OR m.to_date >= :d)")
     params = {"target": info.row["class_id"] or info.row["group_id"], "s": student_id, "d": day}
-    if isinstance(conn_or_db, Database):
-        return await conn_or_db.fetchone(sql, params) is not None
-    return await (await conn_or_db.execute(sql, params)).fetchone() is not None
+    return conn.execute(sql, params).fetchone() is not None
 
 
 async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
@@ -228,15 +228,18 @@ def current_period(periods: list[sqlite3.Row], today: str) -> sqlite3.Row | None
     return begun[-1] if begun else (non_year[0] if non_year else None)
 
 
-async def student_period_summary(db: Database, info: JournalInfo, student_id: int, day: str) -> dict:
-    """The student's weighted average and forecast in the period containing `day`."""
-    rows = await db.fetchall(
+def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day: str) -> dict:
+    """The student's weighted average and forecast in the period containing `day`.
+
+    Plain sqlite3: the cell-saving routes call it inside their write job, so the answer
+    reads what the job has just written and costs no read (a thread hop) after the COMMIT."""
+    rows = conn.execute(
         "SELECT g.value, wt.weight FROM study_period p"
         " JOIN lesson l ON l.journal_id = :j AND l.date BETWEEN p.starts_on AND p.ends_on"
         " JOIN grade g ON g.lesson_id = l.id AND g.student_id = :s"
         " JOIN work_type wt ON wt.code = g.work_type"
         " WHERE p.year_id = :y AND p.kind = :k AND p.starts_on <= :d AND p.ends_on >= :d",
-        {"j": info.id, "s": student_id, "y": info.row["year_id"], "k": info.period_kind, "d": day})
+        {"j": info.id, "s": student_id, "y": info.row["year_id"], "k": info.period_kind, "d": day}).fetchall()
     avg = weighted_average([(r["value"], r["weight"]) for r in rows])
     return {"average": avg, "forecast": forecast(avg, float(info.settings.get("forecast_threshold", "0.5")))}
 

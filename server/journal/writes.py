@@ -1,13 +1,17 @@
 """The one write path of the journal: every change to lessons, attendance, grades, homework
 and period grades is validated here and, in the same transaction, recorded by audit.record
-(audit log + change feed). Callers run these inside Database.write."""
+(audit log + change feed). Callers run these inside Database.write.
+
+These are plain functions on a sqlite3.Connection, not coroutines: Database.write runs them
+inside the writer thread, so a grade save's dozen statements cost no thread hop each, and a
+batch of saves that arrived together is one hop (BEGIN … COMMIT) for all of them."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 from ..accounts.store import User
-from ..school.structure import _all, _one
 from ..timeutil import now_text, ru_date
 from . import audit
 from .rules import (ABSENT, HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, cell_text, check_topic,
@@ -17,15 +21,23 @@ from .store import JournalInfo, is_member, is_scheduled
 EDIT_CLOSED = "deputy"  # §3.2.7 / the issue: after a period is closed only the deputy changes it, with a reason
 
 
+def _one(conn: sqlite3.Connection, sql: str, params=()) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _all(conn: sqlite3.Connection, sql: str, params=()) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
 def lesson_state(row) -> dict:
     return {"journal_id": row["journal_id"], "date": row["date"], "lesson_number": row["lesson_number"],
             "topic": row["topic"], "work_type": row["work_type"], "plan_item_id": row["plan_item_id"],
             "status": row["status"], "substitute_id": row["substitute_id"], "status_reason": row["status_reason"]}
 
 
-async def find_lesson(conn, journal_id: int, day: str, number: int):
-    return await _one(conn, "SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
-                      (journal_id, day, number))
+def find_lesson(conn, journal_id: int, day: str, number: int):
+    return _one(conn, "SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
+                (journal_id, day, number))
 
 
 def _may_write(user: User, info: JournalInfo, lesson) -> bool:
@@ -50,10 +62,10 @@ def _check_day(info: JournalInfo, day: str, number: int, lesson, *, not_future: 
         raise JournalError(f"{ru_date(day)} ещё не наступило: отметки и посещаемость ставятся в день урока или позже.")
 
 
-async def _check_closed(conn, user: User, info: JournalInfo, day: str, reason: str) -> None:
-    closed = await _one(conn, "SELECT kind, number FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
-                              " AND starts_on <= ? AND ends_on >= ? AND closed_at IS NOT NULL",
-                        (info.row["year_id"], info.period_kind, day, day))
+def _check_closed(conn, user: User, info: JournalInfo, day: str, reason: str) -> None:
+    closed = _one(conn, "SELECT kind, number FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
+                        " AND starts_on <= ? AND ends_on >= ? AND closed_at IS NOT NULL",
+                  (info.row["year_id"], info.period_kind, day, day))
     if closed is None:
         return
     if not user.has(EDIT_CLOSED):
@@ -62,50 +74,50 @@ async def _check_closed(conn, user: User, info: JournalInfo, day: str, reason: s
         raise JournalError("Период закрыт: укажите причину изменения.")
 
 
-async def _lesson_for_write(conn, user: User, info: JournalInfo, day: str, number: int, *, not_future: bool,
-                            reason: str):
+def _lesson_for_write(conn, user: User, info: JournalInfo, day: str, number: int, *, not_future: bool,
+                      reason: str):
     if info.row["archived_at"] or info.row["year_status"] == "closed":
         raise JournalError("Журнал закрыт для изменений.")
-    lesson = await find_lesson(conn, info.id, day, number)
+    lesson = find_lesson(conn, info.id, day, number)
     if not _may_write(user, info, lesson):
         raise JournalError("Записи в этот журнал вносит его учитель (или учитель на замене этого урока).")
     _check_day(info, day, number, lesson, not_future=not_future)
-    await _check_closed(conn, user, info, day, reason)
+    _check_closed(conn, user, info, day, reason)
     return lesson
 
 
-async def ensure_lesson(conn, user: User, info: JournalInfo, day: str, number: int, reason: str = ""):
+def ensure_lesson(conn, user: User, info: JournalInfo, day: str, number: int, reason: str = ""):
     """The lesson row for (date, number), created (and audited) on first use."""
-    lesson = await find_lesson(conn, info.id, day, number)
+    lesson = find_lesson(conn, info.id, day, number)
     if lesson is not None:
         return lesson
-    cur = await conn.execute("INSERT INTO lesson(journal_id, date, lesson_number) VALUES (?, ?, ?)",
-                             (info.id, day, number))
-    lesson = await _one(conn, "SELECT * FROM lesson WHERE id = ?", (cur.lastrowid,))
-    await audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", None, lesson_state(lesson), reason)
+    cur = conn.execute("INSERT INTO lesson(journal_id, date, lesson_number) VALUES (?, ?, ?)",
+                       (info.id, day, number))
+    lesson = _one(conn, "SELECT * FROM lesson WHERE id = ?", (cur.lastrowid,))
+    audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", None, lesson_state(lesson), reason)
     return lesson
 
 
-async def set_cell(conn, user: User, info: JournalInfo, day: str, number: int, student_id: int, text: str,
-                   reason: str = "") -> dict:
+def set_cell(conn, user: User, info: JournalInfo, day: str, number: int, student_id: int, text: str,
+             reason: str = "") -> dict:
     """What the teacher typed into a cell: grades and/or attendance, replacing what was there."""
     mark, grades = parse_cell(text)
-    lesson = await _lesson_for_write(conn, user, info, day, number, not_future=bool(mark or grades), reason=reason)
+    lesson = _lesson_for_write(conn, user, info, day, number, not_future=bool(mark or grades), reason=reason)
     if grades and info.no_marks:
         raise JournalError("В 1 классе отметки не ставятся (безотметочное обучение).")
     if "1" in grades and info.settings.get("grade_one_allowed", "0") != "1":
         raise JournalError("Отметка «1» в школе не используется.")
     if lesson is not None and lesson["status"] == "cancelled" and (mark or grades):
         raise JournalError("Урок не состоялся: отметки и посещаемость не ставятся.")
-    if not await is_member(conn, info, student_id, day):
+    if not is_member(conn, info, student_id, day):
         raise JournalError(f"Учащийся не числится в этом классе или группе на {ru_date(day)}.")
     if lesson is None:
         if not (mark or grades):
             return {"text": "", "warnings": []}
-        lesson = await ensure_lesson(conn, user, info, day, number, reason)
+        lesson = ensure_lesson(conn, user, info, day, number, reason)
     lid = lesson["id"]
-    old_grades = await _all(conn, "SELECT position, value, work_type FROM grade WHERE lesson_id = ? AND student_id = ?"
-                                  " ORDER BY position", (lid, student_id))
+    old_grades = _all(conn, "SELECT position, value, work_type FROM grade WHERE lesson_id = ? AND student_id = ?"
+                            " ORDER BY position", (lid, student_id))
     old_by_pos = {g["position"]: g for g in old_grades}
     for pos in range(max(len(grades), len(old_grades))):
         old = old_by_pos.get(pos)
@@ -113,58 +125,58 @@ async def set_cell(conn, user: User, info: JournalInfo, day: str, number: int, s
         key = f"grade:{lid}:{student_id}:{pos}"
         old_state = {"value": old["value"], "work_type": old["work_type"]} if old else None
         if new_value is None:
-            await conn.execute("DELETE FROM grade WHERE lesson_id = ? AND student_id = ? AND position = ?",
-                               (lid, student_id, pos))
-            await audit.record(conn, user.account_id, "grade", key, old_state, None, reason)
+            conn.execute("DELETE FROM grade WHERE lesson_id = ? AND student_id = ? AND position = ?",
+                         (lid, student_id, pos))
+            audit.record(conn, user.account_id, "grade", key, old_state, None, reason)
             continue
         # A grade keeps its work type when it stays; a new one takes the lesson's.
         work_type = old["work_type"] if old else lesson["work_type"]
         new_state = {"value": new_value, "work_type": work_type}
         if new_state != old_state:
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO grade(lesson_id, student_id, position, value, work_type) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(lesson_id, student_id, position) DO UPDATE SET value = excluded.value,"
                 " work_type = excluded.work_type", (lid, student_id, pos, new_value, work_type))
-            await audit.record(conn, user.account_id, "grade", key, old_state, new_state, reason)
-    old_mark = await _one(conn, "SELECT mark FROM attendance WHERE lesson_id = ? AND student_id = ?", (lid, student_id))
+            audit.record(conn, user.account_id, "grade", key, old_state, new_state, reason)
+    old_mark = _one(conn, "SELECT mark FROM attendance WHERE lesson_id = ? AND student_id = ?", (lid, student_id))
     old_m = old_mark["mark"] if old_mark else None
     if mark != old_m:
         key = f"attendance:{lid}:{student_id}"
         if mark is None:
-            await conn.execute("DELETE FROM attendance WHERE lesson_id = ? AND student_id = ?", (lid, student_id))
+            conn.execute("DELETE FROM attendance WHERE lesson_id = ? AND student_id = ?", (lid, student_id))
         else:
-            await conn.execute("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)"
-                               " ON CONFLICT(lesson_id, student_id) DO UPDATE SET mark = excluded.mark",
-                               (lid, student_id, mark))
-        await audit.record(conn, user.account_id, "attendance", key, {"mark": old_m} if old_m else None,
-                           {"mark": mark} if mark else None, reason)
+            conn.execute("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)"
+                         " ON CONFLICT(lesson_id, student_id) DO UPDATE SET mark = excluded.mark",
+                         (lid, student_id, mark))
+        audit.record(conn, user.account_id, "attendance", key, {"mark": old_m} if old_m else None,
+                     {"mark": mark} if mark else None, reason)
     return {"text": cell_text(mark, grades), "lesson_id": lid, "warnings": []}
 
 
-async def set_grade_work_type(conn, user: User, info: JournalInfo, day: str, number: int, student_id: int,
-                              position: int, work_type: str, reason: str = "") -> None:
-    lesson = await _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
+def set_grade_work_type(conn, user: User, info: JournalInfo, day: str, number: int, student_id: int,
+                        position: int, work_type: str, reason: str = "") -> None:
+    lesson = _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
     if lesson is None:
         raise JournalError("Отметки в этой клетке нет.")
-    if not await _one(conn, "SELECT 1 FROM work_type WHERE code = ?", (work_type,)):
+    if not _one(conn, "SELECT 1 FROM work_type WHERE code = ?", (work_type,)):
         raise JournalError("Неизвестный вид работы.")
-    g = await _one(conn, "SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? AND position = ?",
-                   (lesson["id"], student_id, position))
+    g = _one(conn, "SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? AND position = ?",
+             (lesson["id"], student_id, position))
     if g is None:
         raise JournalError("Отметки в этой клетке нет.")
-    await conn.execute("UPDATE grade SET work_type = ? WHERE lesson_id = ? AND student_id = ? AND position = ?",
-                       (work_type, lesson["id"], student_id, position))
-    await audit.record(conn, user.account_id, "grade", f"grade:{lesson['id']}:{student_id}:{position}",
-                       {"value": g["value"], "work_type": g["work_type"]}, {"value": g["value"], "work_type": work_type},
-                       reason)
+    conn.execute("UPDATE grade SET work_type = ? WHERE lesson_id = ? AND student_id = ? AND position = ?",
+                 (work_type, lesson["id"], student_id, position))
+    audit.record(conn, user.account_id, "grade", f"grade:{lesson['id']}:{student_id}:{position}",
+                 {"value": g["value"], "work_type": g["work_type"]}, {"value": g["value"], "work_type": work_type},
+                 reason)
 
 
-async def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
+def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
     """The class's limits for a day: one оценочная процедура, SanPiN homework time."""
     class_id = info.row["home_class_id"]
     if not class_id:
         return []
-    rows = await _all(
+    rows = _all(
         conn,
         """
         SELECT s.name AS subject, wt.is_control, wt.name AS work_type_name, h.minutes
@@ -186,57 +198,57 @@ async def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
     return warnings
 
 
-async def save_lesson(conn, user: User, info: JournalInfo, day: str, number: int, topic: str, work_type: str,
-                      plan_item_id: int | None = None, reason: str = "") -> dict:
+def save_lesson(conn, user: User, info: JournalInfo, day: str, number: int, topic: str, work_type: str,
+                plan_item_id: int | None = None, reason: str = "") -> dict:
     """The lesson record (§3.2.2): topic (mandatory, Russian), work type, the КТП item it gives."""
     topic = check_topic(topic)
-    await _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
-    if not await _one(conn, "SELECT 1 FROM work_type WHERE code = ?", (work_type,)):
+    _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
+    if not _one(conn, "SELECT 1 FROM work_type WHERE code = ?", (work_type,)):
         raise JournalError("Неизвестный вид работы.")
-    if plan_item_id is not None and not await _one(conn, "SELECT 1 FROM plan_item WHERE id = ? AND journal_id = ?",
-                                                   (plan_item_id, info.id)):
+    if plan_item_id is not None and not _one(conn, "SELECT 1 FROM plan_item WHERE id = ? AND journal_id = ?",
+                                             (plan_item_id, info.id)):
         raise JournalError("Такой темы нет в КТП этого журнала.")
-    lesson = await ensure_lesson(conn, user, info, day, number, reason)
+    lesson = ensure_lesson(conn, user, info, day, number, reason)
     old = lesson_state(lesson)
-    await conn.execute("UPDATE lesson SET topic = ?, work_type = ?, plan_item_id = ? WHERE id = ?",
-                       (topic, work_type, plan_item_id, lesson["id"]))
+    conn.execute("UPDATE lesson SET topic = ?, work_type = ?, plan_item_id = ? WHERE id = ?",
+                 (topic, work_type, plan_item_id, lesson["id"]))
     new = {**old, "topic": topic, "work_type": work_type, "plan_item_id": plan_item_id}
-    await audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", old, new, reason)
-    return {"lesson_id": lesson["id"], "warnings": await _class_day_warnings(conn, info, day)}
+    audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", old, new, reason)
+    return {"lesson_id": lesson["id"], "warnings": _class_day_warnings(conn, info, day)}
 
 
-async def set_homework(conn, user: User, info: JournalInfo, day: str, number: int, text: str, minutes: int | None,
-                       file: tuple[str, str, int] | None = None, remove_file: bool = False, reason: str = "") -> dict:
+def set_homework(conn, user: User, info: JournalInfo, day: str, number: int, text: str, minutes: int | None,
+                 file: tuple[str, str, int] | None = None, remove_file: bool = False, reason: str = "") -> dict:
     """Homework for the lesson's date (§3.2.6): text, minutes it takes, an optional file."""
     text = (text or "").strip()
     if len(text) > 2000:
         raise JournalError("Текст домашнего задания слишком длинный (не больше 2000 знаков).")
     if minutes is not None and not 1 <= minutes <= 600:
         raise JournalError("Время на домашнее задание: от 1 до 600 минут.")
-    await _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
-    lesson = await ensure_lesson(conn, user, info, day, number, reason)
-    old_row = await _one(conn, "SELECT * FROM homework WHERE lesson_id = ?", (lesson["id"],))
+    _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
+    lesson = ensure_lesson(conn, user, info, day, number, reason)
+    old_row = _one(conn, "SELECT * FROM homework WHERE lesson_id = ?", (lesson["id"],))
     old = ({"text": old_row["text"], "minutes": old_row["minutes"], "file_name": old_row["file_name"],
             "file_size": old_row["file_size"]} if old_row else None)
     name, path, size = file if file else ((None, None, None) if remove_file or not old_row else
                                           (old_row["file_name"], old_row["file_path"], old_row["file_size"]))
     key = f"homework:{lesson['id']}"
     if not text and not name:
-        await conn.execute("DELETE FROM homework WHERE lesson_id = ?", (lesson["id"],))
-        await audit.record(conn, user.account_id, "homework", key, old, None, reason)
+        conn.execute("DELETE FROM homework WHERE lesson_id = ?", (lesson["id"],))
+        audit.record(conn, user.account_id, "homework", key, old, None, reason)
         return {"warnings": []}
-    await conn.execute(
+    conn.execute(
         "INSERT INTO homework(lesson_id, text, minutes, file_name, file_path, file_size) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(lesson_id) DO UPDATE SET text = excluded.text, minutes = excluded.minutes,"
         " file_name = excluded.file_name, file_path = excluded.file_path, file_size = excluded.file_size",
         (lesson["id"], text, minutes, name, path, size))
-    await audit.record(conn, user.account_id, "homework", key, old,
-                       {"text": text, "minutes": minutes, "file_name": name, "file_size": size}, reason)
-    return {"warnings": await _class_day_warnings(conn, info, day)}
+    audit.record(conn, user.account_id, "homework", key, old,
+                 {"text": text, "minutes": minutes, "file_name": name, "file_size": size}, reason)
+    return {"warnings": _class_day_warnings(conn, info, day)}
 
 
-async def set_lesson_status(conn, user: User, info: JournalInfo, day: str, number: int, status: str,
-                            substitute_id: int | None, status_reason: str, reason: str = "") -> None:
+def set_lesson_status(conn, user: User, info: JournalInfo, day: str, number: int, status: str,
+                      substitute_id: int | None, status_reason: str, reason: str = "") -> None:
     """§3.4.4: the lesson was given by a substitute, or did not take place (with a reason)."""
     if status not in ("held", "substituted", "cancelled"):
         raise JournalError("Неизвестное состояние урока.")
@@ -246,29 +258,29 @@ async def set_lesson_status(conn, user: User, info: JournalInfo, day: str, numbe
     if status == "substituted":
         if substitute_id is None or substitute_id == info.row["teacher_id"]:
             raise JournalError("Укажите учителя, который провёл урок на замене.")
-        if not await _one(conn, "SELECT 1 FROM account a JOIN account_role r ON r.account_id = a.id"
-                                " WHERE a.person_id = ? AND r.role = 'teacher'", (substitute_id,)):
+        if not _one(conn, "SELECT 1 FROM account a JOIN account_role r ON r.account_id = a.id"
+                          " WHERE a.person_id = ? AND r.role = 'teacher'", (substitute_id,)):
             raise JournalError("Замену может провести только учитель.")
     else:
         substitute_id = None
     if status == "cancelled" and not status_reason:
         raise JournalError("Укажите причину, по которой урок не состоялся.")
-    await _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
-    lesson = await ensure_lesson(conn, user, info, day, number, reason)
-    if status == "cancelled" and await _one(
+    _lesson_for_write(conn, user, info, day, number, not_future=False, reason=reason)
+    lesson = ensure_lesson(conn, user, info, day, number, reason)
+    if status == "cancelled" and _one(
             conn, "SELECT 1 FROM grade WHERE lesson_id = ? UNION SELECT 1 FROM attendance WHERE lesson_id = ?",
             (lesson["id"], lesson["id"])):
         raise JournalError("На уроке уже есть отметки или посещаемость: сначала уберите их.")
     old = lesson_state(lesson)
-    await conn.execute("UPDATE lesson SET status = ?, substitute_id = ?, status_reason = ? WHERE id = ?",
-                       (status, substitute_id, status_reason, lesson["id"]))
-    await audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", old,
-                       {**old, "status": status, "substitute_id": substitute_id, "status_reason": status_reason},
-                       reason)
+    conn.execute("UPDATE lesson SET status = ?, substitute_id = ?, status_reason = ? WHERE id = ?",
+                 (status, substitute_id, status_reason, lesson["id"]))
+    audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", old,
+                 {**old, "status": status, "substitute_id": substitute_id, "status_reason": status_reason},
+                 reason)
 
 
-async def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, student_id: int, value: str | None,
-                           reason: str = "") -> None:
+def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, student_id: int, value: str | None,
+                     reason: str = "") -> None:
     """§3.2.7: the period grade; only the journal's teacher and the deputy set it."""
     if not (user.has("deputy") or info.row["teacher_id"] == user.person_id):
         raise JournalError("Итоговую отметку ставит учитель журнала или заместитель директора.")
@@ -279,8 +291,8 @@ async def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, 
         raise JournalError("Итоговая отметка: 5, 4, 3, 2, зч, нз, н/а или осв.")
     if value in ("5", "4", "3", "2") and info.no_marks:
         raise JournalError("В 1 классе отметки не ставятся (безотметочное обучение).")
-    period = await _one(conn, "SELECT * FROM study_period WHERE id = ? AND year_id = ? AND kind IN (?, 'year')",
-                        (period_id, info.row["year_id"], info.period_kind))
+    period = _one(conn, "SELECT * FROM study_period WHERE id = ? AND year_id = ? AND kind IN (?, 'year')",
+                  (period_id, info.row["year_id"], info.period_kind))
     if period is None:
         raise JournalError("Такого учебного периода у этого журнала нет.")
     if period["closed_at"]:
@@ -288,31 +300,31 @@ async def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, 
             raise JournalError("Учебный период закрыт: изменить итоговую отметку может только заместитель директора.")
         if not reason.strip():
             raise JournalError("Период закрыт: укажите причину изменения.")
-    if not await is_member(conn, info, student_id, min(period["ends_on"], date.today().isoformat())) and \
-            not await is_member(conn, info, student_id, period["starts_on"]):
+    if not is_member(conn, info, student_id, min(period["ends_on"], date.today().isoformat())) and \
+            not is_member(conn, info, student_id, period["starts_on"]):
         raise JournalError("Учащийся не числится в этом классе или группе в этом периоде.")
     key = f"period_grade:{info.id}:{period_id}:{student_id}"
-    old = await _one(conn, "SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
-                     (info.id, period_id, student_id))
+    old = _one(conn, "SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
+               (info.id, period_id, student_id))
     old_state = {"value": old["value"]} if old else None
     if value is None:
-        await conn.execute("DELETE FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
-                           (info.id, period_id, student_id))
+        conn.execute("DELETE FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
+                     (info.id, period_id, student_id))
     else:
-        await conn.execute("INSERT INTO period_grade(journal_id, period_id, student_id, value) VALUES (?, ?, ?, ?)"
-                           " ON CONFLICT(journal_id, period_id, student_id) DO UPDATE SET value = excluded.value",
-                           (info.id, period_id, student_id, value))
-    await audit.record(conn, user.account_id, "period_grade", key, old_state,
-                       {"value": value} if value else None, reason)
+        conn.execute("INSERT INTO period_grade(journal_id, period_id, student_id, value) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT(journal_id, period_id, student_id) DO UPDATE SET value = excluded.value",
+                     (info.id, period_id, student_id, value))
+    audit.record(conn, user.account_id, "period_grade", key, old_state,
+                 {"value": value} if value else None, reason)
 
 
-async def close_period(conn, user: User, period_id: int, closed: bool) -> None:
+def close_period(conn, user: User, period_id: int, closed: bool) -> None:
     """The deputy closes (or reopens) a study period; recorded in the audit log."""
-    period = await _one(conn, "SELECT * FROM study_period WHERE id = ?", (period_id,))
+    period = _one(conn, "SELECT * FROM study_period WHERE id = ?", (period_id,))
     if period is None:
         raise JournalError("Такого периода нет.")
     value = now_text() if closed else None
-    await conn.execute("UPDATE study_period SET closed_at = ?, closed_by = ? WHERE id = ?",
-                       (value, user.account_id if closed else None, period_id))
-    await audit.record(conn, user.account_id, "period", f"period:{period_id}",
-                       {"closed": bool(period["closed_at"])}, {"closed": closed})
+    conn.execute("UPDATE study_period SET closed_at = ?, closed_by = ? WHERE id = ?",
+                 (value, user.account_id if closed else None, period_id))
+    audit.record(conn, user.account_id, "period", f"period:{period_id}",
+                 {"closed": bool(period["closed_at"])}, {"closed": closed})
