@@ -415,6 +415,9 @@ def finish_prepared(prepared: Prepared) -> None:
                 "INSERT INTO feed_epoch(started_at, reason, source) VALUES (?, ?, ?)",
                 (state.stamp(), f"восстановление из резервной копии от {taken}", prepared.source),
             )
+            # The copy's sessions ended since (logout, new password, a student who left) must
+            # not come back to life: after a restore everyone logs in again.
+            conn.execute("DELETE FROM session")
             # One self-contained file to move into place.
             conn.execute("PRAGMA journal_mode=DELETE")
         finally:
@@ -611,8 +614,9 @@ def _kept_names(settings: Settings) -> set[str]:
 
 
 def set_keep(settings: Settings, name: str, keep: bool) -> None:
-    if not (folder(settings) / name).is_file() or archive.parse_name(name) is None:
-        raise BackupError(f"Резервной копии {name} нет.")
+    # The name is checked first: an over-long one would make is_file() raise (ENAMETOOLONG).
+    if archive.parse_name(name) is None or not (folder(settings) / name).is_file():
+        raise BackupError(f"Резервной копии {name[:80]} нет.")
     with state.update(settings.data_dir) as s:
         s["backups"].setdefault(name, {})["keep"] = keep
 

@@ -36,6 +36,7 @@ from .school import routes as school_routes
 from .school.store import school as load_school
 from .web.access import access_guard
 from .web.errors import EXCEPTION_HANDLERS
+from .web.forms import path_ids_guard
 from .web.security import add_security_headers
 from .web.templating import make_environment
 
@@ -96,7 +97,7 @@ def create_app(settings: Settings) -> Litestar:
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
         ],
-        guards=[access_guard],
+        guards=[access_guard, path_ids_guard],  # access first: a stranger learns nothing
         # After the guard: the menu's unread-messages count for full pages.
         before_request=messages_routes.unread_for_menu,
         lifespan=[lifespan],

@@ -392,3 +392,12 @@ def test_nobody_selected_or_oneself_is_refused_with_a_message(client, school):
     r = client.post("/api/v1/credentials", json={"person_ids": [10**9]}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 404
     assert school.issues() == []
+
+
+def test_nobody_gets_a_one_time_password_for_an_administration_account(client, school):
+    csrf = as_user(client, "deputy")
+    for login_name in ("director", "sysadmin"):
+        r = client.post("/api/v1/credentials", json={"person_ids": [school.person(login_name)]},
+                        headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 403 and "член администрации" in r.json()["error"]
+    assert school.issues() == []

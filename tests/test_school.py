@@ -299,12 +299,21 @@ def test_deputy_grants_roles_and_class_access(client, data_dir):
     login(client, "deputy")
     b.get("/")
     teacher20 = count(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")
-    b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher", "sysadmin"]})
+    b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher", "staff"]})
     assert count(data_dir, "SELECT count(*) FROM account_role r JOIN account a ON a.id = r.account_id"
                            " WHERE a.login = 'teacher20'") == 2
+    # §3.1.1: the director appoints the ASU administrator, not the deputy.
+    r = b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher", "sysadmin"]}, expect=400)
+    assert "назначает директор" in b.error(r)
     me = count(data_dir, "SELECT person_id FROM account WHERE login = 'deputy'")
     r = b.post(f"/school/staff/{me}/roles", {"role": ["teacher"]}, expect=400)
     assert "Нельзя снять роль заместителя директора с самого себя" in b.error(r)
+    client.cookies.clear()
+    login(client, "director")
+    b = Browser(client)
+    b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher", "sysadmin"]})
+    assert count(data_dir, "SELECT count(*) FROM account_role r JOIN account a ON a.id = r.account_id"
+                           " WHERE a.login = 'teacher20' AND r.role = 'sysadmin'") == 1
 
 
 def test_subjects_load_and_periods_can_be_edited(client, data_dir):

@@ -43,27 +43,25 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
         raise LoginRefused(BAD_CREDENTIALS)
 
     key = await store.login_key(db, login)
-    window = timedelta(minutes=settings.login_window_minutes)
-    pair, per_login, per_ip = await store.recent_failures(db, key, ip, window)
-    if (pair >= settings.login_max_failures_account_address
-            or per_login >= settings.login_max_failures_account
-            or per_ip >= settings.login_max_failures_address):
-        await store.record_login_event(db, key, None, ip, "throttled")
-        raise LoginRefused(
-            "Слишком много неудачных попыток входа. Подождите "
-            f"{settings.login_window_minutes} минут и попробуйте снова "
-            "или обратитесь к администратору.",
-            429,
-        )
+    await refuse_if_throttled(db, settings, key, ip)
 
     row = await store.find_account(db, login)
     if row is None:
         await burn_time()
         await store.record_login_event(db, key, None, ip, "unknown_login")
         raise LoginRefused(BAD_CREDENTIALS)
+    if not row["password_hash"]:
+        # No credentials issued yet: as slow as an unknown login, or timing tells that the
+        # person (logins are made from names) is at the school.
+        await burn_time()
+        await store.record_login_event(db, key, row["account_id"], ip, "bad_password")
+        raise LoginRefused(BAD_CREDENTIALS)
     if not await verify_password_async(row["password_hash"], password):
         await store.record_login_event(db, key, row["account_id"], ip, "bad_password")
         raise LoginRefused(BAD_CREDENTIALS)
+    # The requests of a parallel burst all passed the check above before any of their failures
+    # was recorded (Argon2 queues behind two slots): look again before accepting a right guess.
+    await refuse_if_throttled(db, settings, key, ip)
     if row["disabled_at"]:
         await store.record_login_event(db, key, row["account_id"], ip, "disabled")
         raise LoginRefused("Учётная запись отключена. Обратитесь к администратору школы.", 403)
@@ -82,6 +80,22 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
         )
     await store.record_login_event(db, key, row["account_id"], ip, "ok")
     return user
+
+
+async def refuse_if_throttled(db: Database, settings: Settings, key: str, ip: str) -> None:
+    """LoginRefused (429) when this login or this address has failed too often lately."""
+    window = timedelta(minutes=settings.login_window_minutes)
+    pair, per_login, per_ip = await store.recent_failures(db, key, ip, window)
+    if (pair >= settings.login_max_failures_account_address
+            or per_login >= settings.login_max_failures_account
+            or per_ip >= settings.login_max_failures_address):
+        await store.record_login_event(db, key, None, ip, "throttled")
+        raise LoginRefused(
+            "Слишком много неудачных попыток входа. Подождите "
+            f"{settings.login_window_minutes} минут и попробуйте снова "
+            "или обратитесь к администратору.",
+            429,
+        )
 
 
 async def has_consent(db: Database, parent_person_id: int) -> bool:

@@ -186,6 +186,11 @@ async def my_class_ids(db: Database, user: User) -> set[int]:
 
 def refusal(user: User, target: Target, my_classes: set[int]) -> str | None:
     """Why `user` may not issue credentials to `target` (a 403), or None."""
+    if target.roles & {"director", "deputy", "sysadmin"} and target.person_id != user.person_id:
+        # A one-time password for the administration would be a way to take over its
+        # account; those are reset by the person themselves or at the server's console.
+        return (f"{target.name} — член администрации школы: пароль меняется самим человеком "
+                "или на консоли сервера (zhurnal user reset-password).")
     if user.has(*ADMIN_ISSUERS):
         return None
     in_my_class = bool(target.open_class_ids & my_classes)

@@ -20,7 +20,7 @@ from ..timeutil import now_text
 from ..web.access import KIOSK_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
 from ..web.templating import page
 from . import store
-from .auth import LoginRefused, authenticate
+from .auth import LoginRefused, authenticate, refuse_if_throttled
 from .passwords import hash_password_async, password_problem, verify_password_async
 from .store import User
 
@@ -118,8 +118,15 @@ async def password_submit(request: Request) -> Response:
     form = await request.form()
     current, new, repeat = (str(form.get(k, "")) for k in ("current", "new", "repeat"))
     row = await store.find_account(db, user.login)
+    key = await store.login_key(db, user.login)
     error = None
+    try:
+        # The current password is a password guess like a login: the same limits apply.
+        await refuse_if_throttled(db, request.app.state.settings, key, client_ip(request))
+    except LoginRefused as e:
+        return page("accounts/password.html", status_code=e.status_code, error=e.message, done=False)
     if not await verify_password_async(row["password_hash"], current[:256]):
+        await store.record_login_event(db, key, user.account_id, client_ip(request), "bad_password")
         error = "Текущий пароль введён неверно."
     elif new != repeat:
         error = "Новый пароль и повтор не совпадают."

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, SerializationException
 from litestar.params import FromPath
 from litestar.response import File
 
@@ -123,7 +123,10 @@ def grid_rows(g: dict, today: str) -> tuple[list, list[str]]:
 
 async def _json_body(request: Request) -> dict:
     if request.content_type[0] == "application/json":
-        body = await request.json()
+        try:
+            body = await request.json()
+        except SerializationException:
+            raise JournalError("Неверный запрос: тело не в формате JSON.") from None
         if not isinstance(body, dict):
             raise JournalError("Неверный запрос.")
         return {k: ("" if v is None else str(v)) for k, v in body.items()}

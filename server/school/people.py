@@ -149,6 +149,17 @@ async def find_parent(conn, last: str, first: str, middle: str, phone: str | Non
     )
 
 
+async def find_parent_of_student(conn, student_id: int, last: str, first: str, middle: str) -> sqlite3.Row | None:
+    """A parent of this student with this name: the match when no phone is given (never by
+    name alone across the school: a namesake would be shown another family's child)."""
+    return await _one(
+        conn,
+        "SELECT p.id FROM guardian g JOIN person p ON p.id = g.parent_id"
+        " WHERE g.student_id = ? AND p.last_name = ? AND p.first_name = ? AND p.middle_name = ?",
+        (student_id, last, first, middle),
+    )
+
+
 async def create_parent(conn, last: str, first: str, middle: str, phone: str | None, email: str | None) -> int:
     return await _new_person_with_account(conn, last, first, middle, {"parent"}, phone=phone, email=email)
 
@@ -261,12 +272,21 @@ async def set_staff_roles(conn, person_id: int, roles: set[str], by_account: int
     allowed = STORED_ROLES - {"parent", "student"}
     if roles - allowed:
         raise SchoolError("Недопустимая роль.")
+    by_director = await _one(conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role = 'director'",
+                             (by_account,))
     acc = await _one(conn, "SELECT id FROM account WHERE person_id = ?", (person_id,))
     if acc is None:
         raise SchoolError("У этого человека нет учётной записи.")
     if acc["id"] == by_account and "deputy" not in roles and await _one(
             conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role = 'deputy'", (acc["id"],)):
         raise SchoolError("Нельзя снять роль заместителя директора с самого себя.")
+    current = {r[0] for r in await (await conn.execute(
+        "SELECT role FROM account_role WHERE account_id = ?", (acc["id"],))).fetchall()}
+    appointed = (roles ^ current) & {"director", "deputy", "sysadmin"}
+    if appointed and not by_director:
+        # §3.1.1: the director appoints the deputy and the ASU administrator.
+        raise SchoolError("Роли директора, заместителя директора и администратора АСУ назначает директор "
+                          "(п. 3.1.1 Регламента).")
     now = now_text()
     await conn.execute(f"DELETE FROM account_role WHERE account_id = ? AND role IN ({','.join('?' * len(allowed))})",
                        (acc["id"], *sorted(allowed)))
@@ -307,6 +327,15 @@ async def can_read_class(db: Database, user, class_id: int) -> bool:
         " OR EXISTS (SELECT 1 FROM class_access WHERE class_id = :c AND person_id = :p)",
         {"c": class_id, "p": user.person_id})
     return bool(row and row[0])
+
+
+async def readable_class_ids(db: Database, user) -> set[int] | None:
+    """can_read_class for every class at once: None means all of them (the administration)."""
+    if user.has("director", "deputy", "sysadmin"):
+        return None
+    rows = await db.fetchall("SELECT id FROM class WHERE class_teacher_id = :p"
+                             " UNION SELECT class_id FROM class_access WHERE person_id = :p", {"p": user.person_id})
+    return {r[0] for r in rows}
 
 
 async def can_manage_class(db: Database, user, class_id: int) -> bool:

@@ -740,7 +740,8 @@ async def parent_add(request: Request, student_id: FromPath[int]) -> Response:
         relation = form.get("relation", "")
 
         async def add(conn):
-            found = await people.find_parent(conn, last, first, middle, phone)
+            found = (await people.find_parent(conn, last, first, middle, phone) if phone
+                     else await people.find_parent_of_student(conn, student_id, last, first, middle))
             parent_id = found["id"] if found else await people.create_parent(conn, last, first, middle, phone, email)
             await people.link_parent(conn, parent_id, student_id, relation)
 

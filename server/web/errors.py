@@ -7,7 +7,7 @@ import re
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, SerializationException
 from litestar.response import Redirect
 
 from ..school.errors import SchoolError
@@ -87,9 +87,68 @@ def handle_password_change(request: Request, exc: PasswordChangeRequired) -> Res
     return Redirect("/password", status_code=303)
 
 
+# Litestar's (msgspec's) validation messages, said in Russian with the field they are about.
+_TYPE_NAMES = {"str": "строка", "int": "целое число", "float": "число", "bool": "true или false",
+               "object": "объект", "array": "список", "null": "null", "number": "число"}
+_EXPECTED = re.compile(r"Expected `([^`]+)`(?:, got `([^`]+)`)?")
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
+_MISSING_PARAM = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_PLACES = {"body": "поле", "query": "параметр запроса", "path": "часть адреса", "header": "заголовок",
+           "cookie": "cookie"}
+
+
+def _type_name(spec: str) -> str:
+    return " или ".join(_TYPE_NAMES.get(part.strip(), part.strip()) for part in spec.split("|"))
+
+
+def _one_problem(err: dict) -> str:
+    key = str(err.get("key") or "")
+    source = str(getattr(err.get("source"), "value", err.get("source")) or "body")
+    message = str(err.get("message") or "")
+    at = re.search(r"at `\$\.([\w.\[\]]+)`", message)
+    if at:
+        key = at.group(1)
+    if m := _MISSING_FIELD.search(message):
+        return f"не указано обязательное поле «{m.group(1)}»"
+    if source == "body" and key == "data":
+        m = _EXPECTED.search(message)
+        if m and m.group(1) == "object":
+            return "тело запроса должно быть JSON-объектом"
+        return "неверное тело запроса"
+    where = f"{_PLACES.get(source, 'поле')} «{key}»" if key else "значение"
+    m = _EXPECTED.search(message)
+    if m and m.group(2):
+        return f"{where}: ожидается {_type_name(m.group(1))}, а передано {_type_name(m.group(2))}"
+    if m:  # a bound: "Expected `int` >= 1"
+        return f"{where}: значение вне допустимых пределов"
+    return f"{where}: неверное значение"
+
+
+def validation_detail(exc: HTTPException) -> str | None:
+    """A Russian sentence naming what was wrong with the request, or None if we cannot tell."""
+    detail = str(exc.detail or "")
+    if isinstance(exc.__cause__, SerializationException) or "JSON is malformed" in detail:
+        return "Запрос содержит ошибку: тело запроса — не JSON. Проверьте кавычки, скобки и запятые."
+    if m := _MISSING_PARAM.search(detail):
+        return f"Запрос содержит ошибку: не указан {_PLACES.get(m.group(1), 'параметр')} «{m.group(2)}»."
+    if isinstance(exc.extra, list) and exc.extra:
+        problems = list(dict.fromkeys(_one_problem(e) for e in exc.extra if isinstance(e, dict)))
+        if problems:
+            return "Запрос содержит ошибку: " + "; ".join(problems) + "."
+    return None
+
+
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
-    return error_response(request, status, russian_detail(status, exc.detail), getattr(exc, "headers", None))
+    detail = exc.detail
+    if status == 400 and isinstance(exc, ClientException) and not (detail and _CYRILLIC.search(detail)):
+        detail = validation_detail(exc) or detail
+    return error_response(request, status, russian_detail(status, detail), getattr(exc, "headers", None))
+
+
+def handle_overflow(request: Request, exc: OverflowError) -> Response:
+    # An id or a number beyond SQLite's 64-bit INTEGER, or a date beyond the calendar: bad input.
+    return error_response(request, 400, "Число или дата вне допустимого диапазона. Проверьте введённые данные.")
 
 
 def handle_school_error(request: Request, exc: SchoolError) -> Response:
@@ -108,6 +167,7 @@ EXCEPTION_HANDLERS = {
     PasswordChangeRequired: handle_password_change,
     SchoolError: handle_school_error,
     HTTPException: handle_http_exception,
+    OverflowError: handle_overflow,
     500: handle_server_error,
     Exception: handle_server_error,
 }

@@ -5,6 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 # Messages a page shows after a successful POST (post/redirect/get keeps refreshes harmless).
@@ -44,8 +47,21 @@ def ok_message(request: Request) -> str | None:
     return OK_MESSAGES.get(request.query_params.get("ok", ""))
 
 
+# SQLite's INTEGER is 64-bit: a larger id in an address or a form is no id at all (binding it
+# would raise OverflowError, a 500).
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def int_or_none(text: str | None) -> int | None:
     try:
-        return int(text) if text not in (None, "") else None
+        value = int(text) if text not in (None, "") else None
     except ValueError:
         return None
+    return value if value is None or -SQLITE_MAX_INT <= value <= SQLITE_MAX_INT else None
+
+
+def path_ids_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """An id in the address beyond SQLite's INTEGER names nothing: 404, before any query."""
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not -SQLITE_MAX_INT <= value <= SQLITE_MAX_INT:
+            raise NotFoundException()
