@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -48,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="запустить сервер школы")
     _data_arg(p)
-    p.add_argument("--host", default=None, help="адрес (по умолчанию 0.0.0.0 — вся сеть)")
-    p.add_argument("--port", type=int, default=None, help="порт (по умолчанию 8000)")
+    p.add_argument("--host", default=None, metavar="АДРЕС", help="адрес (по умолчанию 0.0.0.0 — вся сеть)")
+    p.add_argument("--port", type=int, default=None, metavar="ПОРТ", help="порт (по умолчанию 8000)")
     p.add_argument("--no-mdns", action="store_true", help="не объявлять сервер в сети по mDNS")
 
     p = sub.add_parser("demo", help="создать демонстрационную школу")
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     usub = p.add_subparsers(dest="user_command", metavar="ДЕЙСТВИЕ", required=True)
     c = usub.add_parser("create", help="создать пользователя")
     _data_arg(c)
-    c.add_argument("login")
+    c.add_argument("login", metavar="ЛОГИН",
+                   help="3–32 латинские буквы, цифры, точки, дефисы или подчёркивания (например, orlova.mp)")
     c.add_argument("--last-name", required=True, metavar="ФАМИЛИЯ")
     c.add_argument("--first-name", required=True, metavar="ИМЯ")
     c.add_argument("--middle-name", default="", metavar="ОТЧЕСТВО")
@@ -70,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--school", default=None, metavar="НАЗВАНИЕ", help="название школы (для пустой базы)")
     r = usub.add_parser("reset-password", help="выдать новый одноразовый пароль")
     _data_arg(r)
-    r.add_argument("login")
-    r.add_argument("--password", default=None, metavar="ПАРОЛЬ")
+    r.add_argument("login", metavar="ЛОГИН")
+    r.add_argument("--password", default=None, metavar="ПАРОЛЬ",
+                   help="новый пароль; если не указан, выдаётся одноразовый, который нужно сменить при входе")
     s = usub.add_parser("set-roles", help="задать роли пользователя")
     _data_arg(s)
-    s.add_argument("login")
-    s.add_argument("roles", metavar="РОЛИ")
+    s.add_argument("login", metavar="ЛОГИН")
+    s.add_argument("roles", metavar="РОЛИ",
+                   help="через запятую: director, deputy, sysadmin, teacher, staff, parent, student")
     l_ = usub.add_parser("list", help="список пользователей")
     _data_arg(l_)
 
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         data = args.data if args.data is not None else default_data_dir()
+        if data.exists() and not data.is_dir():
+            raise UserError(f"«{data}» — это файл, а не папка. Укажите папку данных параметром --data.")
         if args.command == "serve":
             return serve(load_settings(data, host=args.host, port=args.port, mdns=False if args.no_mdns else None))
         if args.command == "demo":
@@ -136,12 +143,40 @@ def audit_verify(settings: Settings) -> int:
     return 0 if ok else 1
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """Take the address once before anything is written or printed, so that a port in use
+    (the demo started twice), a privileged port or a foreign address is a Russian message
+    and exit status 2, not uvicorn's English error after «запущен»."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"Порт — число от 1 до 65535, а указано {port}.")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        raise UserError(f"Неизвестный адрес «{host}» (параметр --host).") from None
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UserError(f"Порт {port} уже занят: Журнал уже запущен или порт занят другой программой. "
+                                "Остановите её или укажите другой порт, например --port 8080.") from None
+            if e.errno == errno.EACCES:
+                raise UserError(f"Порт {port} может занять только администратор (root). Укажите порт от 1024, "
+                                "например --port 8000.") from None
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise UserError(f"Адрес {host} не принадлежит этому компьютеру (параметр --host).") from None
+            raise UserError(f"Не удаётся открыть порт {port} на адресе {host}: {e.strerror}.") from None
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
     from .netinfo import server_urls
 
+    check_can_listen(settings.host, settings.port)
     # A missing database is created empty: the first visit shows the set-up page.
     migrate(settings.db_path)
     print("Электронный журнал запущен. Откройте в браузере:")

@@ -15,6 +15,10 @@ from .timeutil import now_text
 
 
 async def run(settings: Settings, args) -> int:
+    # Only `create` may start a database (the first sysadmin of an empty server); the others
+    # would otherwise leave a stray empty school behind a mistyped --data.
+    if args.user_command != "create" and not settings.db_path.exists():
+        raise UserError(f"В папке {settings.data_dir} нет базы журнала. Укажите папку данных параметром --data.")
     migrate(settings.db_path)
     db = Database(settings.db_path, read_connections=1)
     await db.open()

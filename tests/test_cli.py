@@ -308,3 +308,153 @@ def test_console_help_is_in_russian():
     r = run_process("user", "create", "--help")
     assert r.returncode == 0
     assert "использование" in r.stdout and "название школы" in r.stdout
+
+
+# --- the stable surface of DESIGN.md and the README's command table ------------------------------
+
+def leaf_parsers(parser=None, path=()):
+    """(["user", "create"], parser) for every command an admin can run."""
+    import argparse
+
+    from server.cli import build_parser
+
+    parser = parser or build_parser()
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield list(path), parser
+        return
+    for name, sub in subs[0].choices.items():
+        yield from leaf_parsers(sub, (*path, name))
+
+
+def options_of(parser) -> set[str]:
+    return {s for a in parser._actions for s in a.option_strings}
+
+
+def readme_commands() -> list[tuple[list[str], set[str]]]:
+    """Each `zhurnal …` of the README's command table: (the command words, the --flags it names)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    found = []
+    for cell in re.findall(r"^\| `zhurnal ([^`]+)` \|", text, flags=re.M):
+        words = cell.replace("|", " ").split()
+        command = []
+        for w in words:
+            if not re.fullmatch(r"[a-z-]+", w) or w.startswith("-"):
+                break
+            command.append(w)
+        flags = set(re.findall(r"(--[a-z-]+)", cell))
+        found.append((command, flags))
+    return found
+
+
+def test_every_command_takes_data(capsys):
+    leaves = list(leaf_parsers())
+    assert len(leaves) >= 17
+    for path, parser in leaves:
+        assert "--data" in options_of(parser), f"zhurnal {' '.join(path)} has no --data"
+
+
+def test_every_command_documented_in_design_and_readme_exists_with_its_flags():
+    leaves = {tuple(path): parser for path, parser in leaf_parsers()}
+    documented = {
+        ("serve",): {"--host", "--port", "--no-mdns"},
+        ("demo",): {"--password"},
+        ("user", "create"): {"--last-name", "--first-name", "--roles", "--password", "--school"},
+        ("user", "reset-password"): {"--password"},
+        ("user", "set-roles"): set(),
+        ("user", "list"): set(),
+        ("audit", "verify"): set(),
+        ("backup", "setup"): {"--recovery-key-out"},
+        ("backup", "create"): set(),
+        ("backup", "list"): set(),
+        ("backup", "verify"): {"--key"},
+        ("backup", "restore"): {"--key", "--yes"},
+    }
+    table = readme_commands()
+    assert len(table) >= 15, table
+    for command, flags in table:
+        documented.setdefault(tuple(command), set()).update(flags)
+    for command, flags in documented.items():
+        assert command in leaves, f"zhurnal {' '.join(command)} is documented but does not exist"
+        missing = flags - options_of(leaves[command])
+        assert not missing, f"zhurnal {' '.join(command)} lacks {missing}"
+
+
+def test_help_of_every_command_is_in_russian():
+    for path, parser in leaf_parsers():
+        text = parser.format_help()
+        assert "использование:" in text and "usage:" not in text and "options:" not in text, path
+        for action in parser._actions:
+            if action.nargs == 0:
+                continue
+            shown = action.metavar or action.dest
+            assert re.search("[А-Яа-яЁё]", shown), f"zhurnal {' '.join(path)}: {shown} is not Russian"
+
+
+def test_zhurnal_data_names_the_data_folder_when_data_is_not_given(capsys, data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("ZHURNAL_DATA", str(data_dir))
+    code, out, err = run_cli(capsys, "user", "list")
+    assert code == 0, err
+    assert "teacher01" in out
+    # --data wins over the variable.
+    code, _, err = run_cli(capsys, "user", "list", "--data", str(tmp_path / "elsewhere"))
+    assert code == 2 and "нет базы" in err
+    code, out, err = run_cli(capsys, "audit", "verify")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("command", [["user", "list"], ["user", "reset-password", "teacher01"],
+                                     ["user", "set-roles", "teacher01", "teacher"], ["audit", "verify"]])
+def test_a_mistyped_data_folder_is_refused_and_nothing_is_created(capsys, tmp_path, command):
+    typo = tmp_path / "dta"
+    code, out, err = run_cli(capsys, *command, "--data", str(typo))
+    assert code == 2, out + err
+    assert "нет базы журнала" in err and "Ошибка" in err
+    assert not typo.exists()
+
+
+def test_a_file_given_as_the_data_folder_is_refused_in_russian(capsys, tmp_path):
+    f = tmp_path / "journal.xlsx"
+    f.write_bytes(b"not a folder")
+    for command in (["user", "list"], ["audit", "verify"], ["backup", "list"], ["demo"]):
+        code, _, err = run_cli(capsys, *command, "--data", str(f))
+        assert code == 2, command
+        assert "это файл, а не папка" in err
+    assert f.read_bytes() == b"not a folder"
+
+
+def test_server_started_twice_on_one_port_says_so_in_russian_and_writes_nothing(tmp_path):
+    data = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_process("serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port), "--no-mdns")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"Порт {port} уже занят" in r.stderr
+    assert "Traceback" not in r.stderr and "error" not in r.stderr.lower()
+    assert "запущен" not in r.stdout
+    assert not data.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "от 1 до 65535"),
+    (["--port", "0"], "от 1 до 65535"),
+    (["--host", "192.0.2.250"], "не принадлежит этому компьютеру"),  # TEST-NET-1: nobody's address
+])
+def test_server_refuses_a_port_or_address_it_cannot_use(capsys, tmp_path, args, message):
+    data = tmp_path / "data"
+    code, out, err = run_cli(capsys, "serve", "--data", str(data), "--no-mdns", *(["--port", "8000"] + args))
+    assert code == 2, out + err
+    assert message in err
+    assert "запущен" not in out
+    assert not data.exists()
+
+
+def test_a_port_from_the_settings_file_is_checked_as_well(capsys, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "zhurnal.toml").write_text("port = 123456\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "serve", "--data", str(data), "--no-mdns")
+    assert code == 2 and "от 1 до 65535" in err
+    assert not (data / "zhurnal.sqlite3").exists()

@@ -336,3 +336,14 @@ def test_other_teachers_and_families_cannot_open_the_journal(client):
         login(client, who)
         assert client.get("/journals/1").status_code == 403
         assert client.get("/journals").status_code == 403
+
+
+def test_cell_history_does_not_reveal_names_of_people_outside_the_journal(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    director = q(data_dir, "SELECT person_id FROM account WHERE login = 'director'")[0][0]
+    r = teacher.c.get(f"/journals/1/history?student={director}&date={day}&n={n}")
+    assert r.status_code == 404
+    name = q(data_dir, "SELECT last_name FROM person WHERE id = ?", (director,))[0][0]
+    assert name not in r.text
+    own = teacher.c.get(f"/journals/1/history?student={teacher.students[0]}&date={day}&n={n}")
+    assert own.status_code == 200

@@ -114,7 +114,9 @@ async def diary_file(request: Request, lesson_id: FromPath[int]) -> Response:
     path = Path(request.app.state.settings.data_dir) / row["file_path"] if row else None
     if path is None or not path.is_file():
         raise NotFoundException("Файла нет.")
-    return File(path=path, filename=row["file_name"], content_disposition_type="attachment")
+    # Uploaded by a teacher, opened by a family: never rendered by the browser as a page.
+    return File(path=path, filename=row["file_name"], content_disposition_type="attachment",
+                media_type="application/octet-stream")
 
 
 def _first_monday(request: Request) -> date:

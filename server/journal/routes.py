@@ -313,7 +313,14 @@ async def cell_history(request: Request, journal_id: FromPath[int]) -> Response:
     history = await store.cell_history(db, lesson["id"], student_id) if lesson and student_id else []
     grades = await db.fetchall("SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? ORDER BY position",
                                (lesson["id"], student_id)) if lesson else []
-    student = await db.fetchone("SELECT last_name, first_name FROM person WHERE id = ?", (student_id,))
+    # Only a student of this journal (at any time this year): the page must not become a
+    # way to look up anyone's name by id.
+    members = store.CLASS_MEMBERS if info.row["class_id"] else store.GROUP_MEMBERS
+    student = await db.fetchone(
+        f"SELECT p.last_name, p.first_name FROM ({members}) m JOIN person p ON p.id = m.student_id"
+        " WHERE m.student_id = :s LIMIT 1", {"target": info.row["class_id"] or info.row["group_id"], "s": student_id})
+    if student is None:
+        raise NotFoundException("Такого учащегося в этом журнале нет.")
     return page("journal/_history.html", info=info, day=day, number=number, student_id=student_id,
                 student=student, history=history, grades=grades,
                 work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"), ru_day=ru_date(day))
@@ -343,7 +350,7 @@ async def homework_file(request: Request, lesson_id: FromPath[int]) -> Response:
         raise NotFoundException("Файла нет.")
     await _journal_or_404(request, row["journal_id"])
     return File(path=Path(request.app.state.settings.data_dir) / row["file_path"], filename=row["file_name"],
-                content_disposition_type="attachment")
+                content_disposition_type="attachment", media_type="application/octet-stream")
 
 
 @post("/school/periods/{period_id:int}/close", opt={"roles": {"deputy"}})
