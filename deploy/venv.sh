@@ -40,6 +40,9 @@ if [ ! -x "$ZH_VENV/bin/python" ]; then
         }
         python3 -m venv "$ZH_VENV"
     fi
+    # A new environment (or one remade after python3 was upgraded) has nothing installed yet,
+    # whatever an old stamp says.
+    rm -f "$ZH_VENV"/.zhurnal-installed*
 fi
 
 # Reinstall only when the project's metadata changed since the last install.
@@ -47,9 +50,10 @@ ZH_STAMP="$ZH_VENV/.zhurnal-installed${ZH_EXTRAS:+-$ZH_EXTRAS}"
 if [ ! -f "$ZH_STAMP" ] || [ "$ZH_ROOT/pyproject.toml" -nt "$ZH_STAMP" ]; then
     echo "Устанавливаю Журнал и его зависимости в $ZH_VENV …"
     # The build backend is chatty; keep its output in a log and show it only on failure.
-    if "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip \
-            >"$ZH_VENV/install.log" 2>&1 &&
-        "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    # A newer pip is welcome but not needed: without internet the install goes on with the old one.
+    "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip \
+        >"$ZH_VENV/install.log" 2>&1 || true
+    if "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check \
             -e "$ZH_ROOT${ZH_EXTRAS:+[$ZH_EXTRAS]}" >>"$ZH_VENV/install.log" 2>&1; then
         touch "$ZH_STAMP"
     else

@@ -81,12 +81,16 @@ def migrate(path: Path | str) -> tuple[int, int]:
     A database made by a newer Zhurnal is refused before anything is written to it.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Children's personal data: a new data folder and database are for the owner only.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    new = not path.exists()
     try:
         # The pragmas already read the file: a file that is not SQLite fails here.
         conn = connect_sync(path)
     except sqlite3.DatabaseError as e:
         raise DatabaseError(f"Файл {path} не является базой данных Журнала или повреждён ({e}).") from e
+    if new:
+        os.chmod(path, 0o600)
     try:
         try:
             current = schema_version(conn)

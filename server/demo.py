@@ -16,16 +16,18 @@ lessons and the period grades of ended periods — except journal 1's (teacher01
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from .accounts import store as accounts
 from .accounts.passwords import hash_password
 from .cli import UserError
 from .config import Settings
-from .db import Database, migrate
+from .db import Database, connect_sync, migrate
 from . import demo_journal, demo_school
 from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
 from .school import store as school
@@ -171,9 +173,22 @@ def build_demo(settings: Settings, password: str | None) -> int:
             "укажите другую папку параметром --data."
         )
     password = password or DEFAULT_PASSWORD
-    migrate(settings.db_path)
+    # Built in a side folder and moved into place at the end: an interrupted build never
+    # leaves a half-made school that the next `demo.sh` would take for a finished one.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    building = settings.data_dir / ".demo-building"
+    shutil.rmtree(building, ignore_errors=True)
+    side = replace(settings, data_dir=building)
+    migrate(side.db_path)
     plan = plan_school(date.today())
-    asyncio.run(_write(settings, plan, hash_password(password)))
+    asyncio.run(_write(side, plan, hash_password(password)))
+    conn = connect_sync(side.db_path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file before it moves
+    finally:
+        conn.close()
+    os.replace(side.db_path, settings.db_path)
+    shutil.rmtree(building, ignore_errors=True)
     print_logins(plan, password)
     return 0
 

@@ -349,7 +349,7 @@ def readme_commands() -> list[tuple[list[str], set[str]]]:
 
 def test_every_command_takes_data(capsys):
     leaves = list(leaf_parsers())
-    assert len(leaves) >= 17
+    assert len(leaves) >= 15
     for path, parser in leaves:
         assert "--data" in options_of(parser), f"zhurnal {' '.join(path)} has no --data"
 

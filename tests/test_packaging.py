@@ -211,3 +211,44 @@ def test_the_offline_check_catches_a_page_that_reaches_the_internet(snippet):
 ])
 def test_the_offline_check_accepts_links_to_the_school_server_itself(snippet):
     assert not external_references(snippet, ".js")
+
+
+# --- deploy/: the real-school install (deploy/install.sh is not run here: it changes the system) ---
+
+def test_the_config_example_lists_every_setting_with_its_default(tmp_path):
+    from dataclasses import fields
+
+    from server.config import Settings, load_settings
+
+    example = (REPO / "deploy" / "zhurnal.toml.example").read_text(encoding="utf-8")
+    # Installed as it is, every line commented: the defaults.
+    data = tmp_path / "as-installed"
+    data.mkdir()
+    (data / "zhurnal.toml").write_text(example, encoding="utf-8")
+    assert load_settings(data) == Settings(data_dir=data)
+    # With every setting uncommented: still the defaults, and every setting is there.
+    settings_lines = re.findall(r"^# ([a-z_]+ = .+)$", example, flags=re.M)
+    named = {line.split(" = ")[0] for line in settings_lines}
+    assert named == {f.name for f in fields(Settings)} - {"data_dir"}
+    data = tmp_path / "uncommented"
+    data.mkdir()
+    (data / "zhurnal.toml").write_text("\n".join(settings_lines) + "\n", encoding="utf-8")
+    assert load_settings(data) == Settings(data_dir=data)
+
+
+def test_the_systemd_unit_runs_the_installed_program_on_the_installed_data_folder():
+    unit = (REPO / "deploy" / "zhurnal.service").read_text(encoding="utf-8")
+    install = (REPO / "deploy" / "install.sh").read_text(encoding="utf-8")
+    exec_start = re.search(r"^ExecStart=(.+)$", unit, flags=re.M).group(1).split()
+    app = re.search(r"^APP=(\S+)$", install, flags=re.M).group(1)
+    data = re.search(r"^DATA=(\S+)$", install, flags=re.M).group(1)
+    assert exec_start == [f"{app}/venv/bin/zhurnal", "serve", "--data", data]
+    assert re.search(r"^User=zhurnal$", unit, flags=re.M)
+    assert re.search(r"^USER_NAME=zhurnal$", install, flags=re.M)
+    assert f"WorkingDirectory={data}" in unit
+
+
+def test_the_install_script_is_plain_sh():
+    for script in ("deploy/install.sh", "deploy/demo.sh", "deploy/venv.sh", "tests/run.sh", ".ci/run"):
+        r = subprocess.run(["sh", "-n", str(REPO / script)], capture_output=True, text=True)
+        assert r.returncode == 0, (script, r.stderr)
