@@ -252,3 +252,17 @@ def test_the_install_script_is_plain_sh():
     for script in ("deploy/install.sh", "deploy/demo.sh", "deploy/venv.sh", "tests/run.sh", ".ci/run"):
         r = subprocess.run(["sh", "-n", str(REPO / script)], capture_output=True, text=True)
         assert r.returncode == 0, (script, r.stderr)
+
+
+def test_the_kiosk_autostart_and_browser_policy_files_are_usable():
+    import configparser
+    import json
+
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    policy = json.loads((deploy / "kiosk-policy.json").read_text(encoding="utf-8"))
+    assert policy["IncognitoModeAvailability"] == 2 and policy["DownloadRestrictions"] == 3
+    assert policy["PasswordManagerEnabled"] is False
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(deploy / "zhurnal-kiosk.desktop", encoding="utf-8")
+    command = entry["Desktop Entry"]["Exec"]
+    assert "--kiosk" in command and "--incognito" in command and command.rstrip("'").endswith("/kiosk; sleep 2; done")
