@@ -6,6 +6,8 @@ Uses Debian's Chromium (/usr/bin/chromium) driven by Playwright; the server is
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import socket
@@ -50,15 +52,15 @@ def school_data(demo_template, tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def server(school_data, tmp_path_factory) -> str:
-    """The real server in its own process; its base URL."""
+@contextlib.contextmanager
+def running_server(data: Path, log_dir: Path, env: dict | None = None):
+    """`zhurnal serve` on a free loopback port in its own process; yields its base URL."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("server-log") / "server.log").open("w+")
+    log = (log_dir / "server.log").open("w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data", str(school_data), "--host", "127.0.0.1",
+        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--host", "127.0.0.1",
          "--port", str(port), "--no-mdns"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -86,6 +88,13 @@ def server(school_data, tmp_path_factory) -> str:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(school_data, tmp_path_factory) -> str:
+    """The real server in its own process; its base URL."""
+    with running_server(school_data, tmp_path_factory.mktemp("server-log")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

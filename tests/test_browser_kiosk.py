@@ -5,21 +5,16 @@ and cannot open another family's thread. The kiosk's idle time is 3 s here
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 # The browser, tab and server helpers of the main browser tests (skips this module too when
 # Chromium or Playwright is missing).
-from test_browser import REPO, Page, browser, expect, free_port, log_in, school_data  # noqa: F401
+from test_browser import Page, browser, expect, log_in, running_server, school_data  # noqa: F401
 
 from conftest import PASSWORD
 
@@ -29,37 +24,9 @@ IDLE = 3
 @pytest.fixture(scope="module")
 def server(school_data, tmp_path_factory) -> str:  # noqa: F811
     """`zhurnal serve` in its own process with a 3-second kiosk idle time; its base URL."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("kiosk-server-log") / "server.log").open("w+")
-    env = {**os.environ, "ZHURNAL_KIOSK_IDLE_SECONDS": str(IDLE)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data", str(school_data), "--host", "127.0.0.1",
-         "--port", str(port), "--no-mdns"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(base + "/login", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not answer within 30 s")
-            time.sleep(0.1)
+    with running_server(school_data, tmp_path_factory.mktemp("kiosk-server-log"),
+                        env={"ZHURNAL_KIOSK_IDLE_SECONDS": str(IDLE)}) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
+from test_journal import execute, q
 from conftest import login
 
 from server.diary import rules
@@ -18,19 +19,6 @@ HOMEWORK = "Упражнение 125, выучить правило на с. 48"
 FILE = ("задание по русскому.pdf", b"%PDF-1.4 diary test", "application/pdf")
 
 
-def q(data_dir, sql, params=()):
-    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def execute(data_dir, sql, params=()):
-    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
-    conn.execute(sql, params)
-    conn.commit()
-    conn.close()
 
 
 def person(data_dir, login_name: str) -> int:
