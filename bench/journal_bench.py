@@ -281,16 +281,52 @@ async def _measure(base: str, info: dict, n_grid: int, clients: int, writes_each
             "server_cpu": server_cpu, "client_cpu": client_cpu}
 
 
-def run(tmp: Path, n_grid: int = 60, clients: int = 20, writes_each: int = 40) -> dict:
+SLOW_FSYNC_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <time.h>
+static void wait_like_a_card(void) {
+    static long us = -1;
+    if (us < 0) { const char *e = getenv("ZHURNAL_BENCH_FSYNC_US"); us = e ? atol(e) : 0; }
+    struct timespec t = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&t, 0);
+}
+int fsync(int fd) { static int (*real)(int); if (!real) real = dlsym(RTLD_NEXT, "fsync");
+                    wait_like_a_card(); return real(fd); }
+int fdatasync(int fd) { static int (*real)(int); if (!real) real = dlsym(RTLD_NEXT, "fdatasync");
+                        wait_like_a_card(); return real(fd); }
+"""
+
+
+def slow_fsync_env(tmp: Path, micros: int) -> dict:
+    """An LD_PRELOAD shim that adds `micros` to every fsync/fdatasync, so that this VM's
+    nearly free flushes behave like an SD card's (a few milliseconds). Needs gcc."""
+    src, lib = tmp / "slowfsync.c", tmp / "slowfsync.so"
+    src.write_text(SLOW_FSYNC_C)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(lib), str(src), "-ldl"], check=True)
+    return {"LD_PRELOAD": str(lib), "ZHURNAL_BENCH_FSYNC_US": str(micros)}
+
+
+def raw_commits_in_subprocess(folder: Path, env: dict) -> float:
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import journal_bench, pathlib; "
+            f"print(journal_bench.raw_commits_per_s(pathlib.Path({str(folder)!r})))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip())
+
+
+def run(tmp: Path, n_grid: int = 60, clients: int = 20, writes_each: int = 40, fsync_us: int = 0) -> dict:
     data = tmp / "data"
     t0 = time.perf_counter()
     info = generate(data)
     gen_s = time.perf_counter() - t0
     db_path = data / "zhurnal.sqlite3"
     raw_ms = raw_grid_ms(db_path, info["big_journal"], info["quarter"])
-    raw_rate = raw_commits_per_s(tmp)
+    extra_env = slow_fsync_env(tmp, fsync_us) if fsync_us else {}
+    raw_rate = raw_commits_in_subprocess(tmp, extra_env) if fsync_us else raw_commits_per_s(tmp)
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
     server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--host", "127.0.0.1",
                                "--port", str(port), "--no-mdns"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -308,7 +344,8 @@ def run(tmp: Path, n_grid: int = 60, clients: int = 20, writes_each: int = 40) -
         server.terminate()
         server.wait(timeout=10)
     return {
-        "benchmark": "journal",
+        "benchmark": "journal" + ("_slow_fsync" if fsync_us else ""),
+        "added_fsync_ms": fsync_us / 1000,
         "school": {k: info[k] for k in ("students", "journals", "lessons", "grades", "attendance")},
         "generate_s": round(gen_s, 1),
         "grid_students": 30,
