@@ -14,7 +14,7 @@ from datetime import date
 from ..accounts.store import User
 from ..timeutil import now_text, ru_date
 from . import audit
-from .rules import (ABSENT, HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, cell_text, check_topic,
+from .rules import (HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, cell_text, check_topic,
                     parse_cell)
 from .store import JournalInfo, is_member, is_scheduled
 
