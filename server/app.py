@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -36,15 +37,18 @@ from .school import routes as school_routes
 from .school.store import school as load_school
 from .web.access import access_guard
 from .web.errors import EXCEPTION_HANDLERS
-from .web.forms import path_ids_guard
 from .web.security import add_security_headers
-from .web.templating import make_environment
+from .memory import settle_memory
+from .web.templating import compile_all, make_environment
 
 log = logging.getLogger("zhurnal")
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The Litestar app for the school whose data is in `settings.data_dir`."""
+def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
+    """The Litestar app for the school whose data is in `settings.data_dir`.
+
+    `warm` (the server does it; the tests, which make hundreds of apps, mostly not):
+    compile every template and `settle_memory` at start-up."""
     jinja = make_environment()
 
     @asynccontextmanager
@@ -65,9 +69,14 @@ def create_app(settings: Settings) -> Litestar:
         if settings.mdns:
             school = await load_school(db)
             await advertiser.start(settings, school["name"] if school else "Журнал")
+        if warm:
+            compile_all(jinja)
+            settle_memory()
         try:
             yield
         finally:
+            if warm:
+                gc.unfreeze()
             await app.state.backups.stop()
             await advertiser.stop()
             await db.close()
@@ -97,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
         ],
-        guards=[access_guard, path_ids_guard],  # access first: a stranger learns nothing
+        guards=[access_guard],  # access first, then ids in the path: a stranger learns nothing
         # After the guard: the menu's unread-messages count for full pages.
         before_request=messages_routes.unread_for_menu,
         lifespan=[lifespan],

@@ -174,16 +174,18 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
+    from .memory import return_big_blocks_to_the_os
     from .netinfo import server_urls
 
     check_can_listen(settings.host, settings.port)
     # A missing database is created empty: the first visit shows the set-up page.
     migrate(settings.db_path)
+    return_big_blocks_to_the_os()
     print("Электронный журнал запущен. Откройте в браузере:")
     for url in server_urls(settings):
         print("   ", url)
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+    uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, log_level="warning",
                 proxy_headers=False, server_header=False)
     return 0
 

@@ -253,6 +253,14 @@ class Database:
         finally:
             self._readers.put_nowait(conn)
 
+    async def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn: sqlite3.Connection, *args)` on a read connection, in one hop to its thread
+        and one read transaction: every query of `fn` sees the same snapshot (a grid read
+        while a teacher saves shows the cell before or after the save, in all its parts).
+        For pages that read a lot (the journal grid): N queries cost one hop, not N."""
+        async with self.read() as conn:
+            return await conn._execute(_in_snapshot, conn._conn, fn, args)  # see _in_writer_thread
+
     async def fetchall(self, sql: str, params: Iterable[Any] | dict = ()) -> list[sqlite3.Row]:
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
@@ -412,6 +420,14 @@ class Database:
 
 
 # --- plain (sync) write jobs, run inside the writer thread ------------------------------------
+
+def _in_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
+    conn.execute("BEGIN")
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.execute("ROLLBACK")
+
 
 def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
     """Run plain jobs inside the open transaction; (True, result) or (False, exception) each.

@@ -16,7 +16,9 @@ def now_text(delta: timedelta = timedelta(0)) -> str:
 
 
 def parse_stored(text: str) -> datetime:
-    return datetime.strptime(text, STORE_FMT).replace(tzinfo=timezone.utc)
+    # fromisoformat (3.11 reads the "Z") is C; strptime took ~20 µs on every request.
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def ru_date(value: str | date | datetime | None) -> str:

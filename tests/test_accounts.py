@@ -248,3 +248,24 @@ def test_first_visit_to_an_empty_server_sets_it_up_once(empty_client, tmp_path):
     c.cookies.clear()
     assert c.get("/setup").status_code == 404
     login(c, "admin", "Пароль-админа-1")
+
+
+def test_a_hash_with_older_argon2_settings_still_logs_in_and_is_rehashed(client, data_dir):
+    """Accounts made by a version with m=19 MiB, t=2 keep working; the login stores the
+    password again with today's settings, and nothing else about the account changes."""
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("UPDATE account SET password_hash = ? WHERE login = 'teacher01'", (old,))
+    conn.commit()
+    conn.close()
+    login(client, "teacher01")
+    (stored, must_change), = db_rows(data_dir, "SELECT password_hash, must_change_password FROM account"
+                                               " WHERE login = 'teacher01'")
+    assert stored != old and stored.startswith("$argon2id$v=19$m=7168,t=5,p=1$") and must_change == 0
+    client.cookies.clear()
+    login(client, "teacher01")  # the new hash verifies too
+    assert db_rows(data_dir, "SELECT password_hash FROM account WHERE login = 'teacher01'")[0][0] == stored
+    client.cookies.clear()
+    login(client, "teacher01", "wrong-password", expect=401)

@@ -124,3 +124,81 @@ def test_a_server_error_is_a_russian_page_without_internals(client, data_dir):
     assert "Traceback" not in r.text and "login_event" not in r.text
     r = client.get("/api/v1/me", headers={"Accept": "application/json"})
     assert r.status_code == 200  # the rest of the server keeps working
+
+
+def test_the_served_app_compiles_templates_and_settles_memory_at_start(data_dir):
+    """`zhurnal serve` makes the app with warm=True: every template compiled before the first
+    page, and the start-up objects frozen out of the garbage collector's full collections
+    (which otherwise fell inside every twentieth journal page); released again at shutdown."""
+    import gc
+
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from server.config import load_settings
+
+    assert gc.get_freeze_count() == 0
+    app = create_app(load_settings(data_dir, mdns=False), warm=True)
+    jinja = app.state.jinja
+    with TestClient(app=app, base_url="http://testserver.local") as c:
+        assert gc.get_freeze_count() > 10_000
+        assert len(jinja.cache) == len(jinja.list_templates(extensions=["html"])) > 50
+        login(c, "teacher01")
+        assert "Русский язык" in c.get("/journals/1").text
+    assert gc.get_freeze_count() == 0
+
+
+def test_names_are_escaped_in_the_journal_grid(client, data_dir):
+    """The grid's cells are built in Python (routes.grid_rows), not by Jinja: they escape too."""
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    student = conn.execute("SELECT e.student_id FROM enrollment e JOIN journal j ON j.class_id = e.class_id"
+                           " WHERE j.id = 1 LIMIT 1").fetchone()[0]
+    conn.execute("UPDATE person SET last_name = '\"><script>alert(1)</script>' WHERE id = ?", (student,))
+    conn.commit()
+    conn.close()
+    login(client, "teacher01")
+    html = client.get("/journals/1").text
+    assert "<script>alert(1)" not in html
+    assert 'aria-label="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;' in html
+
+
+MALLOC_PROBE = r"""
+import ctypes, sys, threading
+sys.path.insert(0, sys.argv[2])
+from server.memory import return_big_blocks_to_the_os
+if sys.argv[1] == "on":
+    assert return_big_blocks_to_the_os()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+def anon_mb():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("RssAnon")).split()[1]) // 1024
+base = anon_mb()
+def login_sized_block():  # what an Argon2 verification does in a worker thread
+    p = libc.malloc(7 << 20); libc.memset(p, 1, 7 << 20); libc.free(p)
+for _ in range(10):
+    threads = [threading.Thread(target=login_sized_block) for _ in range(2)]
+    [t.start() for t in threads]; [t.join() for t in threads]
+print(anon_mb() - base)
+"""
+
+
+def test_memory_of_finished_logins_goes_back_to_the_system():
+    """server.memory.return_big_blocks_to_the_os (called by `zhurnal serve`): 7 MiB blocks
+    freed in worker threads are given back, where glibc's default keeps them."""
+    import ctypes.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    if not ctypes.util.find_library("c") or not Path("/proc/self/status").exists():
+        pytest.skip("needs glibc and /proc (Linux)")
+    root = str(Path(__file__).resolve().parents[1])
+    kept = {mode: int(subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode, root], capture_output=True,
+                                     text=True, check=True).stdout) for mode in ("off", "on")}
+    assert kept["off"] >= 7, kept  # the default: a thread's heap keeps its block
+    assert kept["on"] <= 2, kept

@@ -7,7 +7,7 @@ from datetime import timedelta
 from ..config import Settings
 from ..db import Database
 from . import store
-from .passwords import burn_time, verify_password_async
+from .passwords import burn_time, hash_password_async, needs_rehash, verify_password_async
 from .store import User
 
 MAX_LOGIN_LENGTH = 64
@@ -78,6 +78,11 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
             "Обратитесь к классному руководителю.",
             403,
         )
+    if needs_rehash(row["password_hash"]):
+        # A hash from an older version's Argon2 settings: store it again with today's. Same
+        # password, same "must change" flag, sessions kept.
+        await store.rehash_password(db, row["account_id"], row["password_hash"],
+                                    await hash_password_async(password))
     await store.record_login_event(db, key, row["account_id"], ip, "ok")
     return user
 

@@ -262,6 +262,13 @@ async def set_password(db: Database, account_id: int, password_hash: str, must_c
     await db.write(run)
 
 
+async def rehash_password(db: Database, account_id: int, old_hash: str, new_hash: str) -> None:
+    """The same password under new hash settings; nothing else changes. Only if the hash is
+    still `old_hash` (a password changed meanwhile stays changed)."""
+    await db.execute_write("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                           (new_hash, account_id, old_hash))
+
+
 async def list_accounts(db: Database) -> list[sqlite3.Row]:
     return await db.fetchall(
         """

@@ -140,9 +140,13 @@ GROUP_MEMBERS = "SELECT student_id, from_date, to_date FROM group_member WHERE g
 
 async def students(db: Database, info: JournalInfo, start: str, end: str) -> list[dict]:
     """Students of the journal in [start, end]: from/to say when they joined or left."""
+    return await db.read_sync(students_sync, info, start, end)
+
+
+def students_sync(conn: sqlite3.Connection, info: JournalInfo, start: str, end: str) -> list[dict]:
     members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
     target = info.row["class_id"] or info.row["group_id"]
-    rows = await db.fetchall(STUDENTS_SQL.format(members=members), {"target": target, "start": start, "end": end})
+    rows = conn.execute(STUDENTS_SQL.format(members=members), {"target": target, "start": start, "end": end})
     merged: dict[int, dict] = {}
     for r in rows:  # a student who left and came back has two rows: show one
         s = merged.setdefault(r["id"], {"id": r["id"], "last_name": r["last_name"], "first_name": r["first_name"],
@@ -169,39 +173,46 @@ async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
 
 
 async def grid(db: Database, info: JournalInfo, period: sqlite3.Row) -> dict:
-    """Everything the journal page shows for one period, in six queries."""
+    """Everything the journal page shows for one period: six queries, one snapshot, one hop."""
+    return await db.read_sync(grid_sync, info, period)
+
+
+def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> dict:
     start, end = period["starts_on"], period["ends_on"]
-    lessons = await db.fetchall(
+    lessons = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
         " wt.name AS work_type_name, wt.is_control"
         " FROM lesson l JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
-        " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end))
+        " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)).fetchall()
     by_key = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
     columns = lesson_columns(info, start, end, lessons)
-    people = await students(db, info, start, end)
-    work_types = {w["code"]: w for w in await db.fetchall("SELECT * FROM work_type ORDER BY sort")}
+    people = students_sync(conn, info, start, end)
+    work_types = {w["code"]: w for w in conn.execute("SELECT * FROM work_type ORDER BY sort")}
     cells: dict[tuple[int, str, int], dict] = {}
     lesson_key = {l_["id"]: (l_["date"], l_["lesson_number"]) for l_ in lessons}
-    for g in await db.fetchall(
+    for g in conn.execute(
             "SELECT g.* FROM grade g JOIN lesson l ON l.id = g.lesson_id"
             " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ? ORDER BY g.position", (info.id, start, end)):
         d, n = lesson_key[g["lesson_id"]]
         cells.setdefault((g["student_id"], d, n), {"mark": None, "grades": []})["grades"].append(
             (g["value"], g["work_type"]))
-    for a in await db.fetchall(
+    for a in conn.execute(
             "SELECT a.* FROM attendance a JOIN lesson l ON l.id = a.lesson_id"
             " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)):
         d, n = lesson_key[a["lesson_id"]]
         cells.setdefault((a["student_id"], d, n), {"mark": None, "grades": []})["mark"] = a["mark"]
     threshold = float(info.settings.get("forecast_threshold", "0.5"))
+    per_student: dict[int, list] = {s["id"]: [] for s in people}
+    for (sid, _, _), c in cells.items():
+        if sid in per_student:
+            per_student[sid].extend((v, work_types[wt]["weight"]) for v, wt in c["grades"])
     averages = {}
     for s in people:
-        weighted = [(v, work_types[wt]["weight"]) for (sid, _, _), c in cells.items() if sid == s["id"]
-                    for v, wt in c["grades"]]
+        weighted = per_student[s["id"]]
         avg = weighted_average(weighted)
         averages[s["id"]] = {"average": avg, "forecast": forecast(avg, threshold),
                              "count": sum(1 for v, _ in weighted if v in NUMERIC)}
-    period_grades = {(r["student_id"], r["period_id"]): r["value"] for r in await db.fetchall(
+    period_grades = {(r["student_id"], r["period_id"]): r["value"] for r in conn.execute(
         "SELECT * FROM period_grade WHERE journal_id = ?", (info.id,))}
     return {"columns": columns, "lessons": by_key, "students": people, "cells": cells, "averages": averages,
             "work_types": work_types, "period_grades": period_grades, "threshold": threshold}

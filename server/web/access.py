@@ -21,6 +21,7 @@ from litestar.handlers.base import BaseRouteHandler
 from ..accounts import store
 from ..accounts.store import User
 from ..timeutil import parse_stored, utcnow
+from .forms import path_ids_guard
 
 SESSION_COOKIE = "zhurnal_session"
 PRESESSION_COOKIE = "zhurnal_csrf"
@@ -106,6 +107,9 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     # CSRF after the rule: a refused request never has its (possibly large) body read.
     if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
         await check_csrf(connection, user)
+    # Here, not as a second guard: Litestar copies the handler for every guard, and ran a
+    # plain-function guard in a worker thread — a thread hop on every request.
+    path_ids_guard(connection, handler)
 
 
 def check_rule(user: User | None, opt: dict) -> None:

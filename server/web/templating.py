@@ -15,13 +15,36 @@ from ..paths import resource_dir
 from ..timeutil import ru_date, ru_datetime
 
 
+class _ProcessBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process: an app made again in the same
+    process (the tests make hundreds) does not parse and compile its 60-odd templates again."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _ProcessBytecodeCache()
+
+
 def make_environment() -> jinja2.Environment:
     env = jinja2.Environment(
+        bytecode_cache=_BYTECODE,
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the program and change only with it: no stat() of every
+        # template file on every page.
+        auto_reload=False,
     )
     env.filters["ru_date"] = ru_date
     env.filters["ru_datetime"] = ru_datetime
@@ -31,6 +54,15 @@ def make_environment() -> jinja2.Environment:
     env.filters["audit_value"] = audit_value
     env.globals["app_version"] = __version__
     return env
+
+
+def compile_all(env: jinja2.Environment) -> int:
+    """Compile every template now, at start-up, not on its first page: the first teacher to
+    open a page does not wait, and the compiled code is there before `settle_memory`."""
+    names = env.list_templates(extensions=["html", "txt", "svg"])
+    for name in names:
+        env.get_template(name)
+    return len(names)
 
 
 def period_label(kind: str, number: int) -> str:
