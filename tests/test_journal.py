@@ -221,6 +221,10 @@ def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
     lesson_id = q(data_dir, "SELECT lesson_id FROM homework WHERE file_name IS NOT NULL")[0][0]
     f = teacher.c.get(f"/homework-files/{lesson_id}")
     assert f.status_code == 200 and f.content == b"%PDF-1.4 test"
+    pdf = b"%PDF-1.4 " + b"0" * 5000  # compressible, but an uploaded file is sent as it is
+    teacher.homework(day, n, "Прочитать параграф 12", "30", files={"file": ("задание.pdf", pdf, "application/pdf")})
+    f = teacher.c.get(f"/homework-files/{lesson_id}", headers={"Accept-Encoding": "gzip"})
+    assert f.content == pdf and "content-encoding" not in f.headers
     big = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (10 * 1024 * 1024 + 1), "application/octet-stream")})
     assert big.status_code in (400, 413)
 

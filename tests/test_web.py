@@ -202,3 +202,20 @@ def test_memory_of_finished_logins_goes_back_to_the_system():
                                      text=True, check=True).stdout) for mode in ("off", "on")}
     assert kept["off"] >= 7, kept  # the default: a thread's heap keeps its block
     assert kept["on"] <= 2, kept
+
+
+def test_pages_and_scripts_go_gzipped_to_browsers_that_ask(client):
+    """Weak school Wi-Fi: the journal grid (176 KB for a quarter) travels as ~10 KB."""
+    import gzip
+
+    login(client, "teacher01")
+    # httpx would unpack the answer itself: read the bytes as they came.
+    with client.stream("GET", "/journals/1", headers={"Accept-Encoding": "gzip"}) as r:
+        raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip" and r.headers["vary"].lower().count("accept-encoding")
+    html = gzip.decompress(raw).decode()
+    assert 'id="journal"' in html and len(raw) * 5 < len(html)
+    js = client.get("/static/vendor/htmx/htmx.min.js", headers={"Accept-Encoding": "gzip"})
+    assert js.headers["content-encoding"] == "gzip" and js.text.startswith(("var htmx", "(function", "!function"))
+    plain = client.get("/journals/1", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and 'id="journal"' in plain.text
