@@ -128,14 +128,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def audit_verify(settings: Settings) -> int:
     """Exit 0 when the audit chain is intact and the data match it; 1 naming the first problem."""
-    from .db import connect_sync
+    from .db import connect_sync, latest_version, refuse_newer, schema_version
     from .journal.audit import verify
 
     if not settings.db_path.exists():
         raise UserError(f"В папке {settings.data_dir} нет базы журнала.")
-    migrate(settings.db_path)
+    # A check of evidence changes nothing: no migration here (a newer or older schema is
+    # a message), and the connection only reads.
+    refuse_newer(settings.db_path)
     conn = connect_sync(settings.db_path)
     try:
+        current, known = schema_version(conn), latest_version()
+        if current < known:
+            raise UserError(f"База данных старой версии (схема {current}, программа знает {known}). Проверка "
+                            "делается на базе текущей версии: запустите сервер один раз (он обновит базу) "
+                            "и повторите. База не изменена.")
+        conn.execute("PRAGMA query_only=ON")
         ok, message = verify(conn)
     finally:
         conn.close()

@@ -308,6 +308,28 @@ def test_audit_verify_catches_a_grade_changed_directly_in_sqlite(teacher, data_d
     assert "изменена в базе в обход программы" in capsys.readouterr().err
 
 
+def test_audit_verify_only_reads_and_does_not_migrate(teacher, data_dir, capsys):
+    """A check of evidence changes nothing: a database of an older schema is not migrated
+    (a Russian message, exit 2), and a check leaves the file as it was."""
+    import hashlib
+
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    teacher.cell(teacher.students[0], day, n, "4")
+    db = data_dir / "zhurnal.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    latest = q(data_dir, "SELECT max(version) FROM schema_version")[0][0]
+    execute(data_dir, "DELETE FROM schema_version WHERE version = ?", (latest,))
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 2
+    assert "старой версии" in capsys.readouterr().err
+    assert q(data_dir, "SELECT max(version) FROM schema_version")[0][0] == latest - 1
+
+
 def test_audit_verify_catches_an_altered_or_removed_log_entry(teacher, data_dir):
     (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
     for s in teacher.students[:3]:
