@@ -42,7 +42,13 @@ class JournalInfo:
 
 
 async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
-    row = await db.fetchone(
+    return await db.read_sync(journal_info_sync, journal_id)
+
+
+def journal_info_sync(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | None:
+    """The journal and what its rules need, in one query; plain sqlite3, so that a write job
+    reads it inside its own transaction (routes.cell_save)."""
+    row = conn.execute(
         f"""
         SELECT j.*, {JOURNAL_TITLE_SQL}, y.starts_on AS year_start, y.ends_on AS year_end, y.status AS year_status,
                coalesce(c.parallel, gc.parallel,
@@ -64,7 +70,7 @@ async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
          WHERE j.id = ?
         """,
         (journal_id,),
-    )
+    ).fetchone()
     if row is None:
         return None
     # One query (each await is a thread hop): the timetable, holidays and settings come as JSON.
@@ -101,10 +107,16 @@ async def journals_for(db: Database, user: User, year_id: int) -> list[sqlite3.R
 async def may_read(db: Database, user: User, info: JournalInfo) -> bool:
     if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
         return True
-    row = await db.fetchone(
+    return await db.read_sync(may_read_sync, user, info)
+
+
+def may_read_sync(conn: sqlite3.Connection, user: User, info: JournalInfo) -> bool:
+    if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
+        return True
+    row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM lesson WHERE journal_id = :j AND substitute_id = :p)"
         " OR EXISTS (SELECT 1 FROM class WHERE id = :c AND class_teacher_id = :p)",
-        {"j": info.id, "p": user.person_id, "c": info.row["home_class_id"]})
+        {"j": info.id, "p": user.person_id, "c": info.row["home_class_id"]}).fetchone()
     return bool(row[0])
 
 
