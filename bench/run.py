@@ -6,7 +6,9 @@ between versions. Each benchmark builds what it needs in a temporary folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 import statistics
 import sys
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCHMARKS = {}
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
 
 
 def benchmark(fn):
@@ -30,7 +33,8 @@ def _demo(tmp: Path):
     from server.demo import build_demo
 
     started = time.perf_counter()
-    build_demo(load_settings(tmp / "data", mdns=False), "demo-parol")
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON figures
+        build_demo(load_settings(tmp / "data", mdns=False), "demo-parol")
     return load_settings(tmp / "data", mdns=False), time.perf_counter() - started
 
 
