@@ -525,6 +525,24 @@ def test_restore(settings: Settings, path: Path | None, identities: list,
 # --- USB -----------------------------------------------------------------------------
 
 
+# The desktop mounts a stick for the person logged in at the screen (/media/USER/LABEL,
+# writable by that person only); the service runs as the system user `zhurnal`.
+USB_NO_PERMISSION = (
+    "Нет права записи на USB-накопитель ({target}): его подключил рабочий стол для своего "
+    "пользователя, а Журнал работает от имени «{user}». Подключайте накопитель для копий так, "
+    "как описано в README, раздел «USB-накопитель для копий» (одна строка в /etc/fstab), "
+    "или укажите в zhurnal.toml папку backup_usb_dir, куда у «{user}» есть право записи.")
+
+
+def _service_user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return "zhurnal"
+
+
 def usb_configured(settings: Settings) -> bool:
     return bool(settings.backup_usb_dir or settings.backup_usb_label)
 
@@ -592,6 +610,8 @@ def _copy_verified(settings: Settings, entry: Entry, target: Path, progress: Pro
             raise BackupError("Копия на USB-накопителе не совпадает с исходной.")
         os.replace(tmp, final)
         _fsync_dir(target)
+    except PermissionError as e:
+        raise BackupError(USB_NO_PERMISSION.format(target=target, user=_service_user())) from e
     except OSError as e:
         raise from_os_error(e, "копировании на USB-накопитель (не извлечён ли он?)") from None
     finally:

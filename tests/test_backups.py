@@ -605,6 +605,34 @@ def test_usb_copy_is_verified_and_a_pulled_drive_leaves_no_backup_there(school, 
         service.copy_to_usb(settings)
 
 
+def test_a_stick_the_service_may_not_write_says_what_to_do(school, tmp_path, monkeypatch):
+    """A stick the desktop mounted for the person at the screen: the service user may not
+    write there. The tests run as root, who may write anywhere, so the operating system's
+    refusal is played by Path.mkdir on that one folder."""
+    import errno
+    from pathlib import Path
+
+    data, _ = school
+    stick = tmp_path / "media" / "pi" / "ZHURNAL"
+    stick.mkdir(parents=True)
+    entry = service.create_backup(settings_for(data))
+    settings = settings_for(data, backup_usb_dir=str(stick))
+    real_mkdir = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if str(self).startswith(str(stick)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    with pytest.raises(BackupError, match="Нет права записи на USB-накопитель.*fstab") as e:
+        service.copy_to_usb(settings, entry.name)
+    assert str(stick) in str(e.value)
+    last = state.read(data)["last_usb"]
+    assert last["ok"] is False and "fstab" in last["reason"]
+    assert not any(stick.rglob("*"))
+
+
 def test_usb_drive_is_found_by_its_label_only_when_mounted(tmp_path):
     media = tmp_path / "media" / "admin" / "ZHURNAL"
     media.mkdir(parents=True)
