@@ -23,6 +23,7 @@ from .admin import backups as backup_routes
 from .admin import routes as admin_routes
 from .config import Settings
 from .db import Database, migrate
+from .memory import settle_memory
 from .netinfo import Advertiser
 from .paths import resource_dir
 from .journal import api as journal_api
@@ -39,7 +40,6 @@ from .school.store import school as load_school
 from .web.access import access_guard
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
-from .memory import settle_memory
 from .web.templating import compile_all, make_environment
 
 log = logging.getLogger("zhurnal")

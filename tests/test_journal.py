@@ -373,3 +373,16 @@ def test_cell_history_does_not_reveal_names_of_people_outside_the_journal(teache
     assert name not in r.text
     own = teacher.c.get(f"/journals/1/history?student={teacher.students[0]}&date={day}&n={n}")
     assert own.status_code == 200
+
+
+def test_the_class_teacher_reads_other_journals_of_the_class_without_inputs_to_type_in(client, data_dir):
+    """Cells of a journal one may only read come read-only; one's own journal is typed in."""
+    other = q(data_dir, "SELECT j.id FROM journal j JOIN class c ON c.id = j.class_id"
+                        " WHERE c.class_teacher_id = (SELECT teacher_id FROM journal WHERE id = 1)"
+                        " AND j.teacher_id <> c.class_teacher_id LIMIT 1")[0][0]
+    login(client, "teacher01")
+    html = client.get(f"/journals/{other}").text
+    cells = re.findall(r'<input class="g"[^>]*>', html)
+    assert cells and all(c.endswith(" readonly>") for c in cells)
+    own = re.findall(r'<input class="g"[^>]*>', client.get("/journals/1").text)
+    assert own and not any("readonly" in c for c in own)
