@@ -159,6 +159,11 @@
         needToken = true;
         input.classList.add("failed");
         enqueue(input, url, body, true);
+      } else if (res.status === 400 && res.data && res.data.need_reason && !body.reason) {
+        // A closed period (perhaps not the one on screen: the year): the deputy gives a reason.
+        var why = window.prompt(res.data.error + " Причина:");
+        if (why && why.trim()) { body.reason = why.trim(); send(input, url, body, tokenRetried); }
+        else { input.value = savedValue(input); say("Не изменено: период закрыт, причина не указана.", "warn"); }
       } else if (res.status >= 400 && res.status < 500) {
         // The server refused the value: say why, keep what was typed so it can be fixed.
         var error = (res.data && res.data.error) || res.message || "Не сохранено: сервер не принял значение.";

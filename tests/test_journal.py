@@ -12,6 +12,7 @@ import pytest
 from conftest import login
 
 from server.cli import main as cli_main
+from server.timeutil import ru_date
 
 
 def q(data_dir, sql, params=()):
@@ -246,8 +247,19 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     client.cookies.clear()
     login(client, "teacher20")
     t20 = Teacher(client, 1)
+    # In the grid the substitute types into the lesson they gave, and nowhere else.
+    assert 'data-can-write="1"' in t20.page
+    cells = re.findall(r'<input class="g" data-d="([\d-]+)" data-n="(\d+)"[^>]*>', t20.page)
+    typed = {(d, int(n)) for d, n in cells if "readonly" not in
+             re.search(rf'<input class="g" data-d="{d}" data-n="{n}"[^>]*>', t20.page).group(0)}
+    assert typed == {(d1, n1)}
+    period_inputs = re.findall(r'<input class="pg"[^>]*>', t20.page)
+    assert period_inputs and all("readonly" in x for x in period_inputs)
     assert t20.cell(t20.students[0], d1, n1, "4").status_code == 200
     assert t20.cell(t20.students[0], d2, n2, "4").status_code == 403
+    # The lesson panel gives the substitute topic and homework, not the status form.
+    panel = client.get(f"/journals/1/lessons/{d1}/{n1}").text
+    assert 'data-form="topic"' in panel and 'data-form="status"' not in panel
 
 
 def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir):
@@ -274,6 +286,27 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     assert d.cell(d.students[0], day, n, "5", reason="исправление ошибки, служебная записка").status_code == 200
     reason = q(data_dir, "SELECT reason FROM audit_log WHERE key LIKE 'grade:%' ORDER BY id DESC LIMIT 1")[0][0]
     assert reason == "исправление ошибки, служебная записка"
+    # The grid asks for the reason when the server says one is needed (journal.js).
+    assert d.cell(d.students[1], day, n, "4").json()["need_reason"] is True
+    # The lesson panel: the deputy's forms carry a reason field; without one nothing changes.
+    panel = client.get(f"/journals/1/lessons/{day}/{n}").text
+    assert "Учебный период закрыт" in panel and panel.count('name="reason" required') == 3
+    r = d.lesson(day, n, "Повторение: имя существительное")
+    assert r.status_code == 400 and "укажите причину" in r.text
+    r = client.post(f"/journals/1/lessons/{day}/{n}", data={"topic": "Повторение: имя существительное",
+                    "work_type": "lesson", "plan_item_id": "", "reason": "тема записана с ошибкой",
+                    "csrf_token": d.csrf})
+    assert r.status_code == 200 and "Сохранено" in r.text
+    r = client.post(f"/journals/1/lessons/{day}/{n}/homework", data={"text": "Упражнение 5", "minutes": "20",
+                    "reason": "задание не было записано", "csrf_token": d.csrf})
+    assert r.status_code == 200
+    assert q(data_dir, "SELECT h.text FROM homework h JOIN lesson l ON l.id = h.lesson_id WHERE l.journal_id = 1"
+                       " AND l.date = ? AND l.lesson_number = ?", (day, n))[0][0] == "Упражнение 5"
+    # The teacher sees the lesson, the notice, and no forms.
+    client.cookies.clear()
+    login(client, "teacher01")
+    panel = client.get(f"/journals/1/lessons/{day}/{n}").text
+    assert "изменить записи может только заместитель директора" in panel and "<form" not in panel
 
 
 def test_period_grades_by_the_journal_teacher_only(client, data_dir):
@@ -386,3 +419,84 @@ def test_the_class_teacher_reads_other_journals_of_the_class_without_inputs_to_t
     assert cells and all(c.endswith(" readonly>") for c in cells)
     own = re.findall(r'<input class="g"[^>]*>', client.get("/journals/1").text)
     assert own and not any("readonly" in c for c in own)
+
+
+def test_a_disabled_teacher_is_not_offered_or_accepted_as_a_substitute(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    sub_id = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
+    execute(data_dir, "UPDATE account SET disabled_at = '2026-01-01T00:00:00Z' WHERE login = 'teacher20'")
+    panel = teacher.c.get(f"/journals/1/lessons/{day}/{n}").text
+    substitutes = panel.split('name="substitute_id"')[1].split("</select>")[0]
+    assert "<option" in substitutes and f'<option value="{sub_id}"' not in substitutes
+    r = teacher.c.post(f"/journals/1/lessons/{day}/{n}/status",
+                       data={"status": "substituted", "substitute_id": sub_id, "csrf_token": teacher.csrf})
+    assert r.status_code == 400 and "работающий учитель" in r.text
+
+
+def test_marking_a_lesson_as_a_control_work_after_the_grades_reweighs_them(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    s = teacher.students[0]
+    teacher.cell(s, day, n, "2")
+    before = period_average(data_dir, 1, s, day)
+    assert teacher.lesson(day, n, "Диктант по теме «Имя существительное»", "dictation").status_code == 200
+    assert q(data_dir, "SELECT g.work_type FROM grade g JOIN lesson l ON l.id = g.lesson_id WHERE l.journal_id = 1"
+                       " AND l.date = ? AND l.lesson_number = ? AND g.student_id = ?", (day, n, s))[0][0] == "dictation"
+    after = period_average(data_dir, 1, s, day)
+    assert after < before  # the "2" now weighs as a dictation
+    assert teacher.cell(s, day, n, "2").json()["average"] == after
+    lesson = q(data_dir, "SELECT id FROM lesson WHERE journal_id = 1 AND date = ? AND lesson_number = ?", (day, n))[0][0]
+    assert q(data_dir, "SELECT count(*) FROM audit_log WHERE key LIKE ? AND new LIKE '%dictation%'",
+             (f"grade:{lesson}:%",))[0][0] >= 1
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
+
+
+def test_a_control_work_stays_on_the_to_do_list_after_its_period_ends(teacher, data_dir):
+    q1_end = q(data_dir, "SELECT ends_on FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    (day, n), = lessons_of(data_dir, 1, before=date.fromisoformat(q1_end), count=1)
+    assert teacher.lesson(day, n, "Контрольный диктант", "dictation").status_code == 200
+    execute(data_dir, "DELETE FROM grade WHERE lesson_id = (SELECT id FROM lesson WHERE journal_id = 1 AND date = ?"
+                      " AND lesson_number = ?)", (day, n))
+    todo = teacher.c.get("/journals").text
+    assert f"{ru_date(day)}, {n}-й урок: оценочная процедура, нет отметок" in todo
+
+
+def test_period_grades_wait_for_the_period_end_and_obey_every_lock(client, data_dir):
+    login(client, "teacher01")
+    t = Teacher(client, 1)
+    s = t.students[0]
+
+    def put(period, value="4", reason=""):
+        return client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": value,
+                                                             "reason": reason}, headers={"X-CSRF-Token": t.csrf})
+
+    q1, q4, year = (q(data_dir, "SELECT id FROM study_period WHERE kind = ? AND number = ?", k)[0][0]
+                    for k in (("quarter", 1), ("quarter", 4), ("year", 1)))
+    r = put(q4)
+    assert r.status_code == 400 and "выставляются в его конце" in r.json()["error"]
+    assert put(year).status_code == 400
+    assert put(q1).status_code == 200
+    execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (year,))
+    r = put(q1, "5")
+    assert r.status_code == 400 and "только заместитель директора" in r.json()["error"]
+    execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (year,))
+    execute(data_dir, "UPDATE academic_year SET status = 'closed'")
+    r = put(q1, "5")
+    assert r.status_code == 400 and "закрыт для изменений" in r.json()["error"]
+
+
+def test_audit_verify_catches_a_reopened_period_and_a_removed_first_entry(client, data_dir, capsys):
+    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    login(client, "deputy")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
+    client.post(f"/school/periods/{period}/close", data={"closed": "1", "csrf_token": csrf})
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
+    execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (period,))
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 1
+    assert f"period:{period}" in capsys.readouterr().err
+    execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (period,))
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
+    execute(data_dir, "DELETE FROM audit_log WHERE id = 1")
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 1
+    assert "№ 1 удалена" in capsys.readouterr().err

@@ -96,18 +96,24 @@ STATE_QUERIES = {
                                                  "file_size": r[4]})),
     "period_grade": ("SELECT journal_id, period_id, student_id, value FROM period_grade",
                      lambda r: (f"period_grade:{r[0]}:{r[1]}:{r[2]}", {"value": r[3]})),
+    # Closed periods only: an open one is the default state and has no entry until closed.
+    "period": ("SELECT id FROM study_period WHERE closed_at IS NOT NULL",
+               lambda r: (f"period:{r[0]}", {"closed": True})),
 }
+# The last entry's state that means "nothing in the table" (a period reopened).
+ABSENT_STATES = {"period": _canonical({"closed": False})}
 
 
 def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
     """(ok, message in Russian). Reads only."""
     prev = GENESIS
-    expected_id = None
+    expected_id = 1  # AUTOINCREMENT from 1; nothing ever deletes entries
     last: dict[str, tuple[int, str | None, str]] = {}
     for row in conn.execute("SELECT id, at, account_id, entity, key, old, new, reason, hash FROM audit_log ORDER BY id"):
         id_, at, account_id, entity, key, old, new, reason, h = row
-        if expected_id is not None and id_ != expected_id:
-            return False, f"Запись журнала аудита № {expected_id} удалена (после № {expected_id - 1} идёт № {id_})."
+        if id_ != expected_id:
+            after = f"после № {expected_id - 1} идёт" if expected_id > 1 else "первая запись —"
+            return False, f"Запись журнала аудита № {expected_id} удалена ({after} № {id_})."
         if entry_hash(prev, at, account_id, entity, key, old, new, reason) != h:
             return False, f"Запись журнала аудита № {id_} ({at}, {key}) изменена в обход программы."
         prev, expected_id = h, id_ + 1
@@ -121,6 +127,8 @@ def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
     for key, (id_, new, entity) in sorted(last.items(), key=lambda kv: kv[1][0]):
         if entity not in STATE_QUERIES:
             continue
+        if new is not None and new == ABSENT_STATES.get(entity):
+            new = None
         if actual.get(key) != new:
             what = "удалена" if key not in actual else "изменена"
             return False, (f"Запись «{key}» {what} в базе в обход программы: она не совпадает с последней "
@@ -128,5 +136,5 @@ def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
     for key in actual:
         if key not in last:
             return False, f"Запись «{key}» появилась в базе в обход программы: в журнале аудита о ней ничего нет."
-    n = expected_id - 1 if expected_id else 0
+    n = expected_id - 1
     return True, f"Журнал аудита цел: {n} записей, данные совпадают с журналом."

@@ -21,7 +21,7 @@ from ..web.access import current_user
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page
 from . import store, writes
-from .rules import ATTENDANCE_LABELS, PERIOD_GRADE_LABELS, JournalError, cell_text
+from .rules import ATTENDANCE_LABELS, PERIOD_GRADE_LABELS, JournalError, ReasonRequired, cell_text
 
 # Who may open journal pages at all (§2.1: never students or parents); which journal is
 # then decided per row by store.may_read / writes._may_write.
@@ -97,29 +97,33 @@ async def journal_page(request: Request, journal_id: FromPath[int]) -> Response:
     period = next((p for p in periods if p["id"] == wanted), None) or store.current_period(
         periods, date.today().isoformat())
     if period is None:
-        return page("journal/grid.html", info=info, period=None, periods=[], g=None, can_write=False)
+        return page("journal/grid.html", info=info, period=None, periods=[], g=None, can_write=False, can_type=False)
     g = await store.grid(db, info, period)
     user = current_user(request)
     period_columns = [p for p in periods if p["kind"] == "year" or p["id"] == period["id"]]
     today = date.today().isoformat()
     can_write = user.has("deputy") or info.row["teacher_id"] == user.person_id
-    rows = grid_rows(g, today, can_write)
+    # §3.4.4: a substitute types into the lessons they gave, and only those.
+    substituted = set() if can_write else {k for k, lesson in g["lessons"].items()
+                                           if lesson["substitute_id"] == user.person_id}
+    rows = grid_rows(g, today, can_write, substituted)
     return page("journal/grid.html", info=info, period=period, periods=periods, period_columns=period_columns,
                 rows=rows,
-                g=g, can_write=can_write,
+                g=g, can_write=can_write, can_type=can_write or bool(substituted),
                 today=today, cell_text=cell_text, weekday=WEEKDAY_SHORT,
                 attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
                 ok=ok_message(request))
 
 
-def grid_rows(g: dict, today: str, can_write: bool) -> list[Markup]:
+def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = frozenset()) -> list[Markup]:
     """Per student, the row's lesson cells as one ready piece of HTML.
 
     This is the one hot loop of the product (35 students × 70 lessons = 2,450 cells), so it
     is a plain Python join, not a Jinja loop: in Jinja every `{{ }}` of every cell is an
     escape() call and a context lookup, and the cells took 4 of the page's 6 ms. Everything
     that can carry text (the cell's value, the student's name) goes through html.escape;
-    dates, lesson numbers, classes and marks come from our own code and fixed lists."""
+    dates, lesson numbers, classes and marks come from our own code and fixed lists.
+    `writable`: the (date, number) columns a substitute may type into when `can_write` is false."""
     col_cls, col_labels = [], []
     for d, n in g["columns"]:
         lesson = g["lessons"].get((d, n))
@@ -132,13 +136,15 @@ def grid_rows(g: dict, today: str, can_write: bool) -> list[Markup]:
             cls += " today"
         col_cls.append(cls)
         col_labels.append(f"{ru_date(d)}, {n}-й урок")
-    tail = '" autocomplete="off" maxlength="12" spellcheck="false"' + ("" if can_write else " readonly") + "></td>"
+    tail = '" autocomplete="off" maxlength="12" spellcheck="false"></td>'
+    tail_readonly = '" autocomplete="off" maxlength="12" spellcheck="false" readonly></td>'
+    col_tail = [tail if can_write or key in writable else tail_readonly for key in g["columns"]]
     cells, rows = g["cells"], []
     for s in g["students"]:
         left, joined = s["to"], s["from"]
         name = escape(f"{s['last_name']} {s['first_name']}")
         parts = []
-        for (d, n), cls, col in zip(g["columns"], col_cls, col_labels):
+        for (d, n), cls, col, end in zip(g["columns"], col_cls, col_labels, col_tail):
             if (left and d > left) or d < joined:  # not in the class that day: no input
                 parts.append(f'<td class="{cls} out"></td>')
                 continue
@@ -149,7 +155,7 @@ def grid_rows(g: dict, today: str, can_write: bool) -> list[Markup]:
                 value = escape(cell_text(c["mark"], [v for v, _ in c["grades"]]))
                 mark = f' data-mark="{escape(c["mark"])}"' if c["mark"] else ""
             parts.append(f'<td class="{cls}"><input class="g" data-d="{d}" data-n="{n}" value="{value}"{mark}'
-                         f' aria-label="{name}, {col}{tail}')
+                         f' aria-label="{name}, {col}{end}')
         rows.append(Markup("".join(parts)))
     return rows
 
@@ -186,8 +192,14 @@ async def cell_save(request: Request, journal_id: FromPath[int]) -> Response:
     try:
         result, summary = await request.app.state.db.write(_save_cell, current_user(request), journal_id, body)
     except JournalError as e:
-        return Response({"error": e.message}, status_code=400)
+        return _refused(e)
     return Response({"text": result["text"], "warnings": result["warnings"], **summary})
+
+
+def _refused(e: JournalError) -> Response:
+    """400 with the Russian reason; `need_reason` tells journal.js to ask for one and retry."""
+    return Response({"error": e.message, **({"need_reason": True} if isinstance(e, ReasonRequired) else {})},
+                    status_code=400)
 
 
 def _save_cell(conn, user, journal_id: int, body: dict | JournalError) -> tuple[dict, dict]:
@@ -219,7 +231,7 @@ async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Resp
         await db.write(writes.set_period_grade, current_user(request), info, period_id, student_id,
                        body.get("value", "")[:10], body.get("reason", "")[:200])
     except JournalError as e:
-        return Response({"error": e.message}, status_code=400)
+        return _refused(e)
     value = await db.fetchval("SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
                               (journal_id, period_id, student_id))
     return Response({"text": value or ""})
@@ -237,6 +249,8 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
     lesson_ok = lesson is not None or store.is_scheduled(info, day, number)
     if not lesson_ok:
         raise NotFoundException("Такого урока нет в расписании журнала.")
+    closed = await db.read_sync(store.closed_period_sync, info, day)
+    deputy, own = user.has("deputy"), info.row["teacher_id"] == user.person_id
     suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id)
     plan = await store.plan_items(db, info.id)
     # `pick`: the КТП item the teacher chose in the panel's select ('' — none); its topic fills the form.
@@ -248,11 +262,14 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
         teachers=await db.fetchall(
             "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM person p"
             " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
-            " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND p.id <> ? ORDER BY p.last_name, p.first_name",
+            " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND a.disabled_at IS NULL AND p.id <> ?"
+            " ORDER BY p.last_name, p.first_name",
             (info.row["teacher_id"],)),
         missing=await store.control_missing(db, info, lesson) if lesson else [],
-        can_write=user.has("deputy") or info.row["teacher_id"] == user.person_id
-        or (lesson is not None and lesson["substitute_id"] == user.person_id),
+        # A closed period: only the deputy changes it, giving a reason in each form.
+        closed=closed, can_write=(not closed or deputy) and (
+            deputy or own or (lesson is not None and lesson["substitute_id"] == user.person_id)),
+        can_set_status=(not closed or deputy) and (deputy or own),
         error=error, warnings=warnings or [], saved=saved, ru_day=ru_date(day))
 
 

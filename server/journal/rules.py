@@ -11,6 +11,10 @@ class JournalError(SchoolError):
     """A journal entry that cannot be taken; the message is Russian and says why."""
 
 
+class ReasonRequired(JournalError):
+    """The period is closed: the deputy may change it, with a reason (the grid then asks)."""
+
+
 GRADES = ("5", "4", "3", "2", "1", "зч", "нз")
 NUMERIC = {"5": 5, "4": 4, "3": 3, "2": 2, "1": 1}
 ATTENDANCE = ("Н", "Б", "У", "ОП")

@@ -178,6 +178,13 @@ def is_member(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day:
     return conn.execute(sql, params).fetchone() is not None
 
 
+def closed_period_sync(conn: sqlite3.Connection, info: JournalInfo, day: str) -> sqlite3.Row | None:
+    """The closed study period (of the journal's kind, or the year) that `day` falls in."""
+    return conn.execute("SELECT kind, number FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
+                        " AND starts_on <= ? AND ends_on >= ? AND closed_at IS NOT NULL",
+                        (info.row["year_id"], info.period_kind, day, day)).fetchone()
+
+
 async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
     return await db.fetchall(
         "SELECT * FROM study_period WHERE year_id = ? AND kind IN (?, 'year') ORDER BY kind = 'year', number",
@@ -283,47 +290,61 @@ async def next_plan_item(db: Database, journal_id: int) -> sqlite3.Row | None:
         (journal_id,))
 
 
-async def control_missing(db: Database, info: JournalInfo, lesson) -> list[sqlite3.Row]:
+async def control_missing(db: Database, info: JournalInfo, lesson) -> list[dict]:
     """§3.2.4: present students who still have no grade for a control-type lesson."""
+    return await db.read_sync(control_missing_sync, info, lesson)
+
+
+def control_missing_sync(conn: sqlite3.Connection, info: JournalInfo, lesson) -> list[dict]:
     if lesson is None or lesson["status"] == "cancelled":
         return []
-    if not await db.fetchval("SELECT is_control FROM work_type WHERE code = ?", (lesson["work_type"],)):
+    if not conn.execute("SELECT is_control FROM work_type WHERE code = ?", (lesson["work_type"],)).fetchone()[0]:
         return []
-    people = await students(db, info, lesson["date"], lesson["date"])
-    graded = {r[0] for r in await db.fetchall("SELECT DISTINCT student_id FROM grade WHERE lesson_id = ?",
-                                              (lesson["id"],))}
-    absent = {r[0] for r in await db.fetchall(
+    people = students_sync(conn, info, lesson["date"], lesson["date"])
+    graded = {r[0] for r in conn.execute("SELECT DISTINCT student_id FROM grade WHERE lesson_id = ?", (lesson["id"],))}
+    absent = {r[0] for r in conn.execute(
         "SELECT student_id FROM attendance WHERE lesson_id = ? AND mark IN ('Н', 'Б', 'У')", (lesson["id"],))}
     return [s for s in people if s["id"] not in graded and s["id"] not in absent]
 
 
 async def todo(db: Database, person_id: int) -> dict:
-    """A teacher's to-do: past lessons without a topic, control works still missing grades."""
+    """A teacher's to-do: past lessons of this school year without a topic, and control works
+    still missing grades (§3.2.4: flagged until every present student has one, whatever
+    period has begun since)."""
     today = date.today().isoformat()
-    untitled = []
-    controls = []
+    untitled: list[dict] = []
+    controls: list[dict] = []
     for j in await db.fetchall("SELECT id FROM journal WHERE teacher_id = ? AND archived_at IS NULL"
                                " AND year_id = (SELECT id FROM academic_year WHERE status = 'open' LIMIT 1)",
                                (person_id,)):
         info = await journal_info(db, j["id"])
-        period = current_period(await periods_of(db, info), today)
-        if period is None:
-            continue
-        lessons = await db.fetchall(
-            "SELECT l.*, wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
-            " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, period["starts_on"], today))
-        recorded = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
-        for d, n in lesson_columns(info, period["starts_on"], min(today, period["ends_on"]), lessons):
+        found = await db.read_sync(_journal_todo, info, today)
+        untitled += found[0]
+        controls += found[1]
+    return {"untitled": untitled, "controls": controls}
+
+
+def _journal_todo(conn: sqlite3.Connection, info: JournalInfo, today: str) -> tuple[list, list]:
+    untitled, controls = [], []
+    lessons = conn.execute(
+        "SELECT l.*, wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
+        " WHERE l.journal_id = ? AND l.date <= ?", (info.id, today)).fetchall()
+    periods = conn.execute("SELECT starts_on, ends_on FROM study_period WHERE year_id = ? AND kind = ?"
+                           " AND starts_on <= ? ORDER BY starts_on", (info.row["year_id"], info.period_kind, today))
+    recorded = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
+    for p in periods.fetchall():
+        in_period = [l_ for l_ in lessons if p["starts_on"] <= l_["date"] <= p["ends_on"]]
+        for d, n in lesson_columns(info, p["starts_on"], min(today, p["ends_on"]), in_period):
             l_ = recorded.get((d, n))
             if l_ is None or (not l_["topic"] and l_["status"] != "cancelled"):
                 untitled.append({"journal": info.row, "date": d, "n": n})
-        for l_ in lessons:
-            if l_["is_control"] and l_["status"] != "cancelled":
-                missing = await control_missing(db, info, l_)
-                if missing:
-                    controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],
-                                     "missing": len(missing)})
-    return {"untitled": untitled, "controls": controls}
+    for l_ in lessons:
+        if l_["is_control"] and l_["status"] != "cancelled":
+            missing = control_missing_sync(conn, info, l_)
+            if missing:
+                controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],
+                                 "missing": len(missing)})
+    return untitled, controls
 
 
 async def class_period_summaries(db: Database, class_id: int, day: str) -> dict:

@@ -9,15 +9,16 @@ batch of saves that arrived together is one hop (BEGIN … COMMIT) for all of th
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 
 from ..accounts.store import User
 from ..timeutil import now_text, ru_date
 from . import audit
-from .rules import (HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, cell_text, check_topic,
-                    parse_cell)
-from .store import JournalInfo, is_member, is_scheduled
+from .rules import (HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, ReasonRequired, cell_text,
+                    check_topic, parse_cell)
+from .store import JournalInfo, closed_period_sync, is_member, is_scheduled
 
+PERIOD_GRADE_WINDOW = timedelta(days=14)  # period grades open this long before the period ends
 EDIT_CLOSED = "deputy"  # §3.2.7 / the issue: after a period is closed only the deputy changes it, with a reason
 
 
@@ -63,15 +64,12 @@ def _check_day(info: JournalInfo, day: str, number: int, lesson, *, not_future: 
 
 
 def _check_closed(conn, user: User, info: JournalInfo, day: str, reason: str) -> None:
-    closed = _one(conn, "SELECT kind, number FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
-                        " AND starts_on <= ? AND ends_on >= ? AND closed_at IS NOT NULL",
-                  (info.row["year_id"], info.period_kind, day, day))
-    if closed is None:
+    if closed_period_sync(conn, info, day) is None:
         return
     if not user.has(EDIT_CLOSED):
         raise JournalError("Учебный период закрыт: изменить записи может только заместитель директора.")
     if not reason.strip():
-        raise JournalError("Период закрыт: укажите причину изменения.")
+        raise ReasonRequired("Период закрыт: укажите причину изменения.")
 
 
 def _lesson_for_write(conn, user: User, info: JournalInfo, day: str, number: int, *, not_future: bool,
@@ -214,6 +212,17 @@ def save_lesson(conn, user: User, info: JournalInfo, day: str, number: int, topi
                  (topic, work_type, plan_item_id, lesson["id"]))
     new = {**old, "topic": topic, "work_type": work_type, "plan_item_id": plan_item_id}
     audit.record(conn, user.account_id, "lesson", f"lesson:{lesson['id']}", old, new, reason)
+    if old["work_type"] != work_type:
+        # Grades typed before the teacher set the work type (a dictation marked as such after
+        # the grades) take the lesson's new type and weight; one the teacher gave its own
+        # type (F2 in the grid) keeps it.
+        for g in _all(conn, "SELECT student_id, position, value FROM grade WHERE lesson_id = ? AND work_type = ?",
+                      (lesson["id"], old["work_type"])):
+            conn.execute("UPDATE grade SET work_type = ? WHERE lesson_id = ? AND student_id = ? AND position = ?",
+                         (work_type, lesson["id"], g["student_id"], g["position"]))
+            audit.record(conn, user.account_id, "grade", f"grade:{lesson['id']}:{g['student_id']}:{g['position']}",
+                         {"value": g["value"], "work_type": old["work_type"]},
+                         {"value": g["value"], "work_type": work_type}, reason)
     return {"lesson_id": lesson["id"], "warnings": _class_day_warnings(conn, info, day)}
 
 
@@ -259,8 +268,9 @@ def set_lesson_status(conn, user: User, info: JournalInfo, day: str, number: int
         if substitute_id is None or substitute_id == info.row["teacher_id"]:
             raise JournalError("Укажите учителя, который провёл урок на замене.")
         if not _one(conn, "SELECT 1 FROM account a JOIN account_role r ON r.account_id = a.id"
-                          " WHERE a.person_id = ? AND r.role = 'teacher'", (substitute_id,)):
-            raise JournalError("Замену может провести только учитель.")
+                          " JOIN person p ON p.id = a.person_id WHERE a.person_id = ? AND r.role = 'teacher'"
+                          " AND a.disabled_at IS NULL AND p.archived_at IS NULL", (substitute_id,)):
+            raise JournalError("Замену может провести только работающий учитель школы.")
     else:
         substitute_id = None
     if status == "cancelled" and not status_reason:
@@ -291,15 +301,22 @@ def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, studen
         raise JournalError("Итоговая отметка: 5, 4, 3, 2, зч, нз, н/а или осв.")
     if value in ("5", "4", "3", "2") and info.no_marks:
         raise JournalError("В 1 классе отметки не ставятся (безотметочное обучение).")
+    if info.row["archived_at"] or info.row["year_status"] == "closed":
+        raise JournalError("Журнал закрыт для изменений.")
     period = _one(conn, "SELECT * FROM study_period WHERE id = ? AND year_id = ? AND kind IN (?, 'year')",
                   (period_id, info.row["year_id"], info.period_kind))
     if period is None:
         raise JournalError("Такого учебного периода у этого журнала нет.")
-    if period["closed_at"]:
+    # §3.2.7 "по завершении учебного периода": in practice in its last two weeks or after.
+    opens = (date.fromisoformat(period["ends_on"]) - PERIOD_GRADE_WINDOW).isoformat()
+    if date.today().isoformat() < opens:
+        raise JournalError(f"Итоговые отметки за этот период выставляются в его конце: с {ru_date(opens)}.")
+    # The period itself closed, or the year (which closes every period in it).
+    if period["closed_at"] or closed_period_sync(conn, info, period["ends_on"]):
         if not user.has(EDIT_CLOSED):
             raise JournalError("Учебный период закрыт: изменить итоговую отметку может только заместитель директора.")
         if not reason.strip():
-            raise JournalError("Период закрыт: укажите причину изменения.")
+            raise ReasonRequired("Период закрыт: укажите причину изменения.")
     if not is_member(conn, info, student_id, min(period["ends_on"], date.today().isoformat())) and \
             not is_member(conn, info, student_id, period["starts_on"]):
         raise JournalError("Учащийся не числится в этом классе или группе в этом периоде.")
