@@ -103,6 +103,16 @@ def test_teacher_enters_grades_and_attendance_and_sees_the_average(teacher, data
     assert r.json()["average"] == period_average(data_dir, 1, a, day)
     assert teacher.cell(b, day, n, "y").json()["text"] == "Н"      # Latin layout: "y" is "н"
     assert teacher.cell(c, day, n, "оп 3").json()["text"] == "ОП 3"
+    # Latin layout: the «Б» key is ","; it used to be read as a separator and cleared the cell.
+    d = teacher.students[3]
+    assert teacher.cell(d, day, n, "4").json()["text"] == "4"
+    assert teacher.cell(d, day, n, ",").json()["text"] == "Б"
+    assert teacher.cell(d, day, n, "4").json()["text"] == "4"
+    r = teacher.cell(d, day, n, "/")
+    assert r.status_code == 400 and "не отметка" in r.json()["error"]
+    assert q(data_dir, "SELECT g.value FROM grade g JOIN lesson l ON l.id = g.lesson_id WHERE l.journal_id = 1"
+                       " AND l.date = ? AND l.lesson_number = ? AND g.student_id = ?", (day, n, d)) == [("4",)]
+    teacher.cell(d, day, n, "")
     r = teacher.cell(b, day, n, "н 5")
     assert r.status_code == 400 and "отсутствовал" in r.json()["error"]
     assert teacher.cell(a, day, n, "7").status_code == 400

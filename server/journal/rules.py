@@ -37,7 +37,9 @@ def parse_cell(text: str) -> tuple[str | None, list[str]]:
     raw = (text or "").strip().lower().replace("ё", "е")
     if not raw:
         return None, []
-    if re.search(r"[a-z]", raw):
+    # Typed in the Latin layout: letters, or the keys that are letters in Russian — «,» is «б»,
+    # so a lone "," is Б (it used to be read as a separator and cleared the cell).
+    if re.search(r"[a-z]", raw) or re.fullmatch(r"[\s\[\];',.]+", raw):
         raw = raw.translate(_LATIN_LAYOUT)
     mark = None
     grades: list[str] = []
@@ -51,6 +53,10 @@ def parse_cell(text: str) -> tuple[str | None, list[str]]:
             grades.append(token)
         else:
             raise JournalError(f"«{token[:10]}» — не отметка. Можно: 5, 4, 3, 2, зч, нз, а также Н, Б, У, ОП.")
+    if mark is None and not grades:
+        # Something was typed, nothing in it is a mark: refuse, never clear the cell.
+        raise JournalError(f"«{text.strip()[:10]}» — не отметка. Можно: 5, 4, 3, 2, зч, нз, а также Н, Б, У, ОП. "
+                           "Чтобы очистить клетку, сотрите её содержимое.")
     if len(grades) > MAX_GRADES_PER_CELL:
         raise JournalError(f"В одной клетке не больше {MAX_GRADES_PER_CELL} отметок.")
     if mark in ABSENT and grades:
