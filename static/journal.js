@@ -237,7 +237,7 @@
     else if (k === "ArrowRight" && input.selectionEnd === input.value.length) { e.preventDefault(); save(input); move(input, 0, 1); }
     else if (k === "ArrowLeft" && input.selectionStart === 0 && input.selectionEnd === 0) { e.preventDefault(); save(input); move(input, 0, -1); }
     else if (k === "Escape") { input.value = savedValue(input); input.classList.remove("invalid"); input.select(); }
-    else if (k === "F2" && input.classList.contains("g")) { e.preventDefault(); save(input); showHistory(input); }
+    else if (k === "F2") { e.preventDefault(); save(input); showHistory(input); }
   });
   table.addEventListener("change", function (e) { if (e.target.matches("input.g, input.pg")) save(e.target); });
   table.addEventListener("focusin", function (e) {
@@ -276,7 +276,9 @@
   function showHistory(input) {
     var row = input.closest("tr");
     panelLesson = keyOf(input);
-    load("/journals/" + journalId + "/history?student=" + row.dataset.student + "&date=" + input.dataset.d + "&n=" + input.dataset.n);
+    var where = input.dataset.period ? "&period=" + input.dataset.period
+                                     : "&date=" + input.dataset.d + "&n=" + input.dataset.n;
+    load("/journals/" + journalId + "/history?student=" + row.dataset.student + where);
   }
 
   function openLesson(link) {

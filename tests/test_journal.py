@@ -267,6 +267,10 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     assert period_inputs and all("readonly" in x for x in period_inputs)
     assert t20.cell(t20.students[0], d1, n1, "4").status_code == 200
     assert t20.cell(t20.students[0], d2, n2, "4").status_code == 403
+    q1 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    r = client.post("/journals/1/period-grade", json={"student": t20.students[0], "period": q1, "value": "5"},
+                    headers={"X-CSRF-Token": t20.csrf})
+    assert r.status_code == 403 and "Итоговую отметку ставит учитель журнала" in r.text
     # The lesson panel gives the substitute topic and homework, not the status form.
     panel = client.get(f"/journals/1/lessons/{d1}/{n1}").text
     assert 'data-form="topic"' in panel and 'data-form="status"' not in panel
@@ -332,12 +336,16 @@ def test_period_grades_by_the_journal_teacher_only(client, data_dir):
     assert r.json()["text"] == "н/а"
     assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "6"},
                        headers={"X-CSRF-Token": t.csrf}).status_code == 400
+    # F2 on a period grade: its history, like any cell's.
+    history = client.get(f"/journals/1/history?student={s}&period={period}").text
+    assert "итоговая отметка, 1 четв." in history and "н/а" in history and "4" in history
     client.cookies.clear()
     login(client, "teacher02")
     page = client.get("/")
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
-    assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "5"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 403
+    r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "5"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403 and "не ваш журнал" in r.text
 
 
 def test_audit_verify_catches_a_grade_changed_directly_in_sqlite(teacher, data_dir, capsys):

@@ -19,7 +19,7 @@ from ..school import store as school
 from ..timeutil import ru_date
 from ..web.access import current_user
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
-from ..web.templating import page
+from ..web.templating import page, period_label
 from . import store, writes
 from .rules import ATTENDANCE_LABELS, PERIOD_GRADE_LABELS, JournalError, ReasonRequired, cell_text
 
@@ -223,7 +223,9 @@ async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Resp
     db = request.app.state.db
     info = await _journal_or_404(request, journal_id)
     body = await _json_body(request)
-    await _require_writer(request, info)
+    user = current_user(request)
+    if not (user.has("deputy") or info.row["teacher_id"] == user.person_id):
+        raise PermissionDeniedException("Итоговую отметку ставит учитель журнала или заместитель директора.")
     try:
         period_id, student_id = int_or_none(body.get("period")), int_or_none(body.get("student"))
         if period_id is None or student_id is None:
@@ -362,12 +364,23 @@ async def cell_history(request: Request, journal_id: FromPath[int]) -> Response:
     info = await _journal_or_404(request, journal_id)
     q = request.query_params
     student_id, number = int_or_none(q.get("student")), int_or_none(q.get("n"))
-    day = _day(q.get("date", ""))
-    lesson = await db.fetchone("SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
-                               (info.id, day, number))
-    history = await store.cell_history(db, lesson["id"], student_id) if lesson and student_id else []
-    grades = await db.fetchall("SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? ORDER BY position",
-                               (lesson["id"], student_id)) if lesson else []
+    period_id = int_or_none(q.get("period"))
+    if period_id is not None:  # a period grade's cell (F2 in the «итоговая» columns)
+        period = await db.fetchone("SELECT * FROM study_period WHERE id = ? AND year_id = ?",
+                                   (period_id, info.row["year_id"]))
+        if period is None:
+            raise NotFoundException("Такого учебного периода нет.")
+        day, title = "", f"итоговая отметка, {period_label(period['kind'], period['number'])}"
+        history = await store.audit_entries(db, [f"period_grade:{info.id}:{period_id}:{student_id}"])
+        grades = []
+    else:
+        day = _day(q.get("date", ""))
+        title = f"{ru_date(day)}, {number}-й урок"
+        lesson = await db.fetchone("SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
+                                   (info.id, day, number))
+        history = await store.cell_history(db, lesson["id"], student_id) if lesson and student_id else []
+        grades = await db.fetchall("SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? ORDER BY position",
+                                   (lesson["id"], student_id)) if lesson else []
     # Only a student of this journal (at any time this year): the page must not become a
     # way to look up anyone's name by id.
     members = store.CLASS_MEMBERS if info.row["class_id"] else store.GROUP_MEMBERS
@@ -377,8 +390,8 @@ async def cell_history(request: Request, journal_id: FromPath[int]) -> Response:
     if student is None:
         raise NotFoundException("Такого учащегося в этом журнале нет.")
     return page("journal/_history.html", info=info, day=day, number=number, student_id=student_id,
-                student=student, history=history, grades=grades,
-                work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"), ru_day=ru_date(day))
+                student=student, history=history, grades=grades, title=title,
+                work_types=await db.fetchall("SELECT * FROM work_type ORDER BY sort"))
 
 
 @post("/journals/{journal_id:int}/grade-type", opt=WRITERS, status_code=200)

@@ -237,6 +237,15 @@ def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) 
             "work_types": work_types, "period_grades": period_grades, "threshold": threshold}
 
 
+async def audit_entries(db: Database, keys: list[str]) -> list[sqlite3.Row]:
+    """The audit entries of these keys, oldest first, with who made them."""
+    marks = ", ".join("?" * len(keys))
+    return await db.fetchall(
+        "SELECT a.at, a.entity, a.key, a.old, a.new, a.reason, p.last_name, p.first_name, p.middle_name"
+        " FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id"
+        f" WHERE a.key IN ({marks}) ORDER BY a.id", keys)
+
+
 async def cell_history(db: Database, lesson_id: int, student_id: int) -> list[sqlite3.Row]:
     return await db.fetchall(
         """
