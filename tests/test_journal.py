@@ -518,3 +518,30 @@ def test_audit_verify_catches_a_reopened_period_and_a_removed_first_entry(client
     capsys.readouterr()
     assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 1
     assert "№ 1 удалена" in capsys.readouterr().err
+
+
+def test_homework_time_is_counted_per_student_not_summed_over_subgroups(client, data_dir):
+    """5А's two English subgroups study at the same time: 70 minutes each is 70 for every
+    student, not 140 for the class; a student's class lessons and their subgroup's add up."""
+    login(client, "deputy")
+    g1, g2 = (q(data_dir, "SELECT j.id FROM journal j JOIN study_group g ON g.id = j.group_id WHERE g.name = ?",
+                (name,))[0][0] for name in ("5А англ. 1", "5А англ. 2"))
+    days1 = dict(lessons_of(data_dir, g1, before=date.today(), count=20))
+    days2 = dict(lessons_of(data_dir, g2, before=date.today(), count=20))
+    days_class = dict(lessons_of(data_dir, 1, before=date.today(), count=40))
+    day = next(d for d in days1 if d in days2 and d in days_class)
+    e1, e2, ru = Teacher(client, g1), Teacher(client, g2), Teacher(client, 1)
+    # Only what this test writes counts.
+    execute(data_dir, "DELETE FROM homework WHERE lesson_id IN (SELECT id FROM lesson WHERE date = ?)", (day,))
+    assert "СанПиН" not in e1.homework(day, days1[day], "Exercise 5", "70").text
+    assert "СанПиН" not in e2.homework(day, days2[day], "Exercise 6", "70").text
+    r = ru.homework(day, days_class[day], "Упражнение 130", "60")
+    assert "до 130 мин — больше нормы СанПиН (120 мин для 5 класса)" in r.text
+
+
+def test_no_new_lessons_after_the_last_quarter(teacher, data_dir):
+    q4_end = q(data_dir, "SELECT ends_on FROM study_period WHERE kind = 'quarter' AND number = 4")[0][0]
+    (summer, n), = lessons_of(data_dir, 1, after=date.fromisoformat(q4_end) + timedelta(days=1), count=1)
+    r = teacher.lesson(summer, n, "Повторение")
+    assert r.status_code == 400 and "вне учебных четвертей" in r.text
+    assert not q(data_dir, "SELECT 1 FROM lesson WHERE journal_id = 1 AND date = ?", (summer,))

@@ -8,6 +8,7 @@ batch of saves that arrived together is one hop (BEGIN … COMMIT) for all of th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, timedelta
 
@@ -16,8 +17,9 @@ from ..timeutil import now_text, ru_date
 from . import audit
 from .rules import (HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, ReasonRequired, cell_text,
                     check_topic, parse_cell)
-from .store import JournalInfo, closed_period_sync, is_member, is_scheduled
+from .store import JournalInfo, closed_period_sync, is_member, is_scheduled, students_sync
 
+PERIOD_KIND_PLURAL = {"quarter": "четвертей", "half": "полугодий"}
 PERIOD_GRADE_WINDOW = timedelta(days=14)  # period grades open this long before the period ends
 EDIT_CLOSED = "deputy"  # §3.2.7 / the issue: after a period is closed only the deputy changes it, with a reason
 
@@ -80,6 +82,12 @@ def _lesson_for_write(conn, user: User, info: JournalInfo, day: str, number: int
     if not _may_write(user, info, lesson):
         raise JournalError("Записи в этот журнал вносит его учитель (или учитель на замене этого урока).")
     _check_day(info, day, number, lesson, not_future=not_future)
+    if lesson is None and not _one(conn, "SELECT 1 FROM study_period WHERE year_id = ? AND kind = ?"
+                                         " AND starts_on <= ? AND ends_on >= ?",
+                                   (info.row["year_id"], info.period_kind, day, day)):
+        # The academic year runs to 31 August; lessons stop with the last quarter (half).
+        raise JournalError(f"{ru_date(day)} — вне учебных {PERIOD_KIND_PLURAL.get(info.period_kind, 'периодов')}"
+                           ": уроков нет.")
     _check_closed(conn, user, info, day, reason)
     return lesson
 
@@ -170,29 +178,55 @@ def set_grade_work_type(conn, user: User, info: JournalInfo, day: str, number: i
 
 
 def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
-    """The class's limits for a day: one оценочная процедура, SanPiN homework time."""
-    class_id = info.row["home_class_id"]
-    if not class_id:
+    """The day's limits for the students of this journal: one оценочная процедура, SanPiN
+    homework time. Counted per student — over their class's journals and the groups they are
+    in that day (two English subgroups are not one student's load; an elective counts) — and
+    the worst student is reported."""
+    people = students_sync(conn, info, day, day)
+    if not people:
         return []
     rows = _all(
         conn,
         """
-        SELECT s.name AS subject, wt.is_control, wt.name AS work_type_name, h.minutes
-          FROM lesson l JOIN journal j ON j.id = l.journal_id JOIN subject s ON s.id = j.subject_id
-          JOIN work_type wt ON wt.code = l.work_type LEFT JOIN study_group g ON g.id = j.group_id
+        SELECT m.student_id, c.parallel, l.id AS lesson_id, s.name AS subject, wt.is_control,
+               wt.name AS work_type_name, h.minutes
+          FROM (SELECT e.student_id, j.id AS journal_id FROM enrollment e JOIN journal j ON j.class_id = e.class_id
+                 WHERE e.from_date <= :d AND (e.to_date IS NULL OR e.to_date >= :d)
+                 UNION
+                SELECT gm.student_id, j.id FROM group_member gm JOIN journal j ON j.group_id = gm.group_id
+                 WHERE gm.from_date <= :d AND (gm.to_date IS NULL OR gm.to_date >= :d)) m
+          JOIN lesson l ON l.journal_id = m.journal_id AND l.date = :d AND l.status <> 'cancelled'
+          JOIN journal j ON j.id = l.journal_id JOIN subject s ON s.id = j.subject_id
+          JOIN work_type wt ON wt.code = l.work_type
           LEFT JOIN homework h ON h.lesson_id = l.id
-         WHERE l.date = ? AND l.status <> 'cancelled' AND (j.class_id = ? OR g.class_id = ?)
+          LEFT JOIN enrollment e ON e.student_id = m.student_id AND e.from_date <= :d
+                                AND (e.to_date IS NULL OR e.to_date >= :d)
+          LEFT JOIN class c ON c.id = e.class_id
+         WHERE m.student_id IN (SELECT value FROM json_each(:ids))
         """,
-        (day, class_id, class_id))
+        {"d": day, "ids": json.dumps([p["id"] for p in people])})
+    load: dict[int, dict] = {}
+    for r in rows:
+        st = load.setdefault(r["student_id"], {"parallel": r["parallel"], "lessons": {}})
+        st["lessons"][r["lesson_id"]] = r
     warnings = []
-    controls = sorted({f"{r['subject']} ({r['work_type_name']})" for r in rows if r["is_control"]})
-    if len(controls) > 1:
-        warnings.append(f"{ru_date(day)} у класса больше одной оценочной процедуры: {', '.join(controls)}.")
-    minutes = sum(r["minutes"] or 0 for r in rows)
-    limit = HOMEWORK_LIMIT_MINUTES.get(info.parallel)
-    if limit and minutes > limit:
-        warnings.append(f"Домашнее задание на {ru_date(day)} у класса занимает {minutes} мин — больше нормы "
-                        f"СанПиН ({limit} мин для {info.parallel} класса).")
+    worst_controls: list = []
+    worst_minutes, worst_parallel, worst_limit = 0, None, None
+    for st in load.values():
+        lessons = list(st["lessons"].values())
+        controls = [f"{r['subject']} ({r['work_type_name']})" for r in lessons if r["is_control"]]
+        if len(controls) > len(worst_controls):
+            worst_controls = controls
+        minutes = sum(r["minutes"] or 0 for r in lessons)
+        limit = HOMEWORK_LIMIT_MINUTES.get(st["parallel"])
+        if limit and minutes > limit and minutes - limit > worst_minutes - (worst_limit or 0):
+            worst_minutes, worst_parallel, worst_limit = minutes, st["parallel"], limit
+    if len(worst_controls) > 1:
+        warnings.append(f"{ru_date(day)} у учащихся больше одной оценочной процедуры: "
+                        f"{', '.join(sorted(worst_controls))}.")
+    if worst_limit:
+        warnings.append(f"Домашнее задание на {ru_date(day)} у учащихся занимает до {worst_minutes} мин — больше "
+                        f"нормы СанПиН ({worst_limit} мин для {worst_parallel} класса).")
     return warnings
 
 
