@@ -545,3 +545,21 @@ def test_no_new_lessons_after_the_last_quarter(teacher, data_dir):
     r = teacher.lesson(summer, n, "Повторение")
     assert r.status_code == 400 and "вне учебных четвертей" in r.text
     assert not q(data_dir, "SELECT 1 FROM lesson WHERE journal_id = 1 AND date = ?", (summer,))
+
+
+def test_the_topic_offered_is_the_one_planned_for_that_date(teacher, data_dir):
+    """Catching up on earlier lessons after today's: each date is offered its own planned topic."""
+    free = q(data_dir, "SELECT p.id, p.number, p.topic FROM plan_item p WHERE p.journal_id = 1 AND NOT EXISTS"
+                       " (SELECT 1 FROM lesson l WHERE l.plan_item_id = p.id) ORDER BY p.number LIMIT 3")
+    (first_id, _, first_topic), _, (later_id, later_number, later_topic) = free
+    coming = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=4)
+    d2, n2 = coming[-1]
+    d1, n1 = next((d, n) for d, n in coming if d != d2)
+    execute(data_dir, "UPDATE plan_item SET planned_date = NULL WHERE journal_id = 1")
+    execute(data_dir, "UPDATE plan_item SET planned_date = ? WHERE id = ?", (d2, later_id))
+    panel = teacher.c.get(f"/journals/1/lessons/{d2}/{n2}").text
+    assert f"Предложено из КТП: урок № {later_number}." in panel and later_topic in panel
+    panel = teacher.c.get(f"/journals/1/lessons/{d1}/{n1}").text  # nothing planned that day: the next one
+    assert first_topic in panel
+    api = teacher.c.get(f"/api/v1/journals/1/lessons/{d2}/{n2}").json()
+    assert api["suggested_plan_item"]["id"] == later_id

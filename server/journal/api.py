@@ -146,7 +146,7 @@ async def api_lesson(request: Request, journal_id: FromPath[int], day: FromPath[
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     out = await _lesson_out(request, info, day, number)
-    item = None if out["topic"] else await store.next_plan_item(request.app.state.db, info.id)
+    item = None if out["topic"] else await store.next_plan_item(request.app.state.db, info.id, day)
     out["suggested_plan_item"] = ({"id": item["id"], "number": item["number"], "topic": item["topic"],
                                    "work_type": item["work_type"]} if item else None)
     return out

@@ -253,7 +253,7 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
         raise NotFoundException("Такого урока нет в расписании журнала.")
     closed = await db.read_sync(store.closed_period_sync, info, day)
     deputy, own = user.has("deputy"), info.row["teacher_id"] == user.person_id
-    suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id)
+    suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id, day)
     plan = await store.plan_items(db, info.id)
     # `pick`: the КТП item the teacher chose in the panel's select ('' — none); its topic fills the form.
     chosen = next((p for p in plan if str(p["id"]) == pick), None) if pick else None

@@ -289,14 +289,16 @@ async def plan_items(db: Database, journal_id: int) -> list[sqlite3.Row]:
         " FROM plan_item p WHERE p.journal_id = ? ORDER BY p.number", (journal_id,))
 
 
-async def next_plan_item(db: Database, journal_id: int) -> sqlite3.Row | None:
-    """The first planned topic not yet given: what the next lesson's topic is offered as.
+async def next_plan_item(db: Database, journal_id: int, day: str | None = None) -> sqlite3.Row | None:
+    """What a lesson's topic is offered as: the topic planned for that very date if the КТП
+    has dates and it is not given yet (a teacher catching up on last week's lessons after
+    today's gets each day its own topic), else the first planned topic not yet given.
     A topic of 2 hours is given by two lessons; a lesson that did not take place gives nothing."""
     return await db.fetchone(
-        "SELECT p.* FROM plan_item p WHERE p.journal_id = ?"
+        "SELECT p.* FROM plan_item p WHERE p.journal_id = :j"
         " AND (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id AND l.status <> 'cancelled') < p.hours"
-        " ORDER BY p.number LIMIT 1",
-        (journal_id,))
+        " ORDER BY coalesce(p.planned_date = :d, 0) DESC, p.number LIMIT 1",
+        {"j": journal_id, "d": day})
 
 
 async def control_missing(db: Database, info: JournalInfo, lesson) -> list[dict]:
