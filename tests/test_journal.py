@@ -250,6 +250,7 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     r = teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
                        data={"status": "cancelled", "status_reason": "", "csrf_token": teacher.csrf})
     assert r.status_code == 400 and "Укажите причину" in r.text
+    assert "<details open>" in r.text  # the form the message is about stays open
     teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
                    data={"status": "cancelled", "status_reason": "карантин", "csrf_token": teacher.csrf})
     r = teacher.cell(teacher.students[0], d2, n2, "5")

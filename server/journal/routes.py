@@ -241,7 +241,8 @@ async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Resp
 
 async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, number: int,
                         error: str | None = None, warnings: list[str] | None = None, saved: bool = False,
-                        status: int = 200, pick: str | None = None) -> Response:
+                        status: int = 200, pick: str | None = None, status_form: bool = False) -> Response:
+    """The lesson panel; `status_form`: the answer to the substitution form, shown open."""
     db = request.app.state.db
     user = current_user(request)
     lesson = await db.fetchone("SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
@@ -272,7 +273,7 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
         closed=closed, can_write=(not closed or deputy) and (
             deputy or own or (lesson is not None and lesson["substitute_id"] == user.person_id)),
         can_set_status=(not closed or deputy) and (deputy or own),
-        error=error, warnings=warnings or [], saved=saved, ru_day=ru_date(day))
+        error=error, warnings=warnings or [], saved=saved, ru_day=ru_date(day), status_form=status_form)
 
 
 @get("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=READERS)
@@ -353,8 +354,8 @@ async def lesson_status(request: Request, journal_id: FromPath[int], day: FromPa
             writes.set_lesson_status, current_user(request), info, day, number, form.get("status", ""),
             int_or_none(form.get("substitute_id")), form.get("status_reason", ""), form.get("reason", ""))
     except JournalError as e:
-        return await _lesson_panel(request, info, day, number, error=e.message, status=400)
-    return await _lesson_panel(request, info, day, number, saved=True)
+        return await _lesson_panel(request, info, day, number, error=e.message, status=400, status_form=True)
+    return await _lesson_panel(request, info, day, number, saved=True, status_form=True)
 
 
 @get("/journals/{journal_id:int}/history", opt=READERS)
