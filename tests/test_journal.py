@@ -335,6 +335,10 @@ def test_period_grades_by_the_journal_teacher_only(client, data_dir):
     r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "н/а"},
                     headers={"X-CSRF-Token": t.csrf})
     assert r.json()["text"] == "н/а"
+    for typed, stored in (("на", "н/а"), ("yf", "н/а"), ("jcd", "осв"), ("Осв.", "осв"), ("5", "5")):
+        r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": typed},
+                        headers={"X-CSRF-Token": t.csrf})
+        assert r.json()["text"] == stored, typed
     assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "6"},
                        headers={"X-CSRF-Token": t.csrf}).status_code == 400
     # F2 on a period grade: its history, like any cell's.
@@ -436,6 +440,7 @@ def test_the_class_teacher_reads_other_journals_of_the_class_without_inputs_to_t
     html = client.get(f"/journals/{other}").text
     cells = re.findall(r'<input class="g"[^>]*>', html)
     assert cells and all(c.endswith(" readonly>") for c in cells)
+    assert "Журнал открыт для просмотра" in html and "Отметки вводятся с клавиатуры" not in html
     own = re.findall(r'<input class="g"[^>]*>', client.get("/journals/1").text)
     assert own and not any("readonly" in c for c in own)
 

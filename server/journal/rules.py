@@ -28,7 +28,7 @@ HOMEWORK_LIMIT_MINUTES = {1: 60, 2: 90, 3: 90, 4: 120, 5: 120, 6: 150, 7: 150, 8
 MAX_GRADES_PER_CELL = 3
 
 # A teacher whose keyboard is left on the Latin layout types "y" for "н": take it.
-_LATIN_LAYOUT = str.maketrans("qwertyuiop[]asdfghjkl;'zxcvbnm,.", "йцукенгшщзхъфывапролджэячсмитьбю")
+LATIN_LAYOUT = str.maketrans("qwertyuiop[]asdfghjkl;'zxcvbnm,.", "йцукенгшщзхъфывапролджэячсмитьбю")
 _TOKEN = re.compile(r"[\s/,;]+")
 
 
@@ -40,7 +40,7 @@ def parse_cell(text: str) -> tuple[str | None, list[str]]:
     # Typed in the Latin layout: letters, or the keys that are letters in Russian — «,» is «б»,
     # so a lone "," is Б (it used to be read as a separator and cleared the cell).
     if re.search(r"[a-z]", raw) or re.fullmatch(r"[\s\[\];',.]+", raw):
-        raw = raw.translate(_LATIN_LAYOUT)
+        raw = raw.translate(LATIN_LAYOUT)
     mark = None
     grades: list[str] = []
     tokens = [t for part in _TOKEN.split(raw) for t in re.findall(r"[а-я]+|\d|[^\sа-я\d]+", part)]

@@ -9,16 +9,21 @@ batch of saves that arrived together is one hop (BEGIN … COMMIT) for all of th
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date, timedelta
 
 from ..accounts.store import User
 from ..timeutil import now_text, ru_date
 from . import audit
-from .rules import (HOMEWORK_LIMIT_MINUTES, PERIOD_GRADES, JournalError, ReasonRequired, cell_text,
-                    check_topic, parse_cell)
+from .rules import (HOMEWORK_LIMIT_MINUTES, LATIN_LAYOUT, PERIOD_GRADES, JournalError, ReasonRequired,
+                    cell_text, check_topic, parse_cell)
 from .store import JournalInfo, closed_period_sync, is_member, is_scheduled, students_sync
 
+# How teachers type the period grades that are not numbers.
+PERIOD_GRADE_SPELLINGS = {"на": "н/а", "н.а": "н/а", "н/a": "н/а", "н.а.": "н/а", "н\\а": "н/а", "н а": "н/а",
+                          "осв.": "осв", "освоено": "осв", "зачет": "зч", "зачтено": "зч", "незачет": "нз",
+                          "не зачтено": "нз"}
 PERIOD_KIND_PLURAL = {"quarter": "четвертей", "half": "полугодий"}
 PERIOD_GRADE_WINDOW = timedelta(days=14)  # period grades open this long before the period ends
 EDIT_CLOSED = "deputy"  # §3.2.7 / the issue: after a period is closed only the deputy changes it, with a reason
@@ -328,9 +333,13 @@ def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, studen
     """§3.2.7: the period grade; only the journal's teacher and the deputy set it."""
     if not (user.has("deputy") or info.row["teacher_id"] == user.person_id):
         raise JournalError("Итоговую отметку ставит учитель журнала или заместитель директора.")
-    value = (value or "").strip().lower().replace("н/a", "н/а") or None
-    if value == "осв.":
-        value = "осв"
+    value = (value or "").strip().lower().replace("ё", "е")
+    value = PERIOD_GRADE_SPELLINGS.get(value, value)
+    if value not in PERIOD_GRADES and re.search(r"[a-z]", value):
+        # Typed in the Latin layout: "yf" is "на", "jcd" is "осв".
+        value = value.translate(LATIN_LAYOUT)
+        value = PERIOD_GRADE_SPELLINGS.get(value, value)
+    value = value or None
     if value is not None and value not in PERIOD_GRADES:
         raise JournalError("Итоговая отметка: 5, 4, 3, 2, зч, нз, н/а или осв.")
     if value in ("5", "4", "3", "2") and info.no_marks:
