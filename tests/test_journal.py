@@ -569,3 +569,15 @@ def test_the_topic_offered_is_the_one_planned_for_that_date(teacher, data_dir):
     assert first_topic in panel
     api = teacher.c.get(f"/api/v1/journals/1/lessons/{d2}/{n2}").json()
     assert api["suggested_plan_item"]["id"] == later_id
+
+
+def test_a_lesson_recorded_before_holidays_were_moved_onto_its_day_stays_editable(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    s = teacher.students[0]
+    assert teacher.cell(s, day, n, "4").status_code == 200
+    year = q(data_dir, "SELECT id FROM academic_year WHERE status = 'open'")[0][0]
+    execute(data_dir, "INSERT INTO holiday(year_id, name, starts_on, ends_on) VALUES (?, 'Карантин', ?, ?)",
+            (year, day, day))
+    teacher = Teacher(teacher.c, 1)
+    assert teacher.cell(s, day, n, "").json()["text"] == ""  # the mistake can still be cleared
+    assert teacher.cell(s, day, n, "5").json()["text"] == "5"  # the lesson took place

@@ -61,8 +61,8 @@ def _check_day(info: JournalInfo, day: str, number: int, lesson, *, not_future: 
         raise JournalError("Неверная дата урока.") from None
     if not info.year_start <= day <= info.year_end:
         raise JournalError(f"{ru_date(day)} — вне учебного года ({ru_date(info.year_start)}–{ru_date(info.year_end)}).")
-    holiday = info.is_holiday(day)
-    if holiday:
+    # A lesson recorded before the holidays were moved onto its day stays editable.
+    if lesson is None and info.is_holiday(day):
         raise JournalError(f"{ru_date(day)} — каникулы: уроков нет.")
     if lesson is None and not is_scheduled(info, day, number):
         raise JournalError(f"{ru_date(day)} по расписанию нет {number}-го урока этого журнала.")
