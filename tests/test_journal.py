@@ -246,7 +246,10 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     sub_id = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
     r = teacher.c.post(f"/journals/1/lessons/{d1}/{n1}/status",
                        data={"status": "substituted", "substitute_id": sub_id, "csrf_token": teacher.csrf})
-    assert r.status_code == 200 and "Проведён на замене" in r.text
+    assert r.status_code == 200 and "Проведён на замене: " in r.text
+    quarter = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
+                (d1,))[0][0]
+    assert 'aria-label="проведён на замене"' in teacher.c.get(f"/journals/1?period={quarter}").text
     r = teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
                        data={"status": "cancelled", "status_reason": "", "csrf_token": teacher.csrf})
     assert r.status_code == 400 and "Укажите причину" in r.text

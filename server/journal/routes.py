@@ -246,7 +246,9 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
     db = request.app.state.db
     user = current_user(request)
     lesson = await db.fetchone("SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
-                               " h.file_size AS hw_size FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
+                               " h.file_size AS hw_size, (SELECT p.last_name || ' ' || p.first_name || ' '"
+                               " || p.middle_name FROM person p WHERE p.id = l.substitute_id) AS substitute_name"
+                               " FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
                                " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
                                (info.id, day, number))
     lesson_ok = lesson is not None or store.is_scheduled(info, day, number)
