@@ -27,6 +27,7 @@ from .memory import settle_memory
 from .netinfo import Advertiser
 from .paths import resource_dir
 from .journal import api as journal_api
+from .journal import grading
 from .journal import routes as journal_routes
 from .journal import plan as plan_routes
 from .messages import api as messages_api
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *journal_routes.ROUTES,
             *journal_api.ROUTES,
             *plan_routes.ROUTES,
+            *grading.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,

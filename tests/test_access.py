@@ -178,6 +178,11 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/subjects/{subject_id:int}"): MANAGERS,
     ("POST", "/school/load/{journal_id:int}"): MANAGERS,
     ("POST", "/school/periods/{period_id:int}"): MANAGERS,
+    # Grading settings (§3.2.3): read like the school's set-up, changed by its managers.
+    ("GET", "/school/grading"): ADMINISTRATION,
+    ("POST", "/school/grading/settings"): MANAGERS,  # an empty form: 400
+    ("POST", "/school/grading/work-types"): MANAGERS,
+    ("POST", "/school/grading/work-types/new"): MANAGERS,  # an empty form: 400
     # Import of class lists and staff (§3.5.1): the sysadmin and the deputy; the director
     # reads the school but does not import.
     ("GET", "/school/import"): MANAGERS,

@@ -60,10 +60,10 @@ class ReadOnly:
             conn.close()
 
 
-def offered_plan_item(data: Path) -> tuple[int, int, str]:
+def offered_plan_item(data: Path, day: str) -> tuple[int, int, str]:
     """What the lesson panel offers as the topic: store.next_plan_item, read from the database."""
     # Playwright's loop runs in this thread, and ReadOnly never suspends: step the coroutine once.
-    coro = store.next_plan_item(ReadOnly(data), JOURNAL)
+    coro = store.next_plan_item(ReadOnly(data), JOURNAL, day)
     try:
         coro.send(None)
     except StopIteration as done:
@@ -192,7 +192,7 @@ def unexpected(errors: list[str], *allowed: str) -> list[str]:
 def test_teacher_runs_a_whole_lesson_with_the_keyboard(server, school_data, lesson_day, tab):
     page = tab.page
     day, n = lesson_day
-    plan_id, plan_number, plan_topic = offered_plan_item(school_data)
+    plan_id, plan_number, plan_topic = offered_plan_item(school_data, day)
     log_in(page, server, "teacher01")
     open_journal(page, server)
     students = students_on_page(page)
