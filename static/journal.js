@@ -410,7 +410,15 @@
     if (!sel.matches("select[data-position]")) return;
     post("/journals/" + journalId + "/grade-type", {student: sel.dataset.student, date: sel.dataset.d,
       n: sel.dataset.n, position: sel.dataset.position, work_type: sel.value}).then(function (r) {
-      say(r.ok ? "Вид работы изменён: средний балл пересчитан после обновления страницы." : "Не сохранено.", r.ok ? "ok" : "error");
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { say(data.error || "Не сохранено.", "error"); return; }
+        var row = table.querySelector('tr[data-student="' + data.student + '"]');
+        if (row && "average" in data) {
+          row.querySelector("[data-avg]").textContent = formatAverage(data.average);
+          row.querySelector("[data-forecast]").textContent = data.forecast || "";
+        }
+        say("Вид работы изменён, средний балл пересчитан.", "ok");
+      });
     }, function () {
       say("Не сохранено: нет связи с сервером.", "error");
     });

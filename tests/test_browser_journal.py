@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from test_browser import Page, browser, expect, log_in, server, tab  # noqa: F401 (fixtures)
-from test_journal import lessons_of
+from test_journal import lessons_of, period_average
 
 from server.journal import store
 from server.journal.rules import weighted_average
@@ -370,6 +370,11 @@ def test_f2_shows_the_history_of_a_cell(server, school_data, lesson_day, tab):
     card.get_by_label("Отметка 4").focus()
     page.keyboard.press("Escape")
     expect(target).to_be_focused()
+    # The grade's own work type: the row's average follows at once, as the server computes it.
+    card.get_by_label("Отметка 4").select_option("control")
+    expect(page.locator("#journal-status")).to_have_text("Вид работы изменён, средний балл пересчитан.")
+    average = period_average(school_data, JOURNAL, s, day)
+    expect(page.locator(f'tr[data-student="{s}"] [data-avg]')).to_have_text(f"{average:.2f}".replace(".", ","))
     assert tab.errors == [], "\n".join(tab.errors)
 
 

@@ -342,6 +342,12 @@ def test_period_grades_by_the_journal_teacher_only(client, data_dir):
         r = client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": typed},
                         headers={"X-CSRF-Token": t.csrf})
         assert r.json()["text"] == stored, typed
+    # The next quarter's grid shows this quarter's grade beside its own and the year's.
+    q2 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 2")[0][0]
+    grid = client.get(f"/journals/1?period={q2}").text
+    finals = re.findall(r'<th scope="col" class="final"[^>]*>([^<]+)</th>', grid)
+    assert finals == ["1 четв.", "2 четв.", "Год"]
+    assert re.search(rf'<tr data-student="{s}">.*?data-period="{period}" value="5"', grid, re.S)
     assert client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": "6"},
                        headers={"X-CSRF-Token": t.csrf}).status_code == 400
     # F2 on a period grade: its history, like any cell's.
@@ -584,3 +590,16 @@ def test_a_lesson_recorded_before_holidays_were_moved_onto_its_day_stays_editabl
     teacher = Teacher(teacher.c, 1)
     assert teacher.cell(s, day, n, "").json()["text"] == ""  # the mistake can still be cleared
     assert teacher.cell(s, day, n, "5").json()["text"] == "5"  # the lesson took place
+
+
+def test_a_grades_own_work_type_answers_the_new_average(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    s = teacher.students[0]
+    teacher.cell(s, day, n, "2")
+    r = teacher.c.post("/journals/1/grade-type", json={"student": s, "date": day, "n": n, "position": 0,
+                                                        "work_type": "control"}, headers={"X-CSRF-Token": teacher.csrf})
+    assert r.status_code == 200
+    assert r.json()["average"] == period_average(data_dir, 1, s, day) and r.json()["student"] == s
+    r = teacher.c.post("/journals/1/grade-type", json={"student": s, "date": day, "n": n, "position": 0,
+                                                        "work_type": "nonsense"}, headers={"X-CSRF-Token": teacher.csrf})
+    assert r.status_code == 400 and "вид работы" in r.json()["error"].lower()

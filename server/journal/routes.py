@@ -100,7 +100,10 @@ async def journal_page(request: Request, journal_id: FromPath[int]) -> Response:
         return page("journal/grid.html", info=info, period=None, periods=[], g=None, can_write=False, can_type=False)
     g = await store.grid(db, info, period)
     user = current_user(request)
-    period_columns = [p for p in periods if p["kind"] == "year" or p["id"] == period["id"]]
+    # The period grades of this period and the ones before it, and the year's: the year grade
+    # is set looking at the quarter grades.
+    upto = period["starts_on"] if period["kind"] != "year" else date.today().isoformat()
+    period_columns = [p for p in periods if p["kind"] == "year" or p["starts_on"] <= upto]
     today = date.today().isoformat()
     can_write = user.has("deputy") or info.row["teacher_id"] == user.person_id
     # §3.4.4: a substitute types into the lessons they gave, and only those.
@@ -256,7 +259,8 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
         raise NotFoundException("Такого урока нет в расписании журнала.")
     closed = await db.read_sync(store.closed_period_sync, info, day)
     deputy, own = user.has("deputy"), info.row["teacher_id"] == user.person_id
-    suggestion = None if lesson and lesson["topic"] else await store.next_plan_item(db, info.id, day)
+    suggestion = (None if lesson and (lesson["topic"] or lesson["status"] == "cancelled")
+                  else await store.next_plan_item(db, info.id, day))
     plan = await store.plan_items(db, info.id)
     # `pick`: the КТП item the teacher chose in the panel's select ('' — none); its topic fills the form.
     chosen = next((p for p in plan if str(p["id"]) == pick), None) if pick else None
@@ -403,13 +407,20 @@ async def grade_type_save(request: Request, journal_id: FromPath[int]) -> Respon
     body = await _json_body(request)
     await _require_writer(request, info, body.get("date"), int_or_none(body.get("n")))
     try:
-        await request.app.state.db.write(
-            writes.set_grade_work_type, current_user(request), info, _day(body.get("date", "")),
-            int_or_none(body.get("n")) or 0, int_or_none(body.get("student")) or 0,
+        day, student_id = _day(body.get("date", "")), int_or_none(body.get("student")) or 0
+        summary = await request.app.state.db.write(
+            _save_grade_type, current_user(request), info, day, int_or_none(body.get("n")) or 0, student_id,
             int_or_none(body.get("position")) or 0, body.get("work_type", ""), body.get("reason", ""))
     except JournalError as e:
-        return Response({"error": e.message}, status_code=400)
-    return Response({"ok": True})
+        return _refused(e)
+    return Response({"ok": True, "student": student_id, **summary})
+
+
+def _save_grade_type(conn, user, info: store.JournalInfo, day: str, number: int, student_id: int, position: int,
+                     work_type: str, reason: str) -> dict:
+    """The grade's new work type and the student's new average (the grid shows it at once)."""
+    writes.set_grade_work_type(conn, user, info, day, number, student_id, position, work_type, reason)
+    return store.student_period_summary(conn, info, student_id, day)
 
 
 @get("/homework-files/{lesson_id:int}", opt=READERS)
