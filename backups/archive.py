@@ -115,6 +115,14 @@ def check_database(conn: sqlite3.Connection) -> dict:
         raise BackupError(f"База данных повреждена или это не база Журнала ({e}).") from None
 
 
+def audit_head(conn: sqlite3.Connection) -> dict | None:
+    """The last entry of the journal's audit log: {"id", "hash"}, or None."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit_log'").fetchone():
+        return None
+    row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    return {"id": row[0], "hash": row[1]} if row else None
+
+
 def study_periods(conn: sqlite3.Connection) -> list[tuple[date, date]]:
     """The study periods (quarters, halves, years) for retention: one backup of each is kept."""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='study_period'").fetchone():
@@ -172,6 +180,7 @@ def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
         dst.execute("PRAGMA journal_mode=DELETE")
         checked = check_database(dst)
         periods = study_periods(dst)
+        head = audit_head(dst)
     except sqlite3.DatabaseError as e:
         raise BackupError(f"Не удалось снять копию базы данных ({e}).") from None
     finally:
@@ -188,6 +197,9 @@ def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
         "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": {"file": DB_MEMBER, "size": dest.stat().st_size, "sha256": digest},
         "tables": checked["tables"],
+        # The journal's audit chain as far as this copy goes: `zhurnal audit verify` finds its
+        # last entries cut off (with the data they describe) by comparing with this.
+        "audit_head": head,
     }
     return Snapshot(dest, manifest, periods)
 

@@ -244,6 +244,7 @@ def _create(settings: Settings, recipients: list[str], kind: str, progress: Prog
         "keep": kind == "safety", "verified_at": now, "school_name": manifest["school_name"],
         "schema_version": manifest["schema_version"], "app_version": manifest["app_version"],
         "db_sha256": manifest["database"]["sha256"], "rows": sum(manifest["tables"].values()),
+        "audit_head": manifest.get("audit_head"),
     }
     with state.update(settings.data_dir) as s:
         s["backups"][name] = meta

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 def audit_verify(settings: Settings) -> int:
     """Exit 0 when the audit chain is intact and the data match it; 1 naming the first problem."""
     from .db import connect_sync, latest_version, refuse_newer, schema_version
-    from .journal.audit import verify
+    from .journal.audit import check_anchors, verify
 
     if not settings.db_path.exists():
         raise UserError(f"В папке {settings.data_dir} нет базы журнала.")
@@ -145,10 +145,27 @@ def audit_verify(settings: Settings) -> int:
                             "и повторите. База не изменена.")
         conn.execute("PRAGMA query_only=ON")
         ok, message = verify(conn)
+        if ok:
+            anchors_ok, problem = check_anchors(conn, _backup_anchors(settings))
+            if not anchors_ok:
+                ok, message = False, problem
     finally:
         conn.close()
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def _backup_anchors(settings: Settings) -> list[tuple[str, dict]]:
+    """The audit heads of the backups made since the last restore (a restore rolls the
+    chain back on purpose), from DATA/backups/state.json."""
+    from backups import state
+
+    from .timeutil import ru_datetime
+
+    st = state.read(settings.data_dir)
+    since = max((r.get("at") or "" for r in st.get("restores") or []), default="")
+    return [(ru_datetime(meta["created_at"]), meta["audit_head"]) for meta in st.get("backups", {}).values()
+            if meta.get("audit_head") and meta.get("created_at", "") > since]
 
 
 def check_can_listen(host: str, port: int) -> None:

@@ -773,3 +773,43 @@ def test_deputy_and_director_see_a_failed_backup_on_their_home_page(school):
     with _client(data) as c:
         login(c, "deputy")
         assert "Резервная копия не создана" not in c.get("/").text
+
+
+def test_audit_verify_finds_the_last_entries_cut_off_by_comparing_with_the_backups(school, capsys):
+    """A hash chain cannot notice its last entries deleted together with the data they
+    describe; each backup records how far the chain went, and `audit verify` compares."""
+    import sqlite3
+    from datetime import date as _date
+
+    from conftest import make_client, login
+    from test_journal import Teacher, lessons_of
+
+    from server.cli import main as cli_main
+
+    data, _ = school
+    (day, n), = lessons_of(data, 1, before=_date.today(), count=1)
+    with make_client(data) as client:
+        login(client, "teacher01")
+        t = Teacher(client, 1)
+        student = next(s for s in t.students
+                       if t.cell(s, day, n, "").status_code == 200 and t.cell(s, day, n, "3").status_code == 200)
+    entry = service.create_backup(settings_for(data))
+    head = state.read(data)["backups"][entry.name]["audit_head"]
+    assert head and head["id"] > 0
+    assert cli_main(["audit", "verify", "--data", str(data)]) == 0
+    # Someone removes the grade and its audit entry directly in SQLite: chain and data agree.
+    conn = sqlite3.connect(data / "zhurnal.sqlite3")
+    key = conn.execute("SELECT key FROM audit_log WHERE id = ?", (head["id"],)).fetchone()[0]
+    assert key.startswith("grade:") and key.endswith(f":{student}:0")
+    lesson_id = int(key.split(":")[1])
+    conn.execute("DELETE FROM grade WHERE lesson_id = ? AND student_id = ?", (lesson_id, student))
+    conn.execute("DELETE FROM change_feed WHERE id = (SELECT max(id) FROM change_feed)")
+    conn.execute("DELETE FROM audit_log WHERE id = ?", (head["id"],))
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(data)]) == 1
+    assert f"заканчивается записью № {head['id']}" in capsys.readouterr().err
+    # After a restore the chain is shorter on purpose: the backups before it do not count.
+    state.record_restore(data, {"file": entry.name})
+    assert cli_main(["audit", "verify", "--data", str(data)]) == 0

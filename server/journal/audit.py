@@ -138,3 +138,17 @@ def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
             return False, f"Запись «{key}» появилась в базе в обход программы: в журнале аудита о ней ничего нет."
     n = expected_id - 1
     return True, f"Журнал аудита цел: {n} записей, данные совпадают с журналом."
+
+
+def check_anchors(conn: sqlite3.Connection, anchors: list[tuple[str, dict]]) -> tuple[bool, str]:
+    """The chain against heads recorded elsewhere — (when, {"id", "hash"}) from the backups
+    made since the last restore. A hash chain cannot notice its last entries deleted together
+    with the data they describe; a copy that went further can."""
+    for when, head in sorted(anchors, key=lambda a: a[1]["id"], reverse=True)[:1]:
+        row = conn.execute("SELECT hash FROM audit_log WHERE id = ?", (head["id"],)).fetchone()
+        if row is None:
+            return False, (f"Журнал аудита обрезан: резервная копия от {when} заканчивается записью № {head['id']}, "
+                           "а в базе её нет — последние записи удалены в обход программы.")
+        if row[0] != head["hash"]:
+            return False, f"Запись журнала аудита № {head['id']} не совпадает с резервной копией от {when}."
+    return True, ""
