@@ -426,7 +426,8 @@ def _in_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) ->
     try:
         return fn(conn, *args)
     finally:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failing ROLLBACK must not hide fn's own error
+            conn.execute("ROLLBACK")
 
 
 def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:

@@ -83,7 +83,8 @@
       body = {student: row.dataset.student, period: input.dataset.period, value: value};
     } else {
       url = "/journals/" + journalId + "/cell";
-      body = {student: row.dataset.student, date: input.dataset.d, n: input.dataset.n, value: value};
+      body = {student: row.dataset.student, date: input.dataset.d, n: input.dataset.n, value: value,
+              shown: table.dataset.periodKind};
     }
     if (table.dataset.periodClosed === "1" && !body.reason) {
       var reason = window.prompt("Период закрыт. Укажите причину изменения:");
@@ -408,9 +409,20 @@
   panel.addEventListener("change", function (e) {
     var sel = e.target;
     if (!sel.matches("select[data-position]")) return;
-    post("/journals/" + journalId + "/grade-type", {student: sel.dataset.student, date: sel.dataset.d,
-      n: sel.dataset.n, position: sel.dataset.position, work_type: sel.value}).then(function (r) {
+    setGradeType(sel, {student: sel.dataset.student, date: sel.dataset.d, n: sel.dataset.n,
+                       position: sel.dataset.position, work_type: sel.value, shown: table.dataset.periodKind});
+  });
+
+  function setGradeType(sel, body) {
+    post("/journals/" + journalId + "/grade-type", body).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.status === 400 && data.need_reason && !body.reason) {
+          // A closed period: the deputy gives a reason, as for a cell.
+          var why = window.prompt(data.error + " Причина:");
+          if (why && why.trim()) { body.reason = why.trim(); setGradeType(sel, body); }
+          else say("Не изменено: период закрыт, причина не указана.", "warn");
+          return;
+        }
         if (!r.ok) { say(data.error || "Не сохранено.", "error"); return; }
         var row = table.querySelector('tr[data-student="' + data.student + '"]');
         if (row && "average" in data) {
@@ -422,7 +434,7 @@
     }, function () {
       say("Не сохранено: нет связи с сервером.", "error");
     });
-  });
+  }
 
   // Bring a lesson's column into sight (unless it is, and `always` is not asked): a little to
   // the right of the middle, so that the lessons before it show too. The names on the left and

@@ -269,3 +269,26 @@ def test_a_hash_with_older_argon2_settings_still_logs_in_and_is_rehashed(client,
     assert db_rows(data_dir, "SELECT password_hash FROM account WHERE login = 'teacher01'")[0][0] == stored
     client.cookies.clear()
     login(client, "teacher01", "wrong-password", expect=401)
+
+
+def test_every_wrong_login_or_password_takes_the_same_floor(client, data_dir):
+    """Unknown logins cost one Argon2 verification of today's settings, accounts with hashes
+    of older settings twice that: a common floor keeps timing from telling which exist."""
+    import time
+
+    from argon2 import PasswordHasher
+
+    from server.accounts.auth import REFUSAL_FLOOR_S
+
+    old = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1).hash(PASSWORD)
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute("UPDATE account SET password_hash = ? WHERE login = 'teacher20'", (old,))
+    conn.commit()
+    conn.close()
+    for name in ("nobody-at-all", "teacher20", "teacher01"):
+        started = time.monotonic()
+        login(client, name, "wrong-password", expect=401)
+        assert time.monotonic() - started >= REFUSAL_FLOOR_S, name
+    started = time.monotonic()
+    login(client, "teacher01")
+    assert time.monotonic() - started < REFUSAL_FLOOR_S  # a right password is not slowed down

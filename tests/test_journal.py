@@ -304,8 +304,15 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     assert d.cell(d.students[0], day, n, "5", reason="исправление ошибки, служебная записка").status_code == 200
     reason = q(data_dir, "SELECT reason FROM audit_log WHERE key LIKE 'grade:%' ORDER BY id DESC LIMIT 1")[0][0]
     assert reason == "исправление ошибки, служебная записка"
-    # The grid asks for the reason when the server says one is needed (journal.js).
+    # The grid asks for the reason when the server says one is needed (journal.js) — for a
+    # cell and for a grade's work type (F2).
     assert d.cell(d.students[1], day, n, "4").json()["need_reason"] is True
+    change = {"student": d.students[0], "date": day, "n": n, "position": 0, "work_type": "control"}
+    r = client.post("/journals/1/grade-type", json=change, headers={"X-CSRF-Token": d.csrf})
+    assert r.status_code == 400 and r.json()["need_reason"] is True
+    r = client.post("/journals/1/grade-type", json={**change, "reason": "вид работы указан неверно"},
+                    headers={"X-CSRF-Token": d.csrf})
+    assert r.status_code == 200
     # The lesson panel: the deputy's forms carry a reason field; without one nothing changes.
     panel = client.get(f"/journals/1/lessons/{day}/{n}").text
     assert "Учебный период закрыт" in panel and panel.count('name="reason" required') == 3
@@ -512,6 +519,11 @@ def test_period_grades_wait_for_the_period_end_and_obey_every_lock(client, data_
     r = put(q1, "5")
     assert r.status_code == 400 and "только заместитель директора" in r.json()["error"]
     execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (year,))
+    # Closing the last quarter does not lock the year grades: they are set after it.
+    q2 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 2")[0][0]
+    execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (q2,))
+    assert put(q1, "5").status_code == 200
+    execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (q2,))
     execute(data_dir, "UPDATE academic_year SET status = 'closed'")
     r = put(q1, "5")
     assert r.status_code == 400 and "закрыт для изменений" in r.json()["error"]
@@ -603,3 +615,32 @@ def test_a_grades_own_work_type_answers_the_new_average(teacher, data_dir):
     r = teacher.c.post("/journals/1/grade-type", json={"student": s, "date": day, "n": n, "position": 0,
                                                         "work_type": "nonsense"}, headers={"X-CSRF-Token": teacher.csrf})
     assert r.status_code == 400 and "вид работы" in r.json()["error"].lower()
+
+
+def test_on_the_year_grid_a_saved_cell_answers_the_year_average(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    s = teacher.students[0]
+    r = teacher.c.post("/journals/1/cell", json={"student": s, "date": day, "n": n, "value": "5", "shown": "year"},
+                       headers={"X-CSRF-Token": teacher.csrf})
+    from server.journal.rules import weighted_average
+    year_avg = weighted_average(q(data_dir, "SELECT g.value, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+                                            " JOIN work_type wt ON wt.code = g.work_type WHERE l.journal_id = 1"
+                                            " AND g.student_id = ?", (s,)))
+    assert r.json()["average"] == year_avg
+    assert teacher.cell(s, day, n, "5").json()["average"] == period_average(data_dir, 1, s, day)
+    assert 'data-period-kind="quarter"' in teacher.page
+
+
+def test_cell_history_needs_the_lesson_number(teacher, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    r = teacher.c.get(f"/journals/1/history?student={teacher.students[0]}&date={day}")
+    assert r.status_code == 400 and "номер урока" in r.text
+
+
+def test_the_to_do_list_leaves_out_closed_periods(teacher, data_dir):
+    q1 = q(data_dir, "SELECT id, ends_on FROM study_period WHERE kind = 'quarter' AND number = 1")[0]
+    (day, n), = lessons_of(data_dir, 1, before=date.fromisoformat(q1[1]), count=1)
+    execute(data_dir, "UPDATE lesson SET topic = '' WHERE journal_id = 1 AND date = ? AND lesson_number = ?", (day, n))
+    assert f"{ru_date(day)}, {n}-й урок: не записана тема" in teacher.c.get("/journals").text
+    execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (q1[0],))
+    assert f"{ru_date(day)}, {n}-й урок" not in teacher.c.get("/journals").text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 from ..config import Settings
@@ -24,6 +26,11 @@ class LoginRefused(Exception):
 
 
 BAD_CREDENTIALS = "Неверный логин или пароль."
+# Every "wrong login or password" answer takes at least this long. burn_time makes an unknown
+# login cost one Argon2 verification, but hashes of older settings (m=19 MiB, t=2, kept until
+# their owner next logs in) cost twice as much: without a common floor, timing would tell
+# which logins (made from names) exist. Above an old hash's cost on a Raspberry Pi.
+REFUSAL_FLOOR_S = 0.3
 
 
 async def authenticate(db: Database, settings: Settings, login: str, password: str, ip: str,
@@ -35,6 +42,17 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
     one teacher's password from many machines), and this address for any login
     (trying many accounts). The last limit is high so one kiosk cannot lock out a class.
     """
+    started = time.monotonic()
+    try:
+        return await _authenticate(db, settings, login, password, ip, kiosk)
+    except LoginRefused as e:
+        if e.message == BAD_CREDENTIALS:
+            await asyncio.sleep(max(0.0, REFUSAL_FLOOR_S - (time.monotonic() - started)))
+        raise
+
+
+async def _authenticate(db: Database, settings: Settings, login: str, password: str, ip: str,
+                        kiosk: bool) -> User:
     login = (login or "").strip()
     password = password or ""
     if not login or not password:

@@ -107,7 +107,7 @@ ABSENT_STATES = {"period": _canonical({"closed": False})}
 def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
     """(ok, message in Russian). Reads only."""
     prev = GENESIS
-    expected_id = 1  # AUTOINCREMENT from 1; nothing ever deletes entries
+    expected_id = 1  # ids count from 1 and nothing in the program deletes entries
     last: dict[str, tuple[int, str | None, str]] = {}
     for row in conn.execute("SELECT id, at, account_id, entity, key, old, new, reason, hash FROM audit_log ORDER BY id"):
         id_, at, account_id, entity, key, old, new, reason, h = row

@@ -218,7 +218,12 @@ def _save_cell(conn, user, journal_id: int, body: dict | JournalError) -> tuple[
         raise JournalError("Неверный запрос.")
     result = writes.set_cell(conn, user, info, day, number, student_id, fields.get("value", "")[:40],
                              fields.get("reason", "")[:200])
-    return result, store.student_period_summary(conn, info, student_id, day)
+    return result, store.student_period_summary(conn, info, student_id, day, _shown_kind(fields))
+
+
+def _shown_kind(fields: dict) -> str | None:
+    """The grid shows the year: its row averages are the year's (journal.js sends `shown`)."""
+    return "year" if fields.get("shown") == "year" else None
 
 
 @post("/journals/{journal_id:int}/period-grade", opt=WRITERS, status_code=200)
@@ -382,6 +387,8 @@ async def cell_history(request: Request, journal_id: FromPath[int]) -> Response:
         grades = []
     else:
         day = _day(q.get("date", ""))
+        if number is None:
+            raise JournalError("Неверный запрос: не указан номер урока.")
         title = f"{ru_date(day)}, {number}-й урок"
         lesson = await db.fetchone("SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
                                    (info.id, day, number))
@@ -410,17 +417,18 @@ async def grade_type_save(request: Request, journal_id: FromPath[int]) -> Respon
         day, student_id = _day(body.get("date", "")), int_or_none(body.get("student")) or 0
         summary = await request.app.state.db.write(
             _save_grade_type, current_user(request), info, day, int_or_none(body.get("n")) or 0, student_id,
-            int_or_none(body.get("position")) or 0, body.get("work_type", ""), body.get("reason", ""))
+            int_or_none(body.get("position")) or 0, body.get("work_type", ""), body.get("reason", ""),
+            _shown_kind(body))
     except JournalError as e:
         return _refused(e)
     return Response({"ok": True, "student": student_id, **summary})
 
 
 def _save_grade_type(conn, user, info: store.JournalInfo, day: str, number: int, student_id: int, position: int,
-                     work_type: str, reason: str) -> dict:
+                     work_type: str, reason: str, kind: str | None) -> dict:
     """The grade's new work type and the student's new average (the grid shows it at once)."""
     writes.set_grade_work_type(conn, user, info, day, number, student_id, position, work_type, reason)
-    return store.student_period_summary(conn, info, student_id, day)
+    return store.student_period_summary(conn, info, student_id, day, kind)
 
 
 @get("/homework-files/{lesson_id:int}", opt=READERS)

@@ -267,8 +267,10 @@ def current_period(periods: list[sqlite3.Row], today: str) -> sqlite3.Row | None
     return begun[-1] if begun else (non_year[0] if non_year else None)
 
 
-def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day: str) -> dict:
-    """The student's weighted average and forecast in the period containing `day`.
+def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day: str,
+                           kind: str | None = None) -> dict:
+    """The student's weighted average and forecast in the period containing `day` — of the
+    journal's kind (quarter, half), or the year when the grid shows the year (`kind`).
 
     Plain sqlite3: the cell-saving routes call it inside their write job, so the answer
     reads what the job has just written and costs no read (a thread hop) after the COMMIT."""
@@ -278,7 +280,7 @@ def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_
         " JOIN grade g ON g.lesson_id = l.id AND g.student_id = :s"
         " JOIN work_type wt ON wt.code = g.work_type"
         " WHERE p.year_id = :y AND p.kind = :k AND p.starts_on <= :d AND p.ends_on >= :d",
-        {"j": info.id, "s": student_id, "y": info.row["year_id"], "k": info.period_kind, "d": day}).fetchall()
+        {"j": info.id, "s": student_id, "y": info.row["year_id"], "k": kind or info.period_kind, "d": day}).fetchall()
     avg = weighted_average([(r["value"], r["weight"]) for r in rows])
     return {"average": avg, "forecast": forecast(avg, float(info.settings.get("forecast_threshold", "0.5")))}
 
@@ -342,15 +344,22 @@ def _journal_todo(conn: sqlite3.Connection, info: JournalInfo, today: str) -> tu
         " WHERE l.journal_id = ? AND l.date <= ?", (info.id, today)).fetchall()
     periods = conn.execute("SELECT starts_on, ends_on FROM study_period WHERE year_id = ? AND kind = ?"
                            " AND starts_on <= ? ORDER BY starts_on", (info.row["year_id"], info.period_kind, today))
+    # A closed period is the deputy's to change, not the teacher's: not on the teacher's list.
+    closed = conn.execute("SELECT starts_on, ends_on FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
+                          " AND closed_at IS NOT NULL", (info.row["year_id"], info.period_kind)).fetchall()
+
+    def is_closed(day: str) -> bool:
+        return any(c["starts_on"] <= day <= c["ends_on"] for c in closed)
+
     recorded = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
     for p in periods.fetchall():
         in_period = [l_ for l_ in lessons if p["starts_on"] <= l_["date"] <= p["ends_on"]]
         for d, n in lesson_columns(info, p["starts_on"], min(today, p["ends_on"]), in_period):
             l_ = recorded.get((d, n))
-            if l_ is None or (not l_["topic"] and l_["status"] != "cancelled"):
+            if (l_ is None or (not l_["topic"] and l_["status"] != "cancelled")) and not is_closed(d):
                 untitled.append({"journal": info.row, "date": d, "n": n})
     for l_ in lessons:
-        if l_["is_control"] and l_["status"] != "cancelled":
+        if l_["is_control"] and l_["status"] != "cancelled" and not is_closed(l_["date"]):
             missing = control_missing_sync(conn, info, l_)
             if missing:
                 controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],

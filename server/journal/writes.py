@@ -201,7 +201,7 @@ def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
                 SELECT gm.student_id, j.id FROM group_member gm JOIN journal j ON j.group_id = gm.group_id
                  WHERE gm.from_date <= :d AND (gm.to_date IS NULL OR gm.to_date >= :d)) m
           JOIN lesson l ON l.journal_id = m.journal_id AND l.date = :d AND l.status <> 'cancelled'
-          JOIN journal j ON j.id = l.journal_id JOIN subject s ON s.id = j.subject_id
+          JOIN journal j ON j.id = l.journal_id AND j.archived_at IS NULL JOIN subject s ON s.id = j.subject_id
           JOIN work_type wt ON wt.code = l.work_type
           LEFT JOIN homework h ON h.lesson_id = l.id
           LEFT JOIN enrollment e ON e.student_id = m.student_id AND e.from_date <= :d
@@ -354,8 +354,11 @@ def set_period_grade(conn, user: User, info: JournalInfo, period_id: int, studen
     opens = (date.fromisoformat(period["ends_on"]) - PERIOD_GRADE_WINDOW).isoformat()
     if date.today().isoformat() < opens:
         raise JournalError(f"Итоговые отметки за этот период выставляются в его конце: с {ru_date(opens)}.")
-    # The period itself closed, or the year (which closes every period in it).
-    if period["closed_at"] or closed_period_sync(conn, info, period["ends_on"]):
+    # The period itself closed, or the year period (which closes every grade in it). Not the
+    # last quarter's closing: year grades are set after it.
+    year_closed = _one(conn, "SELECT 1 FROM study_period WHERE year_id = ? AND kind = 'year' AND closed_at IS NOT NULL",
+                       (info.row["year_id"],))
+    if period["closed_at"] or year_closed:
         if not user.has(EDIT_CLOSED):
             raise JournalError("Учебный период закрыт: изменить итоговую отметку может только заместитель директора.")
         if not reason.strip():
