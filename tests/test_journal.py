@@ -644,3 +644,43 @@ def test_the_to_do_list_leaves_out_closed_periods(teacher, data_dir):
     assert f"{ru_date(day)}, {n}-й урок: не записана тема" in teacher.c.get("/journals").text
     execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (q1[0],))
     assert f"{ru_date(day)}, {n}-й урок" not in teacher.c.get("/journals").text
+
+
+def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
+    """What a route checked before its write may be stale by the time the write runs (the
+    journal handed to another teacher, archived): the write job reads the journal again."""
+    import asyncio
+
+    import pytest as _pytest
+    from litestar.exceptions import NotFoundException
+
+    from server.accounts.store import User
+    from server.db import Database
+    from server.journal import routes, store, writes
+    from server.journal.rules import JournalError
+
+    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    person, account = q(data_dir, "SELECT person_id, id FROM account WHERE login = 'teacher01'")[0]
+    teacher01 = User(account, person, "teacher01", "", "", "", frozenset({"teacher"}))
+
+    async def run():
+        db = Database(data_dir / "zhurnal.sqlite3")
+        await db.open()
+        try:
+            stale = await store.journal_info(db, 1)
+            other = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
+            execute(data_dir, "UPDATE journal SET teacher_id = ? WHERE id = 1", (other,))
+            with _pytest.raises(JournalError, match="вносит его учитель"):
+                await db.write(routes._fresh, teacher01, stale, False, writes.save_lesson, day, n, "Повторение",
+                               "lesson", None, "")
+            execute(data_dir, "UPDATE journal SET teacher_id = ?, archived_at = '2026-11-01T00:00:00Z' WHERE id = 1",
+                    (person,))
+            with _pytest.raises(NotFoundException):
+                await db.write(routes._fresh, teacher01, stale, False, writes.save_lesson, day, n, "Повторение",
+                               "lesson", None, "")
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    assert ("Повторение",) not in q(data_dir, "SELECT topic FROM lesson WHERE journal_id = 1 AND date = ?"
+                                              " AND lesson_number = ?", (day, n))

@@ -64,6 +64,19 @@ async def _require_writer(request: Request, info: store.JournalInfo, day: str | 
         raise PermissionDeniedException(WRITERS_ONLY)
 
 
+def _fresh(conn, user, info: store.JournalInfo, owner_only: bool, fn, *args):
+    """Run the write `fn(conn, user, info, *args)` with the journal read again inside the write's
+    own transaction: the route checked access on what it read before, and a journal archived or
+    handed to another teacher since must not be written under the old rules. `owner_only`:
+    the journal's teacher or the deputy (lesson status, period grades), not a substitute."""
+    fresh = store.journal_info_sync(conn, info.id)
+    if fresh is None or fresh.row["archived_at"]:
+        raise NotFoundException(NO_JOURNAL)
+    if owner_only and not (user.has("deputy") or fresh.row["teacher_id"] == user.person_id):
+        raise PermissionDeniedException(WRITERS_ONLY)
+    return fn(conn, user, fresh, *args)
+
+
 def _writable_journal(conn, user, journal_id: int, day: str | None, number: int | None) -> store.JournalInfo:
     """_journal_or_404 + _require_writer inside a write job: the journal, its teacher and
     its year are read in the transaction that writes, so a journal archived or handed to
@@ -238,7 +251,7 @@ async def period_grade_save(request: Request, journal_id: FromPath[int]) -> Resp
         period_id, student_id = int_or_none(body.get("period")), int_or_none(body.get("student"))
         if period_id is None or student_id is None:
             raise JournalError("Неверный запрос.")
-        await db.write(writes.set_period_grade, current_user(request), info, period_id, student_id,
+        await db.write(_fresh, current_user(request), info, True, writes.set_period_grade, period_id, student_id,
                        body.get("value", "")[:10], body.get("reason", "")[:200])
     except JournalError as e:
         return _refused(e)
@@ -303,7 +316,7 @@ async def lesson_save(request: Request, journal_id: FromPath[int], day: FromPath
     await _require_writer(request, info, day, number)
     try:
         result = await request.app.state.db.write(
-            writes.save_lesson, current_user(request), info, day, number, form.get("topic", ""),
+            _fresh, current_user(request), info, False, writes.save_lesson, day, number, form.get("topic", ""),
             form.get("work_type", "lesson"), int_or_none(form.get("plan_item_id")), form.get("reason", ""))
     except JournalError as e:
         return await _lesson_panel(request, info, day, number, error=e.message, status=400)
@@ -334,8 +347,12 @@ async def homework_save(request: Request, journal_id: FromPath[int], day: FromPa
         stored = _store_file(request.app.state.settings.data_dir, upload.filename, data)
     try:
         result = await request.app.state.db.write(
-            writes.set_homework, current_user(request), info, day, number, text, minutes, stored,
+            _fresh, current_user(request), info, False, writes.set_homework, day, number, text, minutes, stored,
             str(form.get("remove_file", "")) == "1", str(form.get("reason", "")))
+    except (NotFoundException, PermissionDeniedException):
+        if stored:  # refused: the uploaded file is not kept
+            Path(request.app.state.settings.data_dir, stored[1]).unlink(missing_ok=True)
+        raise
     except JournalError as e:
         if stored:
             Path(request.app.state.settings.data_dir, stored[1]).unlink(missing_ok=True)
@@ -362,7 +379,7 @@ async def lesson_status(request: Request, journal_id: FromPath[int], day: FromPa
     await _require_writer(request, info)
     try:
         await request.app.state.db.write(
-            writes.set_lesson_status, current_user(request), info, day, number, form.get("status", ""),
+            _fresh, current_user(request), info, True, writes.set_lesson_status, day, number, form.get("status", ""),
             int_or_none(form.get("substitute_id")), form.get("status_reason", ""), form.get("reason", ""))
     except JournalError as e:
         return await _lesson_panel(request, info, day, number, error=e.message, status=400, status_form=True)
@@ -416,7 +433,8 @@ async def grade_type_save(request: Request, journal_id: FromPath[int]) -> Respon
     try:
         day, student_id = _day(body.get("date", "")), int_or_none(body.get("student")) or 0
         summary = await request.app.state.db.write(
-            _save_grade_type, current_user(request), info, day, int_or_none(body.get("n")) or 0, student_id,
+            _fresh, current_user(request), info, False, _save_grade_type, day, int_or_none(body.get("n")) or 0,
+            student_id,
             int_or_none(body.get("position")) or 0, body.get("work_type", ""), body.get("reason", ""),
             _shown_kind(body))
     except JournalError as e:
