@@ -20,7 +20,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from ..school import store as school
 from ..web.access import current_user
 from . import store, writes
-from .routes import MAX_HOMEWORK_FILE, READERS, WRITERS, _day, _journal_or_404, _require_writer, _store_file
+from .routes import (MAX_HOMEWORK_FILE, READERS, WRITERS, _day, _fresh, _journal_or_404, _require_writer,
+                     _store_file)
 from .rules import ATTENDANCE, JournalError, cell_text
 
 TAGS = ["Журнал"]
@@ -169,8 +170,9 @@ async def api_lesson_save(request: Request, journal_id: FromPath[int], day: From
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    result = await request.app.state.db.write(writes.save_lesson, current_user(request), info, day, number,
-                                              data.topic, data.work_type, data.plan_item_id, data.reason[:200])
+    result = await request.app.state.db.write(
+        _fresh, current_user(request), info, False, writes.save_lesson, day, number,
+        data.topic, data.work_type, data.plan_item_id, data.reason[:200])
     return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
 
 
@@ -190,8 +192,9 @@ async def api_lesson_status(request: Request, journal_id: FromPath[int], day: Fr
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info)
-    await request.app.state.db.write(writes.set_lesson_status, current_user(request), info, day, number,
-                                     data.status, data.substitute_id, data.status_reason, data.reason[:200])
+    await request.app.state.db.write(
+        _fresh, current_user(request), info, True, writes.set_lesson_status, day, number,
+        data.status, data.substitute_id, data.status_reason, data.reason[:200])
     return await _lesson_out(request, info, day, number)
 
 
@@ -211,8 +214,9 @@ async def api_homework_save(request: Request, journal_id: FromPath[int], day: Fr
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    result = await request.app.state.db.write(writes.set_homework, current_user(request), info, day, number,
-                                              data.text, data.minutes, None, data.remove_file, data.reason[:200])
+    result = await request.app.state.db.write(
+        _fresh, current_user(request), info, False, writes.set_homework, day, number,
+        data.text, data.minutes, None, data.remove_file, data.reason[:200])
     return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
 
 
@@ -246,8 +250,9 @@ async def api_homework_file(request: Request, journal_id: FromPath[int], day: Fr
     settings = request.app.state.settings
     stored = _store_file(settings.data_dir, upload.filename, content)
     try:
-        result = await request.app.state.db.write(_attach_file, current_user(request), info, day, number, stored,
-                                                  str(form.get("reason") or "")[:200])
+        result = await request.app.state.db.write(
+            _fresh, current_user(request), info, False, _attach_file, day, number, stored,
+            str(form.get("reason") or "")[:200])
     except Exception:
         Path(settings.data_dir, stored[1]).unlink(missing_ok=True)
         raise
@@ -273,7 +278,7 @@ def _cell_out(conn, info: store.JournalInfo, day: str, number: int, student_id: 
             "warnings": warnings, **summary}
 
 
-def _cell_job(conn, change, user, info: store.JournalInfo, day: str, number: int, student_id: int,
+def _cell_job(conn, user, info: store.JournalInfo, change, day: str, number: int, student_id: int,
               *args) -> dict:
     """`change(conn, user, info, day, number, student_id, *args)` (a write of writes.py), then the
     cell as the API answers it — one write job."""
@@ -292,8 +297,9 @@ async def _write_cell(request: Request, journal_id: int, day: str, number: int, 
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    return await request.app.state.db.write(_cell_job, writes.set_cell, current_user(request), info, day, number,
-                                            student_id, value[:40], reason[:200])
+    return await request.app.state.db.write(
+        _fresh, current_user(request), info, False, _cell_job, writes.set_cell, day, number,
+        student_id, value[:40], reason[:200])
 
 
 @put(CELL, opt=WRITERS, tags=TAGS, summary="Записать клетку")
@@ -340,8 +346,9 @@ async def api_attendance_save(request: Request, journal_id: FromPath[int], day: 
     mark = (data.mark or "").strip().upper() or None
     if mark is not None and mark not in ATTENDANCE:
         raise JournalError("Посещаемость: Н, Б, У, ОП или пусто.")
-    return await request.app.state.db.write(_cell_job, _set_attendance, current_user(request), info, day, number,
-                                            student_id, mark, data.reason[:200])
+    return await request.app.state.db.write(
+        _fresh, current_user(request), info, False, _cell_job, _set_attendance, day, number,
+        student_id, mark, data.reason[:200])
 
 
 @dataclass
@@ -358,8 +365,9 @@ async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: 
     info = await _journal_or_404(request, journal_id)
     day = _day(day)
     await _require_writer(request, info, day, number)
-    return await request.app.state.db.write(_cell_job, writes.set_grade_work_type, current_user(request), info, day,
-                                            number, student_id, position, data.work_type, data.reason[:200])
+    return await request.app.state.db.write(
+        _fresh, current_user(request), info, False, _cell_job, writes.set_grade_work_type, day,
+        number, student_id, position, data.work_type, data.reason[:200])
 
 
 @dataclass
@@ -375,8 +383,9 @@ async def api_period_grade_save(request: Request, journal_id: FromPath[int], per
     """Итоговая отметка за период (п. 3.2.7): ставит учитель журнала или заместитель директора."""
     info = await _journal_or_404(request, journal_id)
     await _require_writer(request, info)
-    await request.app.state.db.write(writes.set_period_grade, current_user(request), info, period_id, student_id,
-                                     (data.value or "")[:10], data.reason[:200])
+    await request.app.state.db.write(
+        _fresh, current_user(request), info, True, writes.set_period_grade, period_id, student_id,
+        (data.value or "")[:10], data.reason[:200])
     value = await request.app.state.db.fetchval(
         "SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
         (journal_id, period_id, student_id))
