@@ -71,16 +71,31 @@ def _check(r, what: str, problems: list[str]) -> None:
 
 
 class Session:
-    """One client switching between the probers as needed (a logout route may end the session)."""
+    """One client switching between the probers as needed (a logout route may end the session).
+
+    Each role keeps its own cookies, so switching back does not log in again: the garbage sent
+    to /password counts as wrong current passwords, and a new login of that person would be
+    throttled (as it should be)."""
 
     def __init__(self, client):
         self.client, self.role, self.csrf = client, None, ""
+        self.saved: dict[str, tuple[dict, str]] = {}
 
     def be(self, role: str) -> None:
         c = self.client
         if self.role == role and (role == "anonymous" or c.get("/api/v1/me").status_code == 200):
             return
+        if self.role is not None:
+            self.saved[self.role] = (dict(c.cookies), self.csrf)
         c.cookies.clear()
+        if role in self.saved and role != "anonymous":
+            cookies, csrf = self.saved[role]
+            for name, value in cookies.items():
+                c.cookies.set(name, value)
+            if c.get("/api/v1/me").status_code == 200:
+                self.role, self.csrf = role, csrf
+                return
+            c.cookies.clear()
         if role == "anonymous":
             self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
         else:
