@@ -13,17 +13,17 @@ The timed requests go through a minimal keep-alive HTTP client (_Conn): httpx us
 as much CPU per request as the server, on the same two cores. Logins use httpx, untimed.
 
 Two floors are printed beside the targets, because on this kind of machine the targets sit
-below them. session_floor_p50_ms is GET /api/v1/me — a session check and a small JSON
+at or below them. session_floor_p50_ms is GET /api/v1/me — a session check and a small JSON
 answer, nothing else — asked alternately with the grid; session_floor_requests_per_s is the
 same request by the 20 clients. Measured on the 2-core VM (2026-11-30): raw SQL of the grid
-0.16 ms, session floor 0.41 ms, grid 3.3 ms (p95 3.8): the session alone is 2.5× the raw
-SQL, before the page reads its six queries into Python and writes 720 cells of HTML. Raw commits ~9,000/s (an fsync costs
-~0.1 ms here), session floor ~4,300 requests/s, grade saves ~1,700/s: no request with a
-session reaches half the raw rate, let alone a save (~0.6 ms of server CPU: the session
-and journal reads, the checks, the grade, the hashed audit entry, the new average; the
-writer thread's part is ~0.16 ms, its COMMIT shared by the saves of a batch). Where a
-commit costs more than a request — an SD card, `journal_sd` adds 3 ms to each fsync — group
-commit puts many saves in one flush: ~300 raw commits/s against ~1,180 saves/s.
+0.16 ms, session floor 0.37 ms, grid 3.1 ms (p95 3.2–3.4): the session alone is 2.3× the raw
+SQL, before the page reads its six queries into Python and writes 720 cells of HTML. Raw
+commits 8,500–10,000/s (an fsync costs ~0.1 ms here), session floor ~4,400 requests/s —
+about half the raw rate with nothing written — and grade saves 2,200–2,400/s (0.45 ms of
+server CPU each: the session, the journal read again inside the write job, the checks, the
+grade, the hashed audit entry, the new average; the COMMIT is shared by a batch). Where a
+commit costs more than a request — an SD card; `journal_sd` adds 3 ms to each fsync — group
+commit puts many saves in one flush: ~300 raw commits/s against ~1,300 saves/s.
 """
 
 from __future__ import annotations
