@@ -488,3 +488,76 @@ def test_the_grid_of_a_quarter_reads_well_on_a_school_pc(server, school_data, le
         assert pc.errors == [], "\n".join(pc.errors)
     finally:
         pc.close()
+
+
+def earlier_lesson(data: Path, lesson_day: tuple[str, int]) -> tuple[str, int]:
+    """A recorded lesson of journal 1 before the one the keyboard test runs, in the same quarter
+    if there is one (the other tests leave it alone)."""
+    day, n = lesson_day
+    start, _ = period_of(data, day)
+    for d, m in lessons_of(data, JOURNAL, before=date.fromisoformat(day), count=40)[1:]:
+        if q(data, "SELECT 1 FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?", (JOURNAL, d, m)):
+            return d, m
+    pytest.skip("no recorded lesson of journal 1 before the test's lesson")
+
+
+def test_a_substitute_types_into_the_lesson_they_gave_and_nowhere_else(server, school_data, lesson_day, tab):
+    page = tab.page
+    day, n = earlier_lesson(school_data, lesson_day)
+    t20 = q(school_data, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
+    conn = db(school_data)
+    conn.execute("UPDATE lesson SET status = 'substituted', substitute_id = ? WHERE journal_id = ? AND date = ?"
+                 " AND lesson_number = ?", (t20, JOURNAL, day, n))
+    conn.commit()
+    conn.close()
+    period = q(school_data, "SELECT id FROM study_period WHERE kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
+               (day,))[0][0]
+    log_in(page, server, "teacher20")
+    page.goto(f"{server}/journals/{JOURNAL}?period={period}")
+    s = students_on_page(page)[11]
+    mine, other = cell(page, s, day, n), page.locator(f'tr[data-student="{s}"] input.g:not([data-d="{day}"])').first
+    expect(other).to_have_attribute("readonly", "")
+    mine.focus()
+    page.keyboard.type("4")
+    page.keyboard.press("Enter")
+    expect(mine).to_have_class(SAVED)
+    assert cell_in_db(school_data, s, day, n)[1] == ["4"]
+    before = other.input_value()
+    other.focus()
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    expect(other).to_have_value(before)
+    assert tab.errors == [], "\n".join(tab.errors)
+
+
+def test_the_deputy_is_asked_for_a_reason_when_the_server_needs_one(server, school_data, lesson_day, tab):
+    """The year period closed, a quarter on screen: the grid does not know in advance; the
+    server answers need_reason, the grid asks, and the save goes through with the reason."""
+    page = tab.page
+    day, n = earlier_lesson(school_data, lesson_day)
+    year = q(school_data, "SELECT id FROM study_period WHERE kind = 'year'")[0][0]
+    period = q(school_data, "SELECT id FROM study_period WHERE kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
+               (day,))[0][0]
+    conn = db(school_data)
+    conn.execute("UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (year,))
+    conn.commit()
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept("исправление по служебной записке")))
+    try:
+        log_in(page, server, "deputy")
+        page.goto(f"{server}/journals/{JOURNAL}?period={period}")
+        s = students_on_page(page)[12]
+        target = cell(page, s, day, n)
+        target.focus()
+        page.keyboard.type("3")
+        page.keyboard.press("Enter")
+        expect(target).to_have_class(SAVED)
+        assert asked and "Период закрыт" in asked[0]
+        assert cell_in_db(school_data, s, day, n)[1] == ["3"]
+        assert q(school_data, "SELECT reason FROM audit_log ORDER BY id DESC LIMIT 1")[0][0] == \
+            "исправление по служебной записке"
+    finally:
+        conn.execute("UPDATE study_period SET closed_at = NULL WHERE id = ?", (year,))
+        conn.commit()
+        conn.close()
+    assert tab.errors == [] or all("400" in e for e in tab.errors), "\n".join(tab.errors)
