@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -23,7 +22,7 @@ from .admin import backups as backup_routes
 from .admin import routes as admin_routes
 from .config import Settings
 from .db import Database, migrate
-from .memory import settle_memory
+from .memory import release_memory, settle_memory
 from .netinfo import Advertiser
 from .paths import resource_dir
 from .journal import api as journal_api
@@ -78,7 +77,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             yield
         finally:
             if warm:
-                gc.unfreeze()
+                release_memory()
             await app.state.backups.stop()
             await advertiser.stop()
             await db.close()

@@ -64,14 +64,20 @@ async def _require_writer(request: Request, info: store.JournalInfo, day: str | 
         raise PermissionDeniedException(WRITERS_ONLY)
 
 
+def _journal_in_job(conn, journal_id: int) -> store.JournalInfo:
+    """The journal as the write job's own transaction sees it; 404 if gone or archived."""
+    info = store.journal_info_sync(conn, journal_id)
+    if info is None or info.row["archived_at"]:
+        raise NotFoundException(NO_JOURNAL)
+    return info
+
+
 def _fresh(conn, user, info: store.JournalInfo, owner_only: bool, fn, *args):
     """Run the write `fn(conn, user, info, *args)` with the journal read again inside the write's
     own transaction: the route checked access on what it read before, and a journal archived or
     handed to another teacher since must not be written under the old rules. `owner_only`:
     the journal's teacher or the deputy (lesson status, period grades), not a substitute."""
-    fresh = store.journal_info_sync(conn, info.id)
-    if fresh is None or fresh.row["archived_at"]:
-        raise NotFoundException(NO_JOURNAL)
+    fresh = _journal_in_job(conn, info.id)
     if owner_only and not (user.has("deputy") or fresh.row["teacher_id"] == user.person_id):
         raise PermissionDeniedException(WRITERS_ONLY)
     return fn(conn, user, fresh, *args)
@@ -81,9 +87,7 @@ def _writable_journal(conn, user, journal_id: int, day: str | None, number: int 
     """_journal_or_404 + _require_writer inside a write job: the journal, its teacher and
     its year are read in the transaction that writes, so a journal archived or handed to
     another teacher a moment before is never written under the old rules."""
-    info = store.journal_info_sync(conn, journal_id)
-    if info is None or info.row["archived_at"]:
-        raise NotFoundException(NO_JOURNAL)
+    info = _journal_in_job(conn, journal_id)
     if not store.may_read_sync(conn, user, info):
         raise PermissionDeniedException(NOT_YOURS)
     if not _is_writer(conn, user, info, day, number):

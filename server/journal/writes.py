@@ -216,22 +216,22 @@ def _class_day_warnings(conn, info: JournalInfo, day: str) -> list[str]:
         st["lessons"][r["lesson_id"]] = r
     warnings = []
     worst_controls: list = []
-    worst_minutes, worst_parallel, worst_limit = 0, None, None
+    over = None  # (minutes above the limit, minutes, limit, parallel) of the most loaded student
     for st in load.values():
         lessons = list(st["lessons"].values())
         controls = [f"{r['subject']} ({r['work_type_name']})" for r in lessons if r["is_control"]]
-        if len(controls) > len(worst_controls):
-            worst_controls = controls
+        worst_controls = max(worst_controls, controls, key=len)
         minutes = sum(r["minutes"] or 0 for r in lessons)
         limit = HOMEWORK_LIMIT_MINUTES.get(st["parallel"])
-        if limit and minutes > limit and minutes - limit > worst_minutes - (worst_limit or 0):
-            worst_minutes, worst_parallel, worst_limit = minutes, st["parallel"], limit
+        if limit and minutes > limit:
+            over = max(over or (0, 0, 0, 0), (minutes - limit, minutes, limit, st["parallel"]))
     if len(worst_controls) > 1:
         warnings.append(f"{ru_date(day)} у учащихся больше одной оценочной процедуры: "
                         f"{', '.join(sorted(worst_controls))}.")
-    if worst_limit:
-        warnings.append(f"Домашнее задание на {ru_date(day)} у учащихся занимает до {worst_minutes} мин — больше "
-                        f"нормы СанПиН ({worst_limit} мин для {worst_parallel} класса).")
+    if over:
+        _, minutes, limit, parallel = over
+        warnings.append(f"Домашнее задание на {ru_date(day)} у учащихся занимает до {minutes} мин — больше "
+                        f"нормы СанПиН ({limit} мин для {parallel} класса).")
     return warnings
 
 
