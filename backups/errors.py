@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 
+from server.errors import UserError
+
 from .age import AgeError
 
 
-class BackupError(Exception):
+class BackupError(UserError):
     """A backup, check or restore that cannot go on; `str()` is Russian and says what to do.
 
     Raising it means nothing was changed: no half-written file passes for a backup and

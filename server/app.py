@@ -14,7 +14,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, diary, home, kiosk
+from . import __version__, clock, diary, home, kiosk
 from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
@@ -50,6 +50,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
     `warm` (the server does it; the tests, which make hundreds of apps, mostly not):
     compile every template and `settle_memory` at start-up."""
+    if settings.clock:
+        clock.set_now(settings.clock)
     jinja = make_environment()
 
     @asynccontextmanager

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, Settings, default_data_dir, load_settings
-from .db import DatabaseError, migrate
+from .db import migrate
+from .errors import UserError as _UserError
 
 # argparse speaks English; the people at this console are Russian school admins.
 _ARGPARSE_RU = {
@@ -35,8 +36,8 @@ argparse._ = lambda s: _ARGPARSE_RU.get(s, s)  # type: ignore[attr-defined]
 log = logging.getLogger("zhurnal")
 
 
-class UserError(Exception):
-    """Bad input at the console: printed in Russian, exit status 2."""
+# Bad input at the console: printed in Russian, exit status 2 (server/errors.py).
+UserError = _UserError
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             from backups import cli as backups_cli
 
             return backups_cli.run(load_settings(data), args)
-    except (UserError, ConfigError, DatabaseError) as e:
+    except UserError as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     return 0
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 def audit_verify(settings: Settings) -> int:
     """Exit 0 when the audit chain is intact and the data match it; 1 naming the first problem."""
     from .db import connect_sync, latest_version, refuse_newer, schema_version
-    from .journal.audit import check_anchors, verify
+    from .ledger import check_anchors, uncovered, verify
 
     if not settings.db_path.exists():
         raise UserError(f"В папке {settings.data_dir} нет базы журнала.")
@@ -143,6 +144,9 @@ def audit_verify(settings: Settings) -> int:
             raise UserError(f"База данных старой версии (схема {current}, программа знает {known}). Проверка "
                             "делается на базе текущей версии: запустите сервер один раз (он обновит базу) "
                             "и повторите. База не изменена.")
+        if uncovered(conn):
+            raise UserError("Журнал изменений этой базы ещё не охватывает все таблицы, которые ведёт эта версия "
+                            "программы: запустите сервер один раз (он дополнит журнал) и повторите. База не изменена.")
         conn.execute("PRAGMA query_only=ON")
         ok, message = verify(conn)
         if ok:

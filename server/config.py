@@ -8,8 +8,10 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .errors import UserError
 
-class ConfigError(Exception):
+
+class ConfigError(UserError):
     """A settings file or variable that cannot be used; the message is Russian."""
 
 
@@ -49,6 +51,9 @@ class Settings:
     # USB copy: a folder, or the label of a drive mounted under /media or /mnt.
     backup_usb_dir: str = ""
     backup_usb_label: str = ""
+    # The program's clock (server/clock.py) starts at this moment and runs on — for a demo
+    # shown on a chosen date and for tests, e.g. "2026-11-18T10:15". Empty: the real time.
+    clock: str = ""
 
     @property
     def db_path(self) -> Path:

@@ -9,6 +9,7 @@ they never wait for the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import inspect
 import os
@@ -16,18 +17,22 @@ import re
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from .errors import UserError
+from . import ledger
+from .fsutil import fsync_dir
+from .timeutil import now_text
+
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 
 
-class DatabaseError(Exception):
+class DatabaseError(UserError):
     """A database the server cannot use; the message is Russian and says what to do."""
 
 
@@ -105,17 +110,25 @@ def migrate(path: Path | str) -> tuple[int, int]:
             )
         conn.execute("PRAGMA journal_mode=WAL")
         for version, name, sql in known[current:]:
-            # executescript runs our explicit BEGIN … COMMIT; on error the open
-            # transaction is rolled back, so a migration applies whole or not at all.
+            # executescript runs our explicit BEGIN …; on error the open transaction is
+            # rolled back, so a migration applies whole or not at all.
             try:
-                conn.executescript(
-                    "BEGIN IMMEDIATE;\n" + sql + "\n;"
-                    f"INSERT INTO schema_version(version, name, applied_at) "
-                    f"VALUES ({version}, '{name}', strftime('%Y-%m-%dT%H:%M:%SZ','now'));\nCOMMIT;"
-                )
+                conn.executescript("BEGIN IMMEDIATE;\n" + sql + "\n;")
+                conn.execute("INSERT INTO schema_version(version, name, applied_at) VALUES (?, ?, ?)",
+                             (version, name, now_text()))
+                conn.execute("COMMIT")
             except Exception:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                raise
+        if ledger.uncovered(conn):
+            # Tables that joined the ledger in this release: their rows as they stand, once.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ledger.extend_coverage(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
                 raise
         return current, len(known)
     finally:
@@ -124,14 +137,6 @@ def migrate(path: Path | str) -> tuple[int, int]:
 
 def _sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def refuse_newer(path: Path | str) -> None:
@@ -183,7 +188,7 @@ def swap_database_file(path: Path, new_file: Path) -> Path:
                 os.fsync(dst.fileno())
             os.replace(incoming, path)
             new_file.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         undo_swap(path, aside)
         raise
@@ -201,7 +206,7 @@ def undo_swap(path: Path, aside: Path) -> None:
             os.replace(aside_wal, path.with_name(path.name + "-wal"))
     else:
         path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def drop_aside(aside: Path) -> None:
@@ -245,32 +250,37 @@ class Database:
             await self._writer.close()
             self._writer = None
 
-    @asynccontextmanager
-    async def read(self):
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn: sqlite3.Connection, *args)` on a read connection, in one hop to its thread
+        and one read transaction: every query of `fn` sees the same snapshot (a grid read
+        while a teacher saves shows the cell before or after the save, in all its parts), and
+        N queries cost one hop, not N. The connection is read-only: a write in `fn` fails."""
+        conn = await self._readers.get()
+        try:
+            return await _on_thread(conn, _in_snapshot, fn, args)
+        finally:
+            self._readers.put_nowait(conn)
+
+    @contextlib.asynccontextmanager
+    async def legacy_read(self):
+        """TRANSITION (issue 10): an aiosqlite read connection for code not yet written as
+        plain functions. Removed when nothing uses it; new code calls `read(fn)`."""
         conn = await self._readers.get()
         try:
             yield conn
         finally:
             self._readers.put_nowait(conn)
 
-    async def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(conn: sqlite3.Connection, *args)` on a read connection, in one hop to its thread
-        and one read transaction: every query of `fn` sees the same snapshot (a grid read
-        while a teacher saves shows the cell before or after the save, in all its parts).
-        For pages that read a lot (the journal grid): N queries cost one hop, not N."""
-        async with self.read() as conn:
-            return await conn._execute(_in_snapshot, conn._conn, fn, args)  # see _in_writer_thread
-
+    # Shortcuts for a single query (one hop each); a page that needs several queries reads
+    # them in one `read(fn)`, for one snapshot and one hop.
     async def fetchall(self, sql: str, params: Iterable[Any] | dict = ()) -> list[sqlite3.Row]:
-        async with self.read() as conn:
-            return list(await conn.execute_fetchall(sql, params))
+        return await self.read(_fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] | dict = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        return await self.read(_fetchone, sql, params)
 
     async def fetchval(self, sql: str, params: Iterable[Any] | dict = ()) -> Any:
-        row = await self.fetchone(sql, params)
+        row = await self.read(_fetchone, sql, params)
         return row[0] if row else None
 
     async def write(self, fn: Callable[..., Awaitable[T]] | Callable[..., T], *args: Any) -> T:
@@ -283,12 +293,10 @@ class Database:
         the bell wait for one disk flush, not thirty. Results are delivered only after
         COMMIT, so an acknowledged write is on disk.
 
-        `fn` is either `async def fn(conn: aiosqlite.Connection, …)` or a plain
-        `def fn(conn: sqlite3.Connection, …)`. A plain one runs inside the writer thread:
-        its statements cost no thread hop each (an aiosqlite await is a hop to the writer
-        thread and back, ~50 µs of CPU and a GIL hand-over), and a batch of plain jobs —
-        BEGIN, every SAVEPOINT, COMMIT — is a single hop. The hot paths (grade saves,
-        sessions) are plain; the rest may stay async, also mixed with plain jobs in one batch.
+        `fn` is a plain `def fn(conn: sqlite3.Connection, …)` and runs inside the writer
+        thread: the whole batch — BEGIN, every SAVEPOINT, the jobs, COMMIT — is a single hop.
+        TRANSITION (issue 10): `async def fn(conn: aiosqlite.Connection, …)` jobs are still
+        taken (statement by statement) until every area is plain; new code never writes one.
         """
         assert self._writer is not None, "database is not open"
         future: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -303,15 +311,7 @@ class Database:
         return future.result()
 
     async def _in_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(sqlite3_connection, *args)` in the write connection's own thread, in one hop.
-
-        aiosqlite has no public way to run a function on its thread: `_execute` and `_conn`
-        are private (aiosqlite is pinned <0.23 in pyproject.toml for this reason;
-        tests/test_db.py exercises this path, so an upgrade that breaks it fails there).
-        Every statement stays on the connection's one thread, as sqlite3 requires.
-        """
-        writer = self._writer
-        return await writer._execute(fn, writer._conn, *args)
+        return await _on_thread(self._writer, fn, *args)
 
     async def _run_sync_batch(self, batch: list) -> None:
         """A batch of plain jobs: the whole transaction in one hop to the writer thread."""
@@ -419,7 +419,28 @@ class Database:
         return await self.write(run)
 
 
-# --- plain (sync) write jobs, run inside the writer thread ------------------------------------
+# --- plain functions, run on a connection's own thread ------------------------------------------
+
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(sqlite3_connection, *args)` on the thread that owns `conn`, in one hop.
+
+    The one use of aiosqlite's private API (`_execute`, `_conn`): aiosqlite has no public
+    way to run a function on its connection's thread, and one hop per plain function is what
+    makes a grid page (a dozen queries) or a batch of grade saves cheap — an await per
+    statement costs ~50 µs of CPU and a GIL hand-over. aiosqlite is pinned <0.23 in
+    pyproject.toml for this; tests/test_db.py runs this path, so an upgrade that breaks it
+    fails there. Every statement stays on the connection's one thread, as sqlite3 requires.
+    """
+    return await conn._execute(fn, conn._conn, *args)
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
 
 def _in_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
     conn.execute("BEGIN")

@@ -134,37 +134,37 @@ async def _load(db: Database) -> Source | None:
         staff=staff, deputy_account=deputy)
 
 
-async def _write(conn, src: Source, out: Output, today: str) -> dict[str, int]:
+def _write(conn, src: Source, out: Output, today: str) -> dict[str, int]:
     # One big transaction: with SQLite's default 2 MB page cache the indexes of ~200 000 audit
     # entries and grades (a whole year) spill to disk mid-transaction; 64 MB keeps them in memory.
-    cache = (await (await conn.execute("PRAGMA cache_size")).fetchone())[0]
-    await conn.execute("PRAGMA cache_size = -65536")
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -65536")
     try:
-        return await _write_all(conn, src, out, today)
+        return _write_all(conn, src, out, today)
     finally:
-        await conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
 
 
-async def _write_all(conn, src: Source, out: Output, today: str) -> dict[str, int]:
-    ctx = await bulk.Context.load(conn, src.infos, today)
-    ids = await bulk.add_plan_items(conn, ctx, out.plan)
+def _write_all(conn, src: Source, out: Output, today: str) -> dict[str, int]:
+    ctx = bulk.Context.load(conn, src.infos, today)
+    ids = bulk.add_plan_items(conn, ctx, out.plan)
     plan_ids = {(p.journal_id, p.number): i for p, i in zip(out.plan, ids)}
     counts = {"plan_items": len(ids), "lessons": 0, "cell_records": 0, "homework": 0, "period_grades": 0}
     ends = sorted(out.period_grades)
 
-    async def period_grades_before(day: str) -> None:
+    def period_grades_before(day: str) -> None:
         while ends and ends[0] < day:
             grades = sorted(out.period_grades[ends.pop(0)], key=lambda g: g.at)
-            counts["period_grades"] += await bulk.add_period_grades(conn, ctx, grades)
+            counts["period_grades"] += bulk.add_period_grades(conn, ctx, grades)
 
     # Day by day, so that the audit log runs in time order as it would have been written.
     for day in sorted(out.lessons):
-        await period_grades_before(day)
+        period_grades_before(day)
         lessons = []
         for lesson, number in sorted(out.lessons[day], key=lambda x: x[0].at):
             lesson.plan_item_id = plan_ids[(lesson.journal_id, number)] if number else None
             lessons.append(lesson)
-        lesson_ids = await bulk.add_lessons(conn, ctx, lessons)
+        lesson_ids = bulk.add_lessons(conn, ctx, lessons)
         cells = []
         for key, cell in sorted(out.cells.get(day, ()), key=lambda x: x[1].at):
             cell.lesson_id = lesson_ids[key]
@@ -174,9 +174,9 @@ async def _write_all(conn, src: Source, out: Output, today: str) -> dict[str, in
             hw.lesson_id = lesson_ids[key]
             homework.append(hw)
         counts["lessons"] += len(lesson_ids)
-        counts["cell_records"] += await bulk.add_cells(conn, ctx, cells)
-        counts["homework"] += await bulk.add_homework(conn, ctx, homework)
-    await period_grades_before("9999")
+        counts["cell_records"] += bulk.add_cells(conn, ctx, cells)
+        counts["homework"] += bulk.add_homework(conn, ctx, homework)
+    period_grades_before("9999")
     return counts
 
 

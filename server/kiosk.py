@@ -75,7 +75,7 @@ async def kiosk_login(request: Request) -> Response:
         user = await authenticate(db, request.app.state.settings, str(form.get("login", ""))[:200],
                                   str(form.get("password", "")), client_ip(request), kiosk=True)
         if user.must_change_password:
-            raise LoginRefused(ONE_TIME_PASSWORD, 403)
+            raise LoginRefused(ONE_TIME_PASSWORD, status_code=403)
     except LoginRefused as e:
         # The typed login is not shown again: nothing of one visitor stays for the next.
         return _login_form(request, error=e.message, status=e.status_code)

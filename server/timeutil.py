@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from . import clock
+
 STORE_FMT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def now_text(delta: timedelta = timedelta(0)) -> str:

@@ -77,8 +77,7 @@ def test_connections_enforce_foreign_keys_and_full_sync(tmp_path):
                 )
             # Read connections cannot write, even by mistake.
             with pytest.raises(sqlite3.OperationalError):
-                async with db.read() as conn:
-                    await conn.execute("DELETE FROM setting")
+                await db.read(lambda conn: conn.execute("DELETE FROM setting"))
         finally:
             await db.close()
 
@@ -252,8 +251,8 @@ def test_a_cancelled_writer_still_answers_the_batch_it_was_running(tmp_path):
     assert asyncio.run(run()) == (4, [2, 3], [0, 1, 2, 3, 4])
 
 
-def test_read_sync_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
-    """`Database.read_sync(fn)`: all of fn's queries in one hop and one read transaction —
+def test_a_read_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
+    """`Database.read(fn)`: all of fn's queries in one hop and one read transaction —
     a write committed while fn runs is not half seen (the journal grid reads this way)."""
     path = tmp_path / "zhurnal.sqlite3"
     migrate(path)
@@ -272,12 +271,12 @@ def test_read_sync_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
             second = conn.execute("SELECT value FROM setting WHERE key = 'counter'").fetchone()["value"]
             return first, second, threading.get_ident(), conn.in_transaction
 
-        first, second, thread, in_tx = await db.read_sync(read_twice)
+        first, second, thread, in_tx = await db.read(read_twice)
         assert (first, second) == ("1", "1") and in_tx and thread != loop_thread
         # The snapshot ends with the call: the next read sees the committed write.
         assert await db.fetchval("SELECT value FROM setting WHERE key = 'counter'") == "2"
         with pytest.raises(sqlite3.OperationalError):  # read connections stay read-only
-            await db.read_sync(lambda conn: conn.execute("DELETE FROM setting"))
+            await db.read(lambda conn: conn.execute("DELETE FROM setting"))
         assert await db.fetchval("SELECT count(*) FROM setting") >= 1
         await db.close()
 

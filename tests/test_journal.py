@@ -417,13 +417,15 @@ def test_audit_verify_catches_an_altered_or_removed_log_entry(teacher, data_dir)
     assert r.returncode == 1
 
 
-def test_every_change_feeds_the_change_feed(teacher, data_dir):
+def test_every_change_is_a_ledger_entry_of_the_current_epoch(teacher, data_dir):
     (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
     teacher.lesson(day, n, "Имя существительное")
     teacher.cell(teacher.students[0], day, n, "5")
-    entities = [e for (e,) in q(data_dir, "SELECT entity FROM change_feed ORDER BY id")]
+    entities = [e for (e,) in q(data_dir, "SELECT entity FROM audit_log ORDER BY id")]
     assert entities[-3:] == ["lesson", "lesson", "grade"] or entities[-2:] == ["lesson", "grade"]
-    assert q(data_dir, "SELECT count(*) FROM change_feed")[0][0] == q(data_dir, "SELECT count(*) FROM audit_log")[0][0]
+    epoch = q(data_dir, "SELECT max(id) FROM feed_epoch")[0][0]
+    assert q(data_dir, "SELECT epoch_id FROM audit_log ORDER BY id DESC LIMIT 1")[0][0] == epoch
+    assert q(data_dir, "SELECT count(*) FROM audit_log WHERE epoch_id IS NULL")[0][0] == 0
 
 
 def test_other_teachers_and_families_cannot_open_the_journal(client):

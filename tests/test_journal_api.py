@@ -10,7 +10,7 @@ import pytest
 from conftest import PASSWORD
 from test_journal import lessons_of, period_average, q
 
-from server.journal.audit import verify
+from server.ledger import verify
 
 
 def api_login(client, login_name: str) -> dict:

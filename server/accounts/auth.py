@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from ..config import Settings
 from ..db import Database
+from ..errors import UserError
 from . import store
 from .passwords import burn_time, hash_password_async, needs_rehash, verify_password_async
 from .store import User
@@ -16,13 +17,10 @@ MAX_LOGIN_LENGTH = 64
 MAX_PASSWORD_LENGTH = 128
 
 
-class LoginRefused(Exception):
+class LoginRefused(UserError):
     """Login refused; `message` is Russian and safe to show (it never says which part was wrong)."""
 
-    def __init__(self, message: str, status_code: int = 401):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+    status_code = 401
 
 
 BAD_CREDENTIALS = "Неверный логин или пароль."
@@ -56,7 +54,7 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
     login = (login or "").strip()
     password = password or ""
     if not login or not password:
-        raise LoginRefused("Введите логин и пароль.", 400)
+        raise LoginRefused("Введите логин и пароль.", status_code=400)
     if len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise LoginRefused(BAD_CREDENTIALS)
 
@@ -82,19 +80,19 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
     await refuse_if_throttled(db, settings, key, ip)
     if row["disabled_at"]:
         await store.record_login_event(db, key, row["account_id"], ip, "disabled")
-        raise LoginRefused("Учётная запись отключена. Обратитесь к администратору школы.", 403)
+        raise LoginRefused("Учётная запись отключена. Обратитесь к администратору школы.", status_code=403)
 
     user = store._user(row)
     if kiosk and not (user.roles & {"parent", "student"} and not user.roles - {"parent", "student"}):
         await store.record_login_event(db, key, row["account_id"], ip, "disabled")
-        raise LoginRefused("На киоске входят только родители и учащиеся. Сотрудники входят со своего компьютера.", 403)
+        raise LoginRefused("На киоске входят только родители и учащиеся. Сотрудники входят со своего компьютера.", status_code=403)
     if user.roles == frozenset({"parent"}) and not await has_consent(db, user.person_id):
         # §4.1.1: without the parent's consent the school may not show the child's data.
         await store.record_login_event(db, key, row["account_id"], ip, "no_consent")
         raise LoginRefused(
             "Согласие на обработку персональных данных ещё не оформлено. "
             "Обратитесь к классному руководителю.",
-            403,
+            status_code=403,
         )
     if needs_rehash(row["password_hash"]):
         # A hash from an older version's Argon2 settings: store it again with today's. Same
@@ -117,7 +115,7 @@ async def refuse_if_throttled(db: Database, settings: Settings, key: str, ip: st
             "Слишком много неудачных попыток входа. Подождите "
             f"{settings.login_window_minutes} минут и попробуйте снова "
             "или обратитесь к администратору.",
-            429,
+            status_code=429,
         )
 
 

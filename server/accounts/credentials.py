@@ -25,6 +25,7 @@ from litestar.params import FromPath, JSONBody
 from markupsafe import Markup
 
 from ..db import Database
+from ..errors import UserError
 from ..netinfo import server_urls
 from ..school import people
 from ..school import store as school
@@ -54,13 +55,10 @@ SLIPS_PER_PAGE = 8  # 2 columns × 4 rows on A4; see the @media print rules in z
 _NOT_ENDED = "(e.to_date IS NULL OR e.to_date >= date('now', 'localtime'))"
 
 
-class CredentialRefused(Exception):
+class CredentialRefused(UserError):
     """Issuing refused as a whole; nothing was changed. The message is Russian."""
 
-    def __init__(self, message: str, status_code: int = 403):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+    status_code = 403
 
 
 @dataclass
@@ -224,23 +222,23 @@ async def check_issue(db: Database, user: User, person_ids: list[int], in_scope)
     """
     ids = list(dict.fromkeys(person_ids))
     if not ids:
-        raise CredentialRefused("Отметьте хотя бы одного человека.", 400)
+        raise CredentialRefused("Отметьте хотя бы одного человека.", status_code=400)
     if len(ids) > MAX_PER_SHEET:
-        raise CredentialRefused(f"За один раз можно выдать доступ не больше чем {MAX_PER_SHEET} людям.", 400)
+        raise CredentialRefused(f"За один раз можно выдать доступ не больше чем {MAX_PER_SHEET} людям.", status_code=400)
     targets = await load_targets(db, ids)
     missing = [i for i in ids if i not in targets]
     if missing:
-        raise CredentialRefused("Нет такого человека (возможно, список устарел — обновите страницу).", 404)
+        raise CredentialRefused("Нет такого человека (возможно, список устарел — обновите страницу).", status_code=404)
     my_classes = await my_class_ids(db, user)
     chosen = [targets[i] for i in ids]
     for t in chosen:
         if in_scope is not None and not in_scope(t):
-            raise CredentialRefused(f"{t.name} — не из этого списка.", 403)
+            raise CredentialRefused(f"{t.name} — не из этого списка.", status_code=403)
         if (why := refusal(user, t, my_classes)) is not None:
-            raise CredentialRefused(why, 403)
+            raise CredentialRefused(why, status_code=403)
     for t in chosen:
         if (why := conflict(user, t)) is not None:
-            raise CredentialRefused(why, 409)
+            raise CredentialRefused(why, status_code=409)
     return chosen
 
 
@@ -278,7 +276,7 @@ async def _store_issue(conn: aiosqlite.Connection, plan: list[tuple[int, str]], 
     )
     if cur.rowcount != len(plan):
         # Disabled while the passwords were being hashed: give out nothing.
-        raise CredentialRefused("Пока готовились пароли, одну из учётных записей отключили. Повторите выдачу.", 409)
+        raise CredentialRefused("Пока готовились пароли, одну из учётных записей отключили. Повторите выдачу.", status_code=409)
     await conn.executemany(
         "INSERT INTO credential_issue(account_id, issued_by, issued_at) VALUES (?, ?, ?)",
         [(account_id, by_account, now) for account_id, _ in plan],
@@ -335,7 +333,7 @@ async def _person_ids(request: Request) -> list[int]:
     try:
         return [int(v) for v in await form_list(request, "person_id")]
     except ValueError:
-        raise CredentialRefused("Неверный номер человека в запросе.", 400) from None
+        raise CredentialRefused("Неверный номер человека в запросе.", status_code=400) from None
 
 
 async def _issue_from_page(request: Request, in_scope, back: str, again) -> Response:

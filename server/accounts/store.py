@@ -12,11 +12,12 @@ from datetime import timedelta
 import aiosqlite
 
 from ..db import Database
+from ..errors import UserError
 from ..timeutil import now_text
 from .roles import ROLE_LABELS
 
 
-class AccountError(Exception):
+class AccountError(UserError):
     """A request about accounts that cannot be done; the message is Russian."""
 
 

@@ -2,14 +2,14 @@
 first quarter (~100 000 lessons, grades, marks and homework), later imports and big
 generated schools. writes.py reads and audits one record at a time (several queries per
 cell, and audit.record reads the previous hash each time): right for a teacher typing,
-far too slow for a hundred thousand records through aiosqlite.
+far too slow for a hundred thousand records.
 
 The contract is writes.py's: the same rules, checked here in set-based form against what
 `Context.load` reads once (the journals as store.JournalInfo, their members, accounts and
 roles, work types, КТП items, study periods) and one query per call for records already
-there; then executemany, and in the same transaction audit.record_many appends an audit
-entry and a change-feed row per record, with writes.py's keys and state shapes
-(audit.STATE_QUERIES), so that `zhurnal audit verify` holds.
+there; then executemany, and in the same transaction ledger.record_many appends a ledger entry per
+record, with writes.py's keys and state shapes (ledger.TABLES), so that `zhurnal audit
+verify` holds.
 
 Only additions: every record must be new (its old state is none); changing and deleting
 go through writes.py one by one. A closed period is refused outright (a change there needs
@@ -26,8 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..school.structure import _all, _one
-from . import audit
+from .. import ledger as audit
 from .rules import ABSENT, ATTENDANCE, GRADES, MAX_GRADES_PER_CELL, PERIOD_GRADES, JournalError, check_topic
 from .store import JournalInfo
 from .writes import _check_day, lesson_state
@@ -105,13 +104,13 @@ class Context:
     closed: list[sqlite3.Row] = field(default_factory=list)
 
     @classmethod
-    async def load(cls, conn, infos: dict[int, JournalInfo], today: str | None = None) -> Context:
+    def load(cls, conn, infos: dict[int, JournalInfo], today: str | None = None) -> Context:
         """`infos`: the journals to write to, as store.journal_info gives them."""
         enrolled: dict[int, list[tuple]] = {}
-        for r in await _all(conn, "SELECT class_id, student_id, from_date, to_date FROM enrollment"):
+        for r in _all(conn, "SELECT class_id, student_id, from_date, to_date FROM enrollment"):
             enrolled.setdefault(r[0], []).append(tuple(r)[1:])
         grouped: dict[int, list[tuple]] = {}
-        for r in await _all(conn, "SELECT group_id, student_id, from_date, to_date FROM group_member"):
+        for r in _all(conn, "SELECT group_id, student_id, from_date, to_date FROM group_member"):
             grouped.setdefault(r[0], []).append(tuple(r)[1:])
         members: dict[int, dict[int, list]] = {}
         for jid, info in infos.items():
@@ -122,7 +121,7 @@ class Context:
                 by_student.setdefault(student, []).append((a, b))
         accounts: dict[int, tuple[int, frozenset[str]]] = {}
         teachers = set()
-        for r in await _all(conn, "SELECT a.id, a.person_id, group_concat(r.role) FROM account a"
+        for r in _all(conn, "SELECT a.id, a.person_id, group_concat(r.role) FROM account a"
                                   " LEFT JOIN account_role r ON r.account_id = a.id"
                                   " WHERE a.disabled_at IS NULL GROUP BY a.id"):
             roles = frozenset((r[2] or "").split(","))
@@ -132,10 +131,10 @@ class Context:
         return cls(
             infos=infos, today=today or date.today().isoformat(), members=members, accounts=accounts,
             teachers=teachers,
-            work_types={r[0]: bool(r[1]) for r in await _all(conn, "SELECT code, is_control FROM work_type")},
-            plan_items={r[0]: r[1] for r in await _all(conn, "SELECT id, journal_id FROM plan_item")},
-            periods={r["id"]: r for r in await _all(conn, "SELECT * FROM study_period")},
-            closed=await _all(conn, "SELECT * FROM study_period WHERE closed_at IS NOT NULL"))
+            work_types={r[0]: bool(r[1]) for r in _all(conn, "SELECT code, is_control FROM work_type")},
+            plan_items={r[0]: r[1] for r in _all(conn, "SELECT id, journal_id FROM plan_item")},
+            periods={r["id"]: r for r in _all(conn, "SELECT * FROM study_period")},
+            closed=_all(conn, "SELECT * FROM study_period WHERE closed_at IS NOT NULL"))
 
     # --- the rules of writes.py, per row, on the preloaded state ---------------------------
 
@@ -175,11 +174,19 @@ def _unique(keys, what: str) -> None:
         raise JournalError(f"{what} {doubled[0]} встречается дважды.")
 
 
-async def _next_id(conn, table: str) -> int:
-    return (await _one(conn, f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))[0]
+def _all(conn, sql: str, params=()) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
 
 
-async def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int]:
+def _one(conn, sql: str, params=()) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _next_id(conn, table: str) -> int:
+    return (_one(conn, f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))[0]
+
+
+def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int]:
     """КТП items (not audited: the plan is not journal data in the audit sense); their ids in order."""
     if not rows:
         return []
@@ -190,9 +197,9 @@ async def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int
         if not r.number > 0 or not r.hours > 0:
             raise JournalError("Номер и часы темы КТП — положительные числа.")
     _unique([(r.journal_id, r.number) for r in rows], "Тема КТП")
-    first = await _next_id(conn, "plan_item")
+    first = _next_id(conn, "plan_item")
     ids = list(range(first, first + len(rows)))
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO plan_item(id, journal_id, number, topic, hours, planned_date, planned_week, work_type)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(i, r.journal_id, r.number, " ".join(r.topic.split()), r.hours, r.planned_date, r.planned_week, r.work_type)
@@ -201,7 +208,7 @@ async def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int
     return ids
 
 
-async def add_lessons(conn, ctx: Context, rows: list[LessonIn]) -> dict[tuple[int, str, int], int]:
+def add_lessons(conn, ctx: Context, rows: list[LessonIn]) -> dict[tuple[int, str, int], int]:
     """New lessons as save_lesson / set_lesson_status leave them; → {(journal, date, number): id}."""
     if not rows:
         return {}
@@ -230,26 +237,26 @@ async def add_lessons(conn, ctx: Context, rows: list[LessonIn]) -> dict[tuple[in
     keys = [(s["journal_id"], s["date"], s["lesson_number"]) for s in states]
     _unique(keys, "Урок")
     journals = {k[0] for k in keys}
-    existing = {tuple(x) for x in await _all(
+    existing = {tuple(x) for x in _all(
         conn, "SELECT journal_id, date, lesson_number FROM lesson WHERE date BETWEEN ? AND ?",
         (min(k[1] for k in keys), max(k[1] for k in keys))) if x[0] in journals}
     if existing & set(keys):
         raise JournalError("Урок уже записан: изменения вносятся по одному.")
-    first = await _next_id(conn, "lesson")
+    first = _next_id(conn, "lesson")
     ids = list(range(first, first + len(rows)))
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO lesson(id, journal_id, date, lesson_number, topic, work_type, plan_item_id, status,"
         " substitute_id, status_reason) VALUES (:id, :journal_id, :date, :lesson_number, :topic, :work_type,"
         " :plan_item_id, :status, :substitute_id, :status_reason)",
         [{"id": i, **s} for i, s in zip(ids, states)])
-    await audit.record_many(conn, [(r.at, r.account_id, "lesson", f"lesson:{i}", None, lesson_state(s), "")
+    audit.record_many(conn, [(r.at, r.account_id, "lesson", f"lesson:{i}", None, lesson_state(s), "")
                                    for i, r, s in zip(ids, rows, states)])
     return dict(zip(keys, ids))
 
 
-async def _lessons(conn, ctx: Context, lesson_ids) -> dict[int, sqlite3.Row]:
+def _lessons(conn, ctx: Context, lesson_ids) -> dict[int, sqlite3.Row]:
     ids = set(lesson_ids)
-    found = {r["id"]: r for r in await _all(
+    found = {r["id"]: r for r in _all(
         conn, "SELECT id, journal_id, date, lesson_number, status, substitute_id FROM lesson WHERE id BETWEEN ? AND ?",
         (min(ids), max(ids))) if r["id"] in ids}
     if len(found) != len(ids):
@@ -257,11 +264,11 @@ async def _lessons(conn, ctx: Context, lesson_ids) -> dict[int, sqlite3.Row]:
     return found
 
 
-async def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
+def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
     """Grades and attendance marks of empty cells, as set_cell would write them; → records added."""
     if not rows:
         return 0
-    lessons = await _lessons(conn, ctx, (r.lesson_id for r in rows))
+    lessons = _lessons(conn, ctx, (r.lesson_id for r in rows))
     # What holds for a whole lesson is checked once per lesson; the rest per cell.
     checked: dict[int, JournalInfo] = {}
     writers: set[tuple[int, int]] = set()
@@ -302,7 +309,7 @@ async def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
     keys = [(r.lesson_id, r.student_id) for r in rows]
     _unique(keys, "Клетка")
     lo, hi = min(lessons), max(lessons)
-    existing = {tuple(x) for x in await _all(
+    existing = {tuple(x) for x in _all(
         conn, "SELECT lesson_id, student_id FROM grade WHERE lesson_id BETWEEN :lo AND :hi"
               " UNION SELECT lesson_id, student_id FROM attendance WHERE lesson_id BETWEEN :lo AND :hi",
         {"lo": lo, "hi": hi})}
@@ -318,17 +325,17 @@ async def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
             marks.append((r.lesson_id, r.student_id, r.mark))
             entries.append((r.at, r.account_id, "attendance", f"attendance:{r.lesson_id}:{r.student_id}", None,
                             {"mark": r.mark}, ""))
-    await conn.executemany("INSERT INTO grade(lesson_id, student_id, position, value, work_type)"
+    conn.executemany("INSERT INTO grade(lesson_id, student_id, position, value, work_type)"
                            " VALUES (?, ?, ?, ?, ?)", grades)
-    await conn.executemany("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)", marks)
-    return await audit.record_many(conn, entries)
+    conn.executemany("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)", marks)
+    return audit.record_many(conn, entries)
 
 
-async def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
+def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
     """Homework text and minutes (no files) of lessons that have none, as set_homework writes it."""
     if not rows:
         return 0
-    lessons = await _lessons(conn, ctx, (r.lesson_id for r in rows))
+    lessons = _lessons(conn, ctx, (r.lesson_id for r in rows))
     for r in rows:
         lesson = lessons[r.lesson_id]
         info = ctx.journal(lesson["journal_id"])
@@ -341,18 +348,18 @@ async def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
             raise JournalError("Время на домашнее задание: от 1 до 600 минут.")
     ids = [r.lesson_id for r in rows]
     _unique(ids, "Домашнее задание урока")
-    existing = {x[0] for x in await _all(conn, "SELECT lesson_id FROM homework WHERE lesson_id BETWEEN ? AND ?",
+    existing = {x[0] for x in _all(conn, "SELECT lesson_id FROM homework WHERE lesson_id BETWEEN ? AND ?",
                                          (min(ids), max(ids)))}
     if existing & set(ids):
         raise JournalError("У урока уже есть домашнее задание: изменения вносятся по одному.")
-    await conn.executemany("INSERT INTO homework(lesson_id, text, minutes) VALUES (?, ?, ?)",
+    conn.executemany("INSERT INTO homework(lesson_id, text, minutes) VALUES (?, ?, ?)",
                            [(r.lesson_id, r.text.strip(), r.minutes) for r in rows])
-    return await audit.record_many(conn, [
+    return audit.record_many(conn, [
         (r.at, r.account_id, "homework", f"homework:{r.lesson_id}", None,
          {"text": r.text.strip(), "minutes": r.minutes, "file_name": None, "file_size": None}, "") for r in rows])
 
 
-async def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> int:
+def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> int:
     """Period grades not yet set, as set_period_grade writes them (§3.2.7)."""
     if not rows:
         return 0
@@ -376,13 +383,13 @@ async def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> in
     keys = [(r.journal_id, r.period_id, r.student_id) for r in rows]
     _unique(keys, "Итоговая отметка")
     periods = {k[1] for k in keys}
-    existing = {tuple(x) for x in await _all(
+    existing = {tuple(x) for x in _all(
         conn, f"SELECT journal_id, period_id, student_id FROM period_grade"
               f" WHERE period_id IN ({','.join('?' * len(periods))})", sorted(periods))}
     if existing & set(keys):
         raise JournalError("Итоговая отметка уже стоит: изменения вносятся по одной.")
-    await conn.executemany("INSERT INTO period_grade(journal_id, period_id, student_id, value) VALUES (?, ?, ?, ?)",
+    conn.executemany("INSERT INTO period_grade(journal_id, period_id, student_id, value) VALUES (?, ?, ?, ?)",
                            [(r.journal_id, r.period_id, r.student_id, r.value) for r in rows])
-    return await audit.record_many(conn, [
+    return audit.record_many(conn, [
         (r.at, r.account_id, "period_grade", f"period_grade:{r.journal_id}:{r.period_id}:{r.student_id}", None,
          {"value": r.value}, "") for r in rows])

@@ -18,7 +18,7 @@ from ..school.routes import MANAGE, VIEW, can_manage
 from ..web.access import current_user
 from ..web.forms import form_dict, ok_message, see_other
 from ..web.templating import page
-from . import audit
+from .. import ledger as audit
 from .rules import JournalError, forecast, weighted_average
 
 # The settings this page owns, with their defaults (server/migrations/0005_journal.sql).

@@ -60,7 +60,7 @@ async def _require_writer(request: Request, info: store.JournalInfo, day: str | 
     user = current_user(request)
     if user.has("deputy") or info.row["teacher_id"] == user.person_id:
         return  # no query needed
-    if not await request.app.state.db.read_sync(_is_writer, user, info, day, number):
+    if not await request.app.state.db.read(_is_writer, user, info, day, number):
         raise PermissionDeniedException(WRITERS_ONLY)
 
 
@@ -279,7 +279,7 @@ async def _lesson_panel(request: Request, info: store.JournalInfo, day: str, num
     lesson_ok = lesson is not None or store.is_scheduled(info, day, number)
     if not lesson_ok:
         raise NotFoundException("Такого урока нет в расписании журнала.")
-    closed = await db.read_sync(store.closed_period_sync, info, day)
+    closed = await db.read(store.closed_period_sync, info, day)
     deputy, own = user.has("deputy"), info.row["teacher_id"] == user.person_id
     suggestion = (None if lesson and (lesson["topic"] or lesson["status"] == "cancelled")
                   else await store.next_plan_item(db, info.id, day))

@@ -42,7 +42,7 @@ class JournalInfo:
 
 
 async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
-    return await db.read_sync(journal_info_sync, journal_id)
+    return await db.read(journal_info_sync, journal_id)
 
 
 def journal_info_sync(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | None:
@@ -107,7 +107,7 @@ async def journals_for(db: Database, user: User, year_id: int) -> list[sqlite3.R
 async def may_read(db: Database, user: User, info: JournalInfo) -> bool:
     if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
         return True
-    return await db.read_sync(may_read_sync, user, info)
+    return await db.read(may_read_sync, user, info)
 
 
 def may_read_sync(conn: sqlite3.Connection, user: User, info: JournalInfo) -> bool:
@@ -152,7 +152,7 @@ GROUP_MEMBERS = "SELECT student_id, from_date, to_date FROM group_member WHERE g
 
 async def students(db: Database, info: JournalInfo, start: str, end: str) -> list[dict]:
     """Students of the journal in [start, end]: from/to say when they joined or left."""
-    return await db.read_sync(students_sync, info, start, end)
+    return await db.read(students_sync, info, start, end)
 
 
 def students_sync(conn: sqlite3.Connection, info: JournalInfo, start: str, end: str) -> list[dict]:
@@ -193,7 +193,7 @@ async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
 
 async def grid(db: Database, info: JournalInfo, period: sqlite3.Row) -> dict:
     """Everything the journal page shows for one period: six queries, one snapshot, one hop."""
-    return await db.read_sync(grid_sync, info, period)
+    return await db.read(grid_sync, info, period)
 
 
 def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> dict:
@@ -305,7 +305,7 @@ async def next_plan_item(db: Database, journal_id: int, day: str | None = None) 
 
 async def control_missing(db: Database, info: JournalInfo, lesson) -> list[dict]:
     """§3.2.4: present students who still have no grade for a control-type lesson."""
-    return await db.read_sync(control_missing_sync, info, lesson)
+    return await db.read(control_missing_sync, info, lesson)
 
 
 def control_missing_sync(conn: sqlite3.Connection, info: JournalInfo, lesson) -> list[dict]:
@@ -331,7 +331,7 @@ async def todo(db: Database, person_id: int) -> dict:
                                " AND year_id = (SELECT id FROM academic_year WHERE status = 'open' LIMIT 1)",
                                (person_id,)):
         info = await journal_info(db, j["id"])
-        found = await db.read_sync(_journal_todo, info, today)
+        found = await db.read(_journal_todo, info, today)
         untitled += found[0]
         controls += found[1]
     return {"untitled": untitled, "controls": controls}

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from ..accounts.store import User
 from ..timeutil import now_text, ru_date
-from . import audit
+from .. import ledger as audit
 from .rules import (HOMEWORK_LIMIT_MINUTES, LATIN_LAYOUT, PERIOD_GRADES, JournalError, ReasonRequired,
                     cell_text, check_topic, parse_cell)
 from .store import JournalInfo, closed_period_sync, is_member, is_scheduled, students_sync

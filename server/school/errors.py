@@ -1,10 +1,7 @@
 """The school area's domain error."""
 
+from ..errors import UserError
 
-class SchoolError(Exception):
+
+class SchoolError(UserError):
     """Input the school's structure cannot take; the message is Russian and names the problem."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field

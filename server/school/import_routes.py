@@ -58,7 +58,7 @@ async def _check(request: Request, kind: str, data: bytes):
     """(table, plan) of the file; raises ImportFileError for a file that cannot be read."""
     # Reading a big book takes seconds of CPU: not on the event loop that serves everyone else.
     table = await asyncio.to_thread(imports.read_table, data, kind)
-    async with request.app.state.db.read() as conn:
+    async with request.app.state.db.legacy_read() as conn:
         plan = await imports.check(conn, table)
     return table, plan
 

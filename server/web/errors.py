@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, SerializationException
 from litestar.response import Redirect
 
-from ..school.errors import SchoolError
+from ..errors import UserError
 from .access import PasswordChangeRequired
 from .templating import is_htmx
 
@@ -151,8 +151,8 @@ def handle_overflow(request: Request, exc: OverflowError) -> Response:
     return error_response(request, 400, "Число или дата вне допустимого диапазона. Проверьте введённые данные.")
 
 
-def handle_school_error(request: Request, exc: SchoolError) -> Response:
-    return error_response(request, 400, exc.message)
+def handle_user_error(request: Request, exc: UserError) -> Response:
+    return error_response(request, exc.status_code, exc.message)
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:
@@ -165,7 +165,7 @@ def handle_server_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     NotAuthorizedException: handle_not_authorized,
     PasswordChangeRequired: handle_password_change,
-    SchoolError: handle_school_error,
+    UserError: handle_user_error,
     HTTPException: handle_http_exception,
     OverflowError: handle_overflow,
     500: handle_server_error,
