@@ -3,6 +3,7 @@ and HTTP clients logged in as a given person."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import date
@@ -87,3 +88,27 @@ def session_csrf(client: TestClient) -> str:
 
 def today() -> date:
     return date.today()
+
+
+# --- CI: a missing component fails the run -------------------------------------------------
+# Tests that need Chromium, `age` or PostgreSQL skip with a reason that says "is not
+# installed" on a machine without them (a user's clone). In CI (CI=true, set by .ci/run)
+# such a skip fails the run instead: browser and interop tests must not silently vanish.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+MISSING = "is not installed"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    missing = sorted({str(rep.longrepr[2] if isinstance(rep.longrepr, tuple) else rep.longrepr)
+                      for rep in skipped if MISSING in str(rep.longrepr)})
+    if missing:
+        reporter.ensure_newline()
+        reporter.write_line("CI: нужные тестам компоненты не установлены — это ошибка, а не пропуск:", red=True)
+        for reason in missing:
+            reporter.write_line("    " + reason, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
