@@ -124,6 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `zhurnal user list | head`: the reader has gone, which is not an error. Python would
+        # complain again while flushing stdout at exit: point it at /dev/null first.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -458,3 +458,17 @@ def test_a_port_from_the_settings_file_is_checked_as_well(capsys, tmp_path):
     code, _, err = run_cli(capsys, "serve", "--data", str(data), "--no-mdns")
     assert code == 2 and "от 1 до 65535" in err
     assert not (data / "zhurnal.sqlite3").exists()
+
+
+def test_a_listing_cut_short_by_head_ends_quietly(tmp_path):
+    """`zhurnal user list | head -n 1`: no BrokenPipeError traceback when the reader goes."""
+    data = tmp_path / "data"
+    assert main(["user", "create", "admin", "--data", str(data), "--last-name", "Иванова", "--first-name", "Анна",
+                 "--roles", "sysadmin", "--password", "dlinnyi-parol", "--school", "Школа"]) == 0
+    for i in range(40):
+        assert main(["user", "create", f"teacher{i:02d}", "--data", str(data), "--last-name", "Петров",
+                     "--first-name", "Пётр", "--roles", "teacher", "--password", "dlinnyi-parol"]) == 0
+    r = subprocess.run(f"{sys.executable} -m server.cli user list --data {data} | head -n 1",
+                       shell=True, capture_output=True, text=True)
+    assert r.stdout.count("\n") == 1
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
