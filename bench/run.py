@@ -51,7 +51,8 @@ def _timings(fn, n: int) -> dict:
 
 @benchmark
 def pages(n: int = 50) -> dict:
-    """Demo build time, login time and home/class page times over HTTP (in-process client)."""
+    """Demo build time, login time, home/class page times and GET /api/v1/me (the session check)
+    over HTTP (in-process client)."""
     from litestar.testing import TestClient
 
     from server.app import create_app
@@ -68,10 +69,12 @@ def pages(n: int = 50) -> dict:
 
             login_t = _timings(login, 10)
             home_t = _timings(lambda: client.get("/").raise_for_status(), n)
+            # The session check alone (every request pays it) and a small JSON answer.
+            me_t = _timings(lambda: client.get("/api/v1/me").raise_for_status(), n * 4)
             class_id = client.get("/").text.split('href="/classes/')[1].split('"')[0]
             class_t = _timings(lambda: client.get(f"/classes/{class_id}").raise_for_status(), n)
     return {"benchmark": "pages", "demo_build_s": round(demo_s, 2), "login": login_t, "home": home_t,
-            "class_list": class_t}
+            "me": me_t, "class_list": class_t}
 
 
 def _fill(db: Path, size_mb: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -56,13 +57,11 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
-        from datetime import timedelta
-
         migrate(settings.db_path)
         db = Database(settings.db_path, settings.read_connections)
         await db.open()
         app.state.db = db
-        await purge_sessions(db, timedelta(minutes=settings.session_idle_minutes))
+        await db.write(purge_sessions, timedelta(minutes=settings.session_idle_minutes))
         purge_pending_imports(settings.data_dir)  # uploads left waiting before a restart
         from backups.scheduler import BackupScheduler
 

@@ -74,11 +74,11 @@ async def create(db: Database, args) -> int:
 
 
 async def reset_password(db: Database, args) -> int:
-    row = await store.find_account(db, args.login)
+    row = await db.read(store.find_account, args.login)
     if row is None:
         raise UserError(f"Нет учётной записи с логином «{args.login}».")
     password, must_change = _password(args, args.login)
-    await store.set_password(db, row["account_id"], hash_password(password), must_change)
+    await db.write(store.set_password, row["account_id"], hash_password(password), must_change)
     print(f"Пароль пользователя {row['login']} сброшен, все его сеансы завершены.")
     if must_change:
         print(f"Одноразовый пароль: {password}  (сменить при первом входе)")
@@ -96,7 +96,7 @@ async def set_roles(db: Database, args) -> int:
 
 
 async def list_users(db: Database, args) -> int:
-    rows = await store.list_accounts(db)
+    rows = await db.read(store.list_accounts)
     for r in rows:
         flags = []
         if r["must_change_password"]:

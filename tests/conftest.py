@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from server import clock
 from server.app import create_app
 from server.config import load_settings
 from server.demo import build_demo
@@ -30,6 +31,14 @@ ROLE_LOGINS = {
     "parent": "parent0001",
     "student": "student0001",
 }
+
+
+@pytest.fixture(autouse=True)
+def _back_on_the_wall_clock():
+    """A test may move the program's clock (clock.advance(seconds=91) instead of sleeping);
+    the next test starts on the wall clock again."""
+    yield
+    clock.set_now(None)
 
 
 @pytest.fixture(scope="session")

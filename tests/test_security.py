@@ -59,9 +59,9 @@ def test_a_burst_of_parallel_guesses_cannot_outrun_the_failure_limit(client, mon
 
     async def verify_after_a_burst(password_hash, password):
         db = app.state.db
-        key = await accounts.login_key(db, "teacher01")
+        key = await db.read(accounts.login_key, "teacher01")
         for i in range(25):  # the rest of the burst, finished while this request waited for a slot
-            await accounts.record_login_event(db, key, None, f"10.0.0.{i}", "bad_password")
+            await db.write(accounts.record_login_event, key, None, f"10.0.0.{i}", "bad_password")
         return await real_verify(password_hash, password)
 
     monkeypatch.setattr(auth, "verify_password_async", verify_after_a_burst)

@@ -1,4 +1,10 @@
-"""Accounts, roles and sessions in SQL. Other areas call these functions, never the SQL."""
+"""Accounts, roles, sessions and the login record in SQL. Other areas call these functions,
+never the SQL. Each is a plain `def f(conn, …)` run by `Database.read` or `Database.write`.
+
+Sessions, the login record (and credential issues, credentials.py) are not school data: they
+stay outside the ledger (server/ledger.py) — not audited, not verified, not sent to the
+district. A role granted or an account created is school data and goes through the ledger.
+"""
 
 from __future__ import annotations
 
@@ -91,27 +97,32 @@ def _user(row: sqlite3.Row, **session) -> User:
     )
 
 
-async def find_account(db: Database, login: str) -> sqlite3.Row | None:
-    return await db.fetchone(_USER_SQL + " WHERE a.login = ?", (login,))
+def find_account(conn: sqlite3.Connection, login: str) -> sqlite3.Row | None:
+    return conn.execute(_USER_SQL + " WHERE a.login = ?", (login,)).fetchone()
 
 
-async def user_by_account(db: Database, account_id: int) -> User | None:
-    row = await db.fetchone(_USER_SQL + " WHERE a.id = ?", (account_id,))
+def user_by_account(conn: sqlite3.Connection, account_id: int) -> User | None:
+    row = conn.execute(_USER_SQL + " WHERE a.id = ?", (account_id,)).fetchone()
     return _user(row) if row else None
 
 
-async def account_count(db: Database) -> int:
-    return await db.fetchval("SELECT count(*) FROM account")
+def account_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM account").fetchone()[0]
 
 
 # --- sessions ---------------------------------------------------------------
+# Sessions and the login record below are not school data: they stay outside the ledger
+# (server/ledger.py), as do credential issues (credentials.py) and messages. A session is
+# a key to the door, the login record is itself a log; neither is sent to the district nor
+# checked by `zhurnal audit verify`. Their times come from the one clock (server/clock.py),
+# so a test moves the clock instead of waiting for a session to go idle.
 
-async def create_session(db: Database, account_id: int, ip: str, kiosk: bool = False) -> tuple[str, str]:
+def create_session(conn: sqlite3.Connection, account_id: int, ip: str, kiosk: bool = False) -> tuple[str, str]:
     """A new session for the account: returns (cookie token, csrf token)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = now_text()
-    await db.execute_write(
+    conn.execute(
         "INSERT INTO session(token_hash, account_id, csrf_token, created_at, last_seen_at, ip, kiosk)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (token_hash(token), account_id, csrf, now, now, ip, int(kiosk)),
@@ -119,56 +130,69 @@ async def create_session(db: Database, account_id: int, ip: str, kiosk: bool = F
     return token, csrf
 
 
-async def session_user(db: Database, token: str, idle: timedelta) -> tuple[User, str] | None:
+def start_session(conn: sqlite3.Connection, account_id: int, ip: str, idle: timedelta,
+                  kiosk: bool = False) -> tuple[str, str]:
+    """Old sessions go, a new one comes, in one transaction: (cookie token, csrf token).
+    Purging when someone logs in is cheap, and no timer is needed for it."""
+    purge_sessions(conn, idle)
+    return create_session(conn, account_id, ip, kiosk)
+
+
+_SESSION_SQL = (
+    "SELECT s.csrf_token, s.kiosk, s.last_seen_at," + _USER_COLUMNS
+    + " FROM session s JOIN account a ON a.id = s.account_id JOIN person p ON p.id = a.person_id"
+    " WHERE s.token_hash = ? AND s.last_seen_at > ? AND a.disabled_at IS NULL"
+)
+
+
+def session_user(conn: sqlite3.Connection, token: str, idle: timedelta) -> tuple[User, str] | None:
     """The user of a live session and its last_seen_at, or None (unknown, expired, disabled)."""
-    row = await db.fetchone(
-        "SELECT s.csrf_token, s.kiosk, s.last_seen_at," + _USER_COLUMNS
-        + " FROM session s JOIN account a ON a.id = s.account_id JOIN person p ON p.id = a.person_id"
-        " WHERE s.token_hash = ? AND s.last_seen_at > ? AND a.disabled_at IS NULL",
-        (token_hash(token), now_text(-idle)),
-    )
+    hashed = token_hash(token)
+    row = conn.execute(_SESSION_SQL, (hashed, now_text(-idle))).fetchone()
     if row is None:
         return None
-    user = _user(row, csrf_token=row["csrf_token"], session_hash=token_hash(token), kiosk=bool(row["kiosk"]))
+    user = _user(row, csrf_token=row["csrf_token"], session_hash=hashed, kiosk=bool(row["kiosk"]))
     return user, row["last_seen_at"]
 
 
-async def touch_session(db: Database, session_hash: str) -> None:
-    await db.execute_write("UPDATE session SET last_seen_at = ? WHERE token_hash = ?", (now_text(), session_hash))
+def touch_session(conn: sqlite3.Connection, session_hash: str) -> None:
+    conn.execute("UPDATE session SET last_seen_at = ? WHERE token_hash = ?", (now_text(), session_hash))
 
 
-async def delete_session(db: Database, session_hash: str) -> None:
-    await db.execute_write("DELETE FROM session WHERE token_hash = ?", (session_hash,))
+def delete_session(conn: sqlite3.Connection, session_hash: str) -> None:
+    conn.execute("DELETE FROM session WHERE token_hash = ?", (session_hash,))
 
 
-async def purge_sessions(db: Database, idle: timedelta) -> int:
-    async def run(conn: aiosqlite.Connection) -> int:
-        cur = await conn.execute("DELETE FROM session WHERE last_seen_at <= ?", (now_text(-idle),))
-        return cur.rowcount
+def end_session(conn: sqlite3.Connection, user: User, ip: str) -> None:
+    """Logging out: the session goes and the login record says so, in one transaction."""
+    delete_session(conn, user.session_hash)
+    record_login_event(conn, login_key(conn, user.login), user.account_id, ip, "logout")
 
-    return await db.write(run)
+
+def purge_sessions(conn: sqlite3.Connection, idle: timedelta) -> int:
+    return conn.execute("DELETE FROM session WHERE last_seen_at <= ?", (now_text(-idle),)).rowcount
 
 
 # --- the login record ---------------------------------------------------------
 
-async def login_key(db: Database, login: str) -> str:
-    secret = await db.fetchval("SELECT value FROM setting WHERE key = 'login_key_secret'")
+def login_key(conn: sqlite3.Connection, login: str) -> str:
+    secret = conn.execute("SELECT value FROM setting WHERE key = 'login_key_secret'").fetchone()[0]
     return hmac.new(secret.encode(), login.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-async def record_login_event(db: Database, key: str, account_id: int | None, ip: str, outcome: str) -> None:
-    await db.execute_write(
+def record_login_event(conn: sqlite3.Connection, key: str, account_id: int | None, ip: str, outcome: str) -> None:
+    conn.execute(
         "INSERT INTO login_event(at, login_key, account_id, ip, outcome) VALUES (?, ?, ?, ?, ?)",
         (now_text(), key, account_id, ip, outcome),
     )
 
 
-async def recent_failures(db: Database, key: str, ip: str, window: timedelta) -> tuple[int, int, int]:
+def recent_failures(conn: sqlite3.Connection, key: str, ip: str, window: timedelta) -> tuple[int, int, int]:
     """Failed logins in the window: (this login from this address, this login, this address).
 
     The first counts only failures since the last success of this login from this address.
     """
-    row = await db.fetchone(
+    row = conn.execute(
         """
         SELECT coalesce(sum(login_key = :key AND ip = :ip AND at > coalesce(
                    (SELECT max(at) FROM login_event
@@ -180,13 +204,20 @@ async def recent_failures(db: Database, key: str, ip: str, window: timedelta) ->
            AND (login_key = :key OR ip = :ip)
         """,
         {"key": key, "ip": ip, "since": now_text(-window)},
-    )
+    ).fetchone()
     return row[0], row[1], row[2]
 
 
-async def login_events(db: Database, limit: int = 200, failures_only: bool = False) -> list[sqlite3.Row]:
+def failed_logins(conn: sqlite3.Connection, since: timedelta) -> int:
+    """Failed and throttled logins in the last `since` (the administration's home page)."""
+    return conn.execute(
+        "SELECT count(*) FROM login_event WHERE outcome IN ('bad_password', 'unknown_login', 'throttled')"
+        " AND at > ?", (now_text(-since),)).fetchone()[0]
+
+
+def login_events(conn: sqlite3.Connection, limit: int = 200, failures_only: bool = False) -> list[sqlite3.Row]:
     where = "WHERE e.outcome NOT IN ('ok', 'logout', 'password_changed')" if failures_only else ""
-    return await db.fetchall(
+    return conn.execute(
         f"""
         SELECT e.at, e.ip, e.outcome, a.login, p.last_name, p.first_name, p.middle_name
           FROM login_event e
@@ -196,7 +227,7 @@ async def login_events(db: Database, limit: int = 200, failures_only: bool = Fal
          ORDER BY e.id DESC LIMIT ?
         """,
         (limit,),
-    )
+    ).fetchall()
 
 
 # --- creating and changing accounts ------------------------------------------------
@@ -246,36 +277,30 @@ async def set_roles(db: Database, login: str, roles: frozenset[str]) -> None:
     await db.write(run)
 
 
-async def set_password(db: Database, account_id: int, password_hash: str, must_change: bool,
-                       keep_session: str | None = None) -> None:
+def set_password(conn: sqlite3.Connection, account_id: int, password_hash: str, must_change: bool,
+                 keep_session: str | None = None) -> None:
     """Store a new password hash and end the account's other sessions."""
-
-    async def run(conn: aiosqlite.Connection) -> None:
-        await conn.execute(
-            "UPDATE account SET password_hash = ?, must_change_password = ?, password_changed_at = ?"
-            " WHERE id = ?",
-            (password_hash, int(must_change), now_text(), account_id),
-        )
-        await conn.execute(
-            "DELETE FROM session WHERE account_id = ? AND token_hash IS NOT ?", (account_id, keep_session)
-        )
-
-    await db.write(run)
+    conn.execute(
+        "UPDATE account SET password_hash = ?, must_change_password = ?, password_changed_at = ?"
+        " WHERE id = ?",
+        (password_hash, int(must_change), now_text(), account_id),
+    )
+    conn.execute("DELETE FROM session WHERE account_id = ? AND token_hash IS NOT ?", (account_id, keep_session))
 
 
-async def rehash_password(db: Database, account_id: int, old_hash: str, new_hash: str) -> None:
+def rehash_password(conn: sqlite3.Connection, account_id: int, old_hash: str, new_hash: str) -> None:
     """The same password under new hash settings; nothing else changes. Only if the hash is
     still `old_hash` (a password changed meanwhile stays changed)."""
-    await db.execute_write("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
-                           (new_hash, account_id, old_hash))
+    conn.execute("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                 (new_hash, account_id, old_hash))
 
 
-async def list_accounts(db: Database) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def list_accounts(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(
         """
         SELECT a.login, a.must_change_password, a.disabled_at, p.last_name, p.first_name, p.middle_name,
                (SELECT group_concat(role, ',') FROM account_role r WHERE r.account_id = a.id) AS roles
           FROM account a JOIN person p ON p.id = a.person_id
          ORDER BY a.login
         """
-    )
+    ).fetchall()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from litestar.exceptions import NotFoundException
-
 from ..accounts.store import User
 from ..db import Database
+from ..errors import NotFound, UserError
 from ..school import store as school
-from ..school.errors import SchoolError
 
 # The route rule of every family page: the guard admits parents and students; kiosk
 # sessions in the school hall reach only routes marked kiosk=True.
@@ -22,7 +20,7 @@ NO_CHILDREN = ("Нет детей, по которым записано согл
                "Обратитесь к классному руководителю.")
 
 
-class DiaryError(SchoolError):
+class DiaryError(UserError):
     """A diary request that cannot be answered (a bad date); the message is Russian."""
 
 
@@ -45,9 +43,9 @@ async def resolve_student(db: Database, user: User, student_id: int | None) -> t
     students = await family_students(db, user)
     if student_id is None:
         if not students:
-            raise NotFoundException(NO_CHILDREN)
+            raise NotFound(NO_CHILDREN)
         return students[0], students
     for s in students:
         if s["id"] == student_id:
             return s, students
-    raise NotFoundException(NOT_YOURS)
+    raise NotFound(NOT_YOURS)
