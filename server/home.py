@@ -33,10 +33,10 @@ async def home(request: Request) -> Response:
         return Redirect("/password", status_code=303)
     if user.kiosk:
         return Redirect("/kiosk", status_code=303)
-    ctx: dict = {"school": await school.school(db), "year": await school.current_year(db),
+    ctx: dict = {"school": await db.read(school.school), "year": await db.read(school.current_year),
                  "announcements": await messages.pinned_for(db, user.person_id)}
     if user.has("director", "deputy", "sysadmin"):
-        ctx["counts"] = await school.school_counts(db)
+        ctx["counts"] = await db.read(school.school_counts)
         ctx["failed_logins"] = await db.fetchval(
             "SELECT count(*) FROM login_event WHERE outcome IN ('bad_password', 'unknown_login', 'throttled')"
             " AND at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
@@ -50,15 +50,15 @@ async def home(request: Request) -> Response:
         ctx["app_version"] = __version__
         ctx["data_dir"] = str(settings.data_dir.resolve())
     if user.has("class_teacher"):
-        ctx["my_classes"] = await school.classes_of_class_teacher(db, user.person_id)
+        ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
     if user.has("teacher") and ctx["year"]:
         ctx["my_journals"] = [j for j in await journal_store.journals_for(db, user, ctx["year"]["id"]) if j["mine"]]
         ctx["todo"] = await journal_store.todo(db, user.person_id)
     if user.has("parent"):
-        ctx["children"] = await school.children_of(db, user.person_id)
+        ctx["children"] = await db.read(school.children_of, user.person_id)
         ctx["recent"] = {c["id"]: await diary_store.recent(db, c["id"], date.today()) for c in ctx["children"]}
     if user.has("student"):
-        ctx["me_student"] = await school.student_card(db, user.person_id)
+        ctx["me_student"] = await db.read(school.student_card, user.person_id)
         ctx["my_recent"] = await diary_store.recent(db, user.person_id, date.today())
     return page("home/index.html", **ctx)
 

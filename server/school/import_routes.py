@@ -15,7 +15,7 @@ from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page
 from . import imports, store
 from .errors import SchoolError
-from .routes import MANAGE
+from .guards import MANAGE
 
 # The upload may be bigger than the app's usual limit; the multipart wrapping adds a little.
 UPLOAD_BODY_LIMIT = imports.MAX_FILE_BYTES + 256 * 1024
@@ -30,17 +30,19 @@ def _data_dir(request: Request):
     return request.app.state.settings.data_dir
 
 
+def _page_view(conn, log_id: int | None) -> dict:
+    last, last_classes = imports.log_entry(conn, log_id) if log_id is not None else (None, [])
+    return {"year": store.current_year(conn), "history": imports.history(conn), "last": last,
+            "last_classes": last_classes}
+
+
 async def _page(request: Request, status: int = 200, error: str | None = None, plan=None,
                 kind: str | None = None, file_name: str = "") -> Response:
-    db = request.app.state.db
     imports.purge_pending(_data_dir(request))
-    last, last_classes = None, []
     log_id = int_or_none(request.query_params.get("log"))
-    if log_id is not None and error is None and plan is None:
-        last, last_classes = await imports.log_entry(db, log_id)
+    view = await request.app.state.db.read(_page_view, log_id if error is None and plan is None else None)
     return page("school/import.html", status_code=status, ok=ok_message(request), error=error, plan=plan,
-                kind=kind, file_name=file_name, year=await store.current_year(db),
-                history=await imports.history(db), last=last, last_classes=last_classes,
+                kind=kind, file_name=file_name, **view,
                 kinds=imports.KINDS, help={k: imports.column_help(k) for k in imports.KINDS},
                 max_mb=imports.MAX_FILE_BYTES // (1024 * 1024))
 
@@ -58,9 +60,7 @@ async def _check(request: Request, kind: str, data: bytes):
     """(table, plan) of the file; raises ImportFileError for a file that cannot be read."""
     # Reading a big book takes seconds of CPU: not on the event loop that serves everyone else.
     table = await asyncio.to_thread(imports.read_table, data, kind)
-    async with request.app.state.db.legacy_read() as conn:
-        plan = await imports.check(conn, table)
-    return table, plan
+    return table, await request.app.state.db.read(imports.check, table)
 
 
 @post("/school/import", opt=MANAGE, request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={413: _too_large})
@@ -117,7 +117,7 @@ async def import_confirm(request: Request) -> Response:
     user = current_user(request)
     try:
         table = await asyncio.to_thread(imports.read_table, pending.data, pending.kind)
-        result = await request.app.state.db.write(imports.run_import, table, pending.file_name, user.account_id,
+        result = await request.app.state.db.write(imports.run_import, user.account_id, table, pending.file_name,
                                                   form.get("expected"))
     except imports.ImportChanged:
         return see_other(f"/school/import/preview?token={quote(token)}&changed=1")

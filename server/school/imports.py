@@ -27,14 +27,13 @@ import os
 import re
 import secrets
 import sqlite3
-import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from ..accounts.roles import ROLE_LABELS
-from ..db import Database
+from .. import clock
 from ..timeutil import now_text, ru_date
 from . import people
 from .errors import SchoolError
@@ -598,34 +597,34 @@ def _parse_birth(text: str, year_start: str) -> str:
     return birth
 
 
-async def _current_year(conn) -> sqlite3.Row | None:
+def _current_year(conn) -> sqlite3.Row | None:
     # As store.current_year, but on the caller's connection (inside the import transaction).
-    return await _one(conn, "SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1")
+    return _one(conn, "SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1")
 
 
-async def check(conn, table: Table) -> Plan:
+def check(conn, table: Table) -> Plan:
     """Every row of `table` against the school as `conn` sees it; raises ImportFileError if no year."""
     plan = Plan(table.kind, table.source, list(table.notes), len(table.rows))
     if table.kind == STAFF:
-        await _check_staff(conn, table, plan)
+        _check_staff(conn, table, plan)
     else:
-        await _check_students(conn, table, plan)
+        _check_students(conn, table, plan)
     return plan
 
 
-async def _check_students(conn, table: Table, plan: Plan) -> None:
-    year = await _current_year(conn)
+def _check_students(conn, table: Table, plan: Plan) -> None:
+    year = _current_year(conn)
     if year is None:
         raise ImportFileError("Нет открытого учебного года: сначала создайте учебный год и классы "
                               "на странице «Школа и учебные годы».")
     plan.year_id, plan.year_name = year["id"], year["name"]
-    plan.from_date = min(max(date.today().isoformat(), year["starts_on"]), year["ends_on"])
+    plan.from_date = min(max(clock.today().isoformat(), year["starts_on"]), year["ends_on"])
     # One snapshot of the school in a handful of queries, then the rows are checked in memory.
-    classes = {(c["parallel"], c["letter"]): c for c in await _all(
+    classes = {(c["parallel"], c["letter"]): c for c in _all(
         conn, "SELECT id, parallel, letter, parallel || letter AS name FROM class"
               " WHERE year_id = ? AND archived_at IS NULL", (year["id"],))}
     students = {}
-    for s in await _all(conn, """
+    for s in _all(conn, """
             SELECT p.id, p.last_name, p.first_name, p.middle_name, p.birth_date, st.left_on,
                    e.class_id, c.parallel || c.letter AS class_name, y.name AS year_name
               FROM student st JOIN person p ON p.id = st.person_id
@@ -637,7 +636,7 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
     # Сергей Петрович, neither with a phone, must not become one account: that would show
     # one family's child to the other. A duplicate account is the lesser harm.
     known_parents = ParentIndex()
-    for p in await _all(conn, """
+    for p in _all(conn, """
             SELECT p.id, p.last_name, p.first_name, p.middle_name, p.phone, p.email
               FROM person p JOIN account a ON a.person_id = p.id
               JOIN account_role r ON r.account_id = a.id AND r.role = 'parent'
@@ -645,7 +644,7 @@ async def _check_students(conn, table: Table, plan: Plan) -> None:
         known_parents.add(p["id"], same(p["last_name"], p["first_name"], p["middle_name"]), p["phone"], p["email"])
     new_parents = ParentIndex()
     links: dict[int, dict[tuple, int]] = {}
-    for g in await _all(conn, "SELECT g.student_id, g.parent_id, p.last_name, p.first_name, p.middle_name"
+    for g in _all(conn, "SELECT g.student_id, g.parent_id, p.last_name, p.first_name, p.middle_name"
                               " FROM guardian g JOIN person p ON p.id = g.parent_id"):
         links.setdefault(g["student_id"], {})[same(g["last_name"], g["first_name"], g["middle_name"])] = g["parent_id"]
 
@@ -818,11 +817,11 @@ def parse_roles(text: str) -> set[str]:
     return roles
 
 
-async def _check_staff(conn, table: Table, plan: Plan) -> None:
+def _check_staff(conn, table: Table, plan: Plan) -> None:
     staff = {}
     # Staff are the people with a staff role or a position (the first sysadmin made at set-up
     # has both; one made at the console has only the role).
-    for p in await _all(conn, """
+    for p in _all(conn, """
             SELECT p.id, p.last_name, p.first_name, p.middle_name FROM person p
              WHERE p.archived_at IS NULL AND (p.position IS NOT NULL OR EXISTS (
                    SELECT 1 FROM account a JOIN account_role r ON r.account_id = a.id
@@ -868,14 +867,13 @@ class Result:
     counts: dict[str, int]
 
 
-async def run_import(conn, table: Table, file_name: str, account_id: int | None,
-                     expected: str | None = None) -> Result:
+def run_import(conn, account_id: int | None, table: Table, file_name: str, expected: str | None = None) -> Result:
     """Check `table` again and import it; meant to run as one `db.write` transaction.
 
     Raises ImportRejected if a row is bad now, ImportChanged if the outcome is not what
     the preview showed (`expected` is Plan.signature then); both before anything is written.
     """
-    plan = await check(conn, table)
+    plan = check(conn, table)
     if not plan.ok:
         raise ImportRejected(plan)
     if expected is not None and expected != plan.signature:
@@ -883,24 +881,24 @@ async def run_import(conn, table: Table, file_name: str, account_id: int | None,
     if plan.kind == STAFF:
         for s in plan.staff:
             if s.person_id is None:
-                await people.create_staff(conn, s.last, s.first, s.middle, s.position, s.roles, s.phone, s.email)
+                people.create_staff(conn, account_id, s.last, s.first, s.middle, s.position, s.roles, s.phone, s.email)
     else:
         made: dict[int, int] = {}
         for s in plan.students:
-            student_id = s.student_id or await people.create_student(
-                conn, s.class_id, s.last, s.first, s.middle, s.birth_date, s.sex, s.study_form, plan.from_date)
+            student_id = s.student_id or people.create_student(
+                conn, account_id, s.class_id, s.last, s.first, s.middle, s.birth_date, s.sex, s.study_form, plan.from_date)
             for p in s.parents:
                 parent_id = p.parent_id or made.get(p.new_ref)
                 if parent_id is None:
-                    parent_id = made[p.new_ref] = await people.create_parent(conn, p.last, p.first, p.middle,
+                    parent_id = made[p.new_ref] = people.create_parent(conn, account_id, p.last, p.first, p.middle,
                                                                               p.phone, p.email)
                 if p.link_new:
-                    await people.link_parent(conn, parent_id, student_id, p.relation)
+                    people.link_parent(conn, account_id, parent_id, student_id, p.relation)
     counts = plan.counts
     created = counts.get("students_new", counts.get("staff_new", 0))
     skipped = counts.get("students_skipped", counts.get("staff_skipped", 0))
     class_ids = ",".join(str(c["id"]) for c in plan.by_class)
-    cur = await conn.execute(
+    cur = conn.execute(
         "INSERT INTO import_log(kind, file_name, row_count, created, skipped, parents_created, links_created,"
         " class_ids, account_id, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (plan.kind, file_name, plan.rows, created, skipped, counts.get("parents_new", 0),
@@ -908,8 +906,8 @@ async def run_import(conn, table: Table, file_name: str, account_id: int | None,
     return Result(cur.lastrowid, counts)
 
 
-async def history(db: Database, limit: int = 20) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def history(conn, limit: int = 20) -> list[sqlite3.Row]:
+    return _all(conn, 
         """
         SELECT l.*, p.last_name, p.first_name, p.middle_name
           FROM import_log l LEFT JOIN account a ON a.id = l.account_id LEFT JOIN person p ON p.id = a.person_id
@@ -917,13 +915,13 @@ async def history(db: Database, limit: int = 20) -> list[sqlite3.Row]:
         """, (limit,))
 
 
-async def log_entry(db: Database, log_id: int) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
+def log_entry(conn, log_id: int) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
     """One import and the classes it filled (for links to their lists)."""
-    entry = await db.fetchone("SELECT * FROM import_log WHERE id = ?", (log_id,))
+    entry = _one(conn, "SELECT * FROM import_log WHERE id = ?", (log_id,))
     if entry is None or not entry["class_ids"]:
         return entry, []
     ids = [int(i) for i in entry["class_ids"].split(",")]
-    classes = await db.fetchall(
+    classes = _all(conn,
         f"SELECT id, parallel || letter AS name FROM class WHERE id IN ({','.join('?' * len(ids))})"
         " ORDER BY parallel, letter", ids)
     return entry, classes
@@ -1003,7 +1001,7 @@ def purge_pending(data_dir: Path, now: float | None = None) -> None:
     folder = Path(data_dir) / "imports"
     if not folder.is_dir():
         return
-    limit = (now or time.time()) - PENDING_TTL_SECONDS
+    limit = (now or clock.timestamp()) - PENDING_TTL_SECONDS
     for path in folder.iterdir():
         try:
             if path.is_file() and path.stat().st_mtime < limit:
