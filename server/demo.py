@@ -244,7 +244,8 @@ def _build_school(conn, plan: dict, password_hash: str) -> None:
                     if consent or paper:
                         consents.append((p.id, ch.id, consent, "paper" if paper else "electronic"))
         demo_school.fill(conn, plan, year_id, plan["classes"])
-    with clock.frozen_at(f"{start}-09-01T09:00:00Z"):
+    # Not later than now: a demo built on the morning of 1 September has its consents all the same.
+    with clock.frozen_at(min(clock.parse_moment(f"{start}-09-01T09:00:00Z"), clock.now())):
         for parent_id, child_id, consent, diary_form in consents:
             people.record_consent(conn, None, parent_id, child_id, consent, diary_form)
 

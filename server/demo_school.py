@@ -1,7 +1,8 @@
 """The demo school's year: periods, holidays, subjects, English subgroups, an elective,
 the teaching load after the federal curriculum (simplified) and a weekly timetable made
 by a small greedy scheduler that respects teachers' and classes' double bookings.
-Everything goes through the school area's own functions, so the demo also exercises them."""
+Everything goes through the school area's own (audited) functions, so the demo also exercises
+them; `actor` None: the demo acts as nobody's account."""
 
 from __future__ import annotations
 
@@ -121,10 +122,9 @@ def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
                 for n, members in ((1, cls["students"][:half]), (2, cls["students"][half:])):
                     teacher = teacher_for(subject, cls)
                     group_id = structure.save_group(conn, None, year_id, f"{cls['parallel']}{cls['letter']} англ. {n}",
-                                                          "subgroup", cls["id"], [s.id for s in members],
-                                                          f"{start}-09-01")
-                    jid = structure.save_journal(conn, None, year_id, subject_ids[subject], None, group_id,
-                                                       teacher.id, h)
+                                                    "subgroup", cls["id"], [s.id for s in members], f"{start}-09-01")
+                    jid = structure.save_journal(conn, None, year_id, subject_ids[subject], None, group_id, teacher.id,
+                                                 h)
                     load[teacher.id] = load.get(teacher.id, 0) + h
                     pair.append((jid, teacher.id))
                 items += [([j for j, _ in pair], [t for _, t in pair])] * h
@@ -142,7 +142,7 @@ def _elective(conn, plan, year_id, classes, subject_ids, today) -> None:
     """An elective across 10А–11Б, taught after the main lessons."""
     seniors = [s for c in classes if c["parallel"] >= 10 for s in c["students"][:4]]
     group_id = structure.save_group(conn, None, year_id, "Факультатив «Решение олимпиадных задач»", "elective",
-                                          None, [s.id for s in seniors], f"{plan['start']}-09-01")
+                                    None, [s.id for s in seniors], f"{plan['start']}-09-01")
     teacher = next(p for p in plan["staff"] if p.position == "учитель математики")
     jid = structure.save_journal(conn, None, year_id, subject_ids["Математика"], None, group_id, teacher.id, 1)
     structure.add_slot(conn, None, jid, 4, 8, "21")
