@@ -493,7 +493,8 @@ def add_slot(conn: sqlite3.Connection, actor: int | None, journal_id: int, weekd
           LEFT JOIN class c2 ON c2.id = j2.class_id LEFT JOIN study_group g2 ON g2.id = j2.group_id
          WHERE ts.weekday = ? AND ts.lesson_number = ? AND j2.id <> ?
     """
-    for other in (busy := _all(conn, others, (weekday, lesson_number, journal_id))):
+    busy = _all(conn, others, (weekday, lesson_number, journal_id))
+    for other in busy:
         if other["teacher_id"] == j["teacher_id"]:
             raise SchoolError(f"{when}: у учителя {j['t_last']} {j['t_first'][0]}. {j['t_middle'][:1]}. уже урок — "
                               f"{other['subject_name']}, {other['target_name']}.")
