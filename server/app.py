@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         app.state.backups.start()
         advertiser = Advertiser()
         if settings.mdns:
-            school = await load_school(db)
+            school = await db.read(load_school)
             await advertiser.start(settings, school["name"] if school else "Журнал")
         if warm:
             compile_all(jinja)

@@ -13,7 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
-from .config import ConfigError, Settings, default_data_dir, load_settings
+from .config import Settings, default_data_dir, load_settings
 from .db import migrate
 from .errors import UserError as _UserError
 

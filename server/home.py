@@ -48,9 +48,9 @@ async def home(request: Request) -> Response:
         return Redirect("/password", status_code=303)
     if user.kiosk:
         return Redirect("/kiosk", status_code=303)
-    ctx: dict = {"school": await school.school(db), "year": await school.current_year(db)}
+    ctx: dict = {"school": await db.read(school.school), "year": await db.read(school.current_year)}
     if user.has("director", "deputy", "sysadmin"):
-        ctx["counts"] = await school.school_counts(db)
+        ctx["counts"] = await db.read(school.school_counts)
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
     if user.has("sysadmin"):
@@ -60,14 +60,14 @@ async def home(request: Request) -> Response:
         ctx["app_version"] = __version__
         ctx["data_dir"] = str(settings.data_dir.resolve())
     if user.has("class_teacher"):
-        ctx["my_classes"] = await school.classes_of_class_teacher(db, user.person_id)
+        ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
     if user.has("teacher") and ctx["year"]:
         ctx["my_journals"] = [j for j in await journal_store.journals_for(db, user, ctx["year"]["id"]) if j["mine"]]
         ctx["todo"] = await journal_store.todo(db, user.person_id)
     if user.has("parent"):
-        ctx["children"] = await school.children_of(db, user.person_id)
+        ctx["children"] = await db.read(school.children_of, user.person_id)
     if user.has("student"):
-        ctx["me_student"] = await school.student_card(db, user.person_id)
+        ctx["me_student"] = await db.read(school.student_card, user.person_id)
     ctx.update(await db.read(_own_parts, user, [c["id"] for c in ctx.get("children", [])], clock.today()))
     return page("home/index.html", **ctx)
 

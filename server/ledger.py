@@ -117,6 +117,33 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("attendance", ("lesson_id", "student_id"), ("mark",)),
     _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size")),
     _t("period_grade", ("journal_id", "period_id", "student_id"), ("value",)),
+    # The school (server/school/): its details, years, periods (their dates; closing one is
+    # the "period" entity below), holidays, classes, subjects, groups and their members, the
+    # teaching load (a journal row), bells, the timetable and the class access the deputy grants.
+    _t("school", ("id",), ("name", "address", "district_code")),
+    _t("academic_year", ("id",), ("name", "starts_on", "ends_on", "status")),
+    _t("study_period", ("id",), ("year_id", "kind", "number", "starts_on", "ends_on")),
+    _t("holiday", ("id",), ("year_id", "name", "starts_on", "ends_on")),
+    _t("class", ("id",), ("year_id", "parallel", "letter", "class_teacher_id", "period_kind", "archived_at")),
+    _t("subject", ("id",), ("name", "short_name", "archived_at")),
+    _t("study_group", ("id",), ("year_id", "name", "kind", "class_id", "archived_at")),
+    _t("group_member", ("group_id", "student_id", "from_date"), ("to_date",)),
+    _t("journal", ("id",), ("year_id", "subject_id", "class_id", "group_id", "teacher_id", "hours_per_week",
+                            "archived_at")),
+    _t("bell", ("year_id", "number"), ("starts_at", "ends_at")),
+    _t("timetable_slot", ("id",), ("journal_id", "weekday", "lesson_number", "room")),
+    _t("class_access", ("person_id", "class_id"), ("granted_by",)),
+    # People and their accounts' roles (§2.3, §3.4.2): never a password or its hash — passwords
+    # are not school data; an issued password is a credential_issue record of its own.
+    _t("person", ("id",), ("last_name", "first_name", "middle_name", "sex", "birth_date", "phone", "email",
+                           "position", "archived_at")),
+    _t("account", ("id",), ("person_id", "login", "disabled_at")),
+    _t("account_role", ("account_id", "role")),  # a held role is {}; a revoked one has no state
+    # Students, their enrolments and moves, their parents and consent (§3.3.1, §4.1.1): who
+    # recorded a consent and when is the entry; on what document is the consent_document column.
+    _t("student", ("person_id",), ("study_form", "left_on", "left_reason")),
+    _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
+    _t("guardian", ("parent_id", "student_id"), ("relation", "consent_at", "consent_document", "diary_form")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -51,11 +51,18 @@ def test_audit_verify_passes_on_the_demo(data_dir, capsys):
     assert "Журнал аудита цел" in out
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     try:
-        entries = one(conn, "SELECT count(*) FROM audit_log")
-        records = sum(one(conn, f"SELECT count(*) FROM {t}")
-                      for t in ("lesson", "grade", "attendance", "homework", "period_grade"))
-        baseline = one(conn, "SELECT count(*) FROM audit_log WHERE reason LIKE 'исходное состояние%'")
+        journal = ("lesson", "grade", "attendance", "homework", "period_grade")
+        in_journal = f"entity IN ({', '.join(repr(t) for t in journal)})"
+        entries = one(conn, f"SELECT count(*) FROM audit_log WHERE {in_journal}")
+        records = sum(one(conn, f"SELECT count(*) FROM {t}") for t in journal)
+        baseline = one(conn, f"SELECT count(*) FROM audit_log WHERE {in_journal}"
+                             " AND reason LIKE 'исходное состояние%'")
         assert entries - baseline == records  # one entry per record
+        # The school itself was built through the same ledger, not recorded afterwards as a baseline.
+        assert one(conn, "SELECT count(*) FROM audit_log WHERE reason LIKE 'исходное состояние%'") == 0
+        for table in ("person", "account_role", "enrollment", "guardian", "journal", "timetable_slot"):
+            assert one(conn, "SELECT count(DISTINCT key) FROM audit_log WHERE entity = ?", (table,)) == \
+                one(conn, f"SELECT count(*) FROM {table}"), table
         # Dated as the lessons were given, day by day in order of time (a day's entries within a day).
         stamps = [datetime.strptime(at, STORE_FMT) for (at,) in conn.execute("SELECT at FROM audit_log ORDER BY id")]
         assert stamps[-1] < datetime.now() and all(b > a - timedelta(days=1) for a, b in zip(stamps, stamps[1:]))

@@ -194,6 +194,26 @@ def test_sysadmin_imports_a_class_list_into_an_empty_school_with_parents_links_a
     assert "История импорта" in page and "Списки 5-х классов.csv" in page and "Кузнецова" in page
 
 
+def test_what_an_import_creates_is_in_the_ledger_as_the_importers_doing(school, capsys):
+    from server.cli import main as cli_main
+
+    school.import_file(csv_bytes(ROWS))
+    school.import_file(csv_bytes([["Смирнова", "Елена", "", "учитель", "учитель"]],
+                                 header=["Фамилия", "Имя", "Отчество", "Должность", "Роли"]), "staff.csv", "staff")
+    conn = sqlite3.connect(school.data / "zhurnal.sqlite3")
+    try:
+        by = dict(conn.execute("SELECT l.entity, group_concat(DISTINCT a.login) FROM audit_log l"
+                               " LEFT JOIN account a ON a.id = l.account_id WHERE l.entity IN"
+                               " ('person', 'account', 'account_role', 'student', 'enrollment', 'guardian')"
+                               " AND l.key NOT IN ('person:1', 'account:1', 'account_role:1:sysadmin')"
+                               " GROUP BY l.entity").fetchall())
+    finally:
+        conn.close()
+    assert by == {e: "admin" for e in ("person", "account", "account_role", "student", "enrollment", "guardian")}
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(school.data)]) == 0
+
+
 def test_reimporting_the_same_file_creates_no_duplicates_and_the_preview_says_what_is_skipped(school):
     school.import_file(csv_bytes(ROWS))
     before = people_counts(school.data)

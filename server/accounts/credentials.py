@@ -179,7 +179,7 @@ async def my_class_ids(db: Database, user: User) -> set[int]:
     """The classes (open year) whose class teacher the user is."""
     if "class_teacher" not in user.roles:
         return set()
-    return {c["id"] for c in await school.classes_of_class_teacher(db, user.person_id)}
+    return {c["id"] for c in await db.read(school.classes_of_class_teacher, user.person_id)}
 
 
 def last_issues(conn: sqlite3.Connection) -> dict[int, str]:
@@ -328,7 +328,7 @@ def qr_svg(url: str) -> Markup:
 
 async def sheet(request: Request, slips: list[Slip], back: str) -> Response:
     shown, qr_url = sheet_addresses(server_urls(request.app.state.settings))
-    school_row = await school.school(request.app.state.db)
+    school_row = await request.app.state.db.read(school.school)
     return page(
         "credentials/sheet.html",
         pages=[slips[i:i + SLIPS_PER_PAGE] for i in range(0, len(slips), SLIPS_PER_PAGE)],
@@ -363,7 +363,7 @@ async def _issue_from_page(request: Request, in_scope, back: str, again) -> Resp
 async def _class_or_refuse(request: Request, class_id: int):
     user = current_user(request)
     db = request.app.state.db
-    info = await school.class_info(db, class_id)
+    info = await db.read(school.class_info, class_id)
     if info is None:
         raise NotFound("Такого класса нет.")
     if not user.has(*ADMIN_ISSUERS) and class_id not in await my_class_ids(db, user):
@@ -373,7 +373,7 @@ async def _class_or_refuse(request: Request, class_id: int):
 
 async def class_rows(db: Database, class_id: int, only_new: bool) -> list[dict]:
     """The class's students, each followed by their parents, for the list with checkboxes."""
-    families = await people.class_families(db, class_id)
+    families = await db.read(people.class_families, class_id)
     ids = {r["student_id"] for r in families} | {r["parent_id"] for r in families if r["parent_id"]}
     targets = await db.read(load_targets, list(ids), clock.today().isoformat())
     rows, seen = [], set()
@@ -422,7 +422,7 @@ async def _staff_page(request: Request, error: str | None = None, checked: set[i
                       status: int = 200) -> Response:
     db = request.app.state.db
     only_new = request.query_params.get("new") == "1"
-    staff = [s for s in await people.staff_list(db) if not only_new or not s["has_credentials"]]
+    staff = [s for s in await db.read(people.staff_list) if not only_new or not s["has_credentials"]]
     issued = await db.read(last_issues)
     return page("credentials/staff.html", status_code=status, staff=staff, issued=issued, only_new=only_new,
                 error=error, checked=checked, me=current_user(request).person_id, ok=None)

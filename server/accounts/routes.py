@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from ..errors import NotFound
-from ..timeutil import now_text
+from ..school.structure import set_up_school
 from ..web.access import KIOSK_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
 from ..web.templating import page
 from . import store
@@ -155,6 +154,7 @@ async def setup_page(request: Request) -> Response:
     return with_presession_cookie(page("accounts/setup.html", csrf_token=token, form={}, error=None), token)
 
 
+SETUP_REASON = "первоначальная настройка сервера"
 SETUP_FIELDS = ("school_name", "last_name", "first_name", "middle_name", "login", "password", "repeat")
 
 
@@ -183,17 +183,15 @@ async def setup_submit(request: Request) -> Response:
         )
     password_hash = await hash_password_async(form["password"])
 
-    async def create(conn) -> None:
+    def create(conn) -> None:
         # Checked again inside the write transaction: two browsers may submit at once.
-        if (await (await conn.execute("SELECT count(*) FROM account")).fetchone())[0]:
+        if conn.execute("SELECT count(*) FROM account").fetchone()[0]:
             raise NotFound()
-        await conn.execute(
-            "INSERT OR REPLACE INTO school(id, uid, name, created_at) VALUES (1, ?, ?, ?)",
-            (str(uuid.uuid4()), form["school_name"], now_text()),
-        )
-        person_id = await store.insert_person(conn, form["last_name"], form["first_name"], form["middle_name"],
-                                              position="Администратор АСУ")
-        await store.insert_account(conn, person_id, form["login"], password_hash, {"sysadmin"}, False)
+        # School data, so ledger entries: no account acts yet (the first one is being made).
+        set_up_school(conn, None, form["school_name"], reason=SETUP_REASON)
+        person_id = store.create_person(conn, None, form["last_name"], form["first_name"], form["middle_name"],
+                                        position="Администратор АСУ", reason=SETUP_REASON)
+        store.create_account(conn, None, person_id, form["login"], password_hash, {"sysadmin"}, False, SETUP_REASON)
 
     await db.write(create)
     user = await db.read(_user_by_login, form["login"])
@@ -238,7 +236,7 @@ async def me_json(request: Request, user: User) -> dict:
         me["children"] = [
             {"id": c["id"], "name": f"{c['last_name']} {c['first_name']} {c['middle_name']}".strip(),
              "class": c["class_name"]}
-            for c in await school.children_of(db, user.person_id)
+            for c in await db.read(school.children_of, user.person_id)
         ]
     if "student" in user.roles:
         me["student_id"] = user.person_id

@@ -15,12 +15,11 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import aiosqlite
 
-from ..db import Database
+from .. import ledger
 from ..errors import UserError
 from ..timeutil import now_text
-from .roles import ROLE_LABELS
+from .roles import ROLE_LABELS, STORED_ROLES
 
 
 class AccountError(UserError):
@@ -230,51 +229,52 @@ def login_events(conn: sqlite3.Connection, limit: int = 200, failures_only: bool
     ).fetchall()
 
 
-# --- creating and changing accounts ------------------------------------------------
+# --- creating accounts and changing roles ---------------------------------------------
+# People, accounts and roles are school data: every change is a ledger entry (server/ledger.py)
+# in the caller's transaction, with the acting account (None: the console or the set-up).
+# Passwords are not: set_password below changes no ledger state.
 
-async def insert_person(conn: aiosqlite.Connection, last_name: str, first_name: str, middle_name: str = "",
-                        sex: str | None = None, birth_date: str | None = None, position: str | None = None,
-                        phone: str | None = None, email: str | None = None) -> int:
-    cur = await conn.execute(
-        "INSERT INTO person(last_name, first_name, middle_name, sex, birth_date, position, phone, email, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (last_name, first_name, middle_name, sex, birth_date, position, phone, email, now_text()),
-    )
-    return cur.lastrowid
+def create_person(conn: sqlite3.Connection, actor: int | None, last_name: str, first_name: str,
+                  middle_name: str = "", *, sex: str | None = None, birth_date: str | None = None,
+                  position: str | None = None, phone: str | None = None, email: str | None = None,
+                  reason: str = "") -> int:
+    return ledger.insert(conn, actor, "person", {
+        "last_name": last_name, "first_name": first_name, "middle_name": middle_name, "sex": sex,
+        "birth_date": birth_date, "position": position, "phone": phone, "email": email, "created_at": now_text(),
+    }, reason)
 
 
-async def insert_account(conn: aiosqlite.Connection, person_id: int, login: str, password_hash: str,
-                         roles: frozenset[str] | set[str], must_change_password: bool) -> int:
-    taken = await (await conn.execute("SELECT 1 FROM account WHERE login = ?", (login,))).fetchone()
-    if taken:
+def create_account(conn: sqlite3.Connection, actor: int | None, person_id: int, login: str, password_hash: str,
+                   roles: frozenset[str] | set[str], must_change_password: bool, reason: str = "") -> int:
+    if conn.execute("SELECT 1 FROM account WHERE login = ?", (login,)).fetchone():
         raise AccountError(f"Логин «{login}» уже занят.")
-    now = now_text()
-    cur = await conn.execute(
-        "INSERT INTO account(person_id, login, password_hash, must_change_password, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (person_id, login, password_hash, int(must_change_password), now),
-    )
-    account_id = cur.lastrowid
-    await conn.executemany(
-        "INSERT INTO account_role(account_id, role, granted_at) VALUES (?, ?, ?)",
-        [(account_id, r, now) for r in sorted(roles)],
-    )
+    account_id = ledger.insert(conn, actor, "account", {
+        "person_id": person_id, "login": login, "password_hash": password_hash,
+        "must_change_password": int(must_change_password), "created_at": now_text(),
+    }, reason)
+    change_roles(conn, actor, account_id, set(roles), set(roles), reason)
     return account_id
 
 
-async def set_roles(db: Database, login: str, roles: frozenset[str]) -> None:
-    async def run(conn: aiosqlite.Connection) -> None:
-        row = await (await conn.execute("SELECT id FROM account WHERE login = ?", (login,))).fetchone()
-        if row is None:
-            raise AccountError(f"Нет учётной записи с логином «{login}».")
-        now = now_text()
-        await conn.execute("DELETE FROM account_role WHERE account_id = ?", (row[0],))
-        await conn.executemany(
-            "INSERT INTO account_role(account_id, role, granted_at) VALUES (?, ?, ?)",
-            [(row[0], r, now) for r in sorted(roles)],
-        )
+def change_roles(conn: sqlite3.Connection, actor: int | None, account_id: int, roles: set[str],
+                 within: set[str] | frozenset[str], reason: str = "") -> None:
+    """Of the roles in `within`, the account holds exactly `roles` afterwards: new ones are
+    granted, the others revoked (the ledger keeps both); roles it keeps keep their grant date."""
+    held = {r[0] for r in conn.execute("SELECT role FROM account_role WHERE account_id = ?", (account_id,))}
+    now = now_text()
+    for role in sorted(held & set(within) - set(roles)):
+        ledger.delete(conn, actor, "account_role", (account_id, role), reason)
+    for role in sorted(set(roles) - held):
+        ledger.insert(conn, actor, "account_role", {"account_id": account_id, "role": role, "granted_at": now}, reason)
 
-    await db.write(run)
+
+def set_roles(conn: sqlite3.Connection, actor: int | None, login: str, roles: frozenset[str],
+              reason: str = "") -> None:
+    """The account's stored roles become exactly `roles` (the console's set-roles)."""
+    row = conn.execute("SELECT id FROM account WHERE login = ?", (login,)).fetchone()
+    if row is None:
+        raise AccountError(f"Нет учётной записи с логином «{login}».")
+    change_roles(conn, actor, row[0], set(roles), STORED_ROLES, reason)
 
 
 def set_password(conn: sqlite3.Connection, account_id: int, password_hash: str, must_change: bool,

@@ -28,11 +28,11 @@ async def family_students(db: Database, user: User) -> list[sqlite3.Row]:
     """The students whose diary this person reads: themselves, then their consented children."""
     found: list[sqlite3.Row] = []
     if user.has("student"):
-        card = await school.student_card(db, user.person_id)
+        card = await db.read(school.student_card, user.person_id)
         if card:
             found.append(card)
     if user.has("parent"):
-        for child in await school.children_of(db, user.person_id):
+        for child in await db.read(school.children_of, user.person_id):
             if all(child["id"] != s["id"] for s in found):
                 found.append(child)
     return found

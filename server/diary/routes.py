@@ -133,7 +133,7 @@ async def diary_print(request: Request) -> Response:
     first = _first_monday(request)
     sheet = await db.read(store.printable, student["id"], first, _today().isoformat())
     return page("diary/print.html", student=student, students=students, sheet=sheet,
-                school=await school.school(db), first=first.isoformat(), today=_today().isoformat(), here="/diary/print",
+                school=await db.read(school.school), first=first.isoformat(), today=_today().isoformat(), here="/diary/print",
                 keep=f"&from={first.isoformat()}")
 
 
@@ -141,16 +141,16 @@ async def diary_print(request: Request) -> Response:
 async def paper_diaries(request: Request, class_id: FromPath[int]) -> Response:
     """One document with the printed diary of every student whose parents chose paper (§3.3.5)."""
     db = request.app.state.db
-    cls = await school.class_info(db, class_id)
+    cls = await db.read(school.class_info, class_id)
     if cls is None:
         raise NotFound("Такого класса нет.")
-    if not await people.can_manage_class(db, current_user(request), class_id) and not current_user(request).has(
+    if not await db.read(people.can_manage_class, current_user(request), class_id) and not current_user(request).has(
             "director"):
         raise Forbidden("Это не ваш класс: распечатки готовит его классный руководитель.")
     first = _first_monday(request)
     today = _today().isoformat()
     sheets = await db.read(store.paper_batch, class_id, first, today)
-    return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await school.school(db),
+    return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await db.read(school.school),
                 first=first.isoformat(), today=today)
 
 

@@ -77,7 +77,7 @@ async def api_journals(request: Request) -> list[dict]:
     ведёт сам пользователь, `can_write` — может вносить записи (не считая уроков на замене)."""
     db = request.app.state.db
     user = current_user(request)
-    year = await school.current_year(db)
+    year = await db.read(school.current_year)
     return [_journal_json(j, user) for j in (await store.journals_for(db, user, year["id"]) if year else [])]
 
 

@@ -31,7 +31,7 @@ from ..accounts.store import User
 from ..db import Database
 from ..school import imports
 from ..school.errors import SchoolError
-from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL, _all, _one
+from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
 from ..school.validate import parse_date
 from ..timeutil import now_text, ru_date, school_year_start
 from ..web.access import current_user
@@ -66,6 +66,14 @@ PLAN_SPEC = imports.Spec(
     required=("number", "topic"),
     named=False,
 )
+
+
+async def _one(conn, sql: str, params=()) -> sqlite3.Row | None:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+async def _all(conn, sql: str, params=()) -> list[sqlite3.Row]:
+    return list(await (await conn.execute(sql, params)).fetchall())
 
 
 class PlanRejected(JournalError):

@@ -99,7 +99,7 @@ def _writable_journal(conn, user, journal_id: int, day: str | None, number: int 
 async def journals_page(request: Request) -> Response:
     db = request.app.state.db
     user = current_user(request)
-    year = await school.current_year(db)
+    year = await db.read(school.current_year)
     rows = await store.journals_for(db, user, year["id"]) if year else []
     todo = await store.todo(db, user.person_id) if year else {}
     return page("journal/list.html", year=year, journals=rows, todo=todo)

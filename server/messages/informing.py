@@ -40,7 +40,7 @@ async def class_report(db: Database, class_id: int, day: str) -> dict:
     parents, who gets the message (consent recorded, an account) and who needs paper."""
     summaries = await journal.class_period_summaries(db, class_id, day)
     students: dict[int, dict] = {}
-    for r in await people.class_families(db, class_id):
+    for r in await db.read(people.class_families, class_id):
         s = students.setdefault(r["student_id"], {
             "id": r["student_id"], "last_name": r["last_name"], "first_name": r["first_name"],
             "middle_name": r["middle_name"], "parents": [], "recipients": [], "paper": False,
@@ -104,7 +104,7 @@ def _send_all(conn: sqlite3.Connection, author_id: int, class_id: int, outgoing:
 
 async def _own_class(request: Request, class_id: int):
     """The class, if the user is its class teacher (§3.3.4 is the class teacher's duty)."""
-    info = await school.class_info(request.app.state.db, class_id)
+    info = await request.app.state.db.read(school.class_info, class_id)
     if info is None:
         raise NotFound("Такого класса нет.")
     if info["class_teacher_id"] != current_user(request).person_id:

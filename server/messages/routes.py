@@ -80,7 +80,7 @@ def drop_files(request: Request, files: store.Files) -> None:
 async def messages_page(request: Request) -> Response:
     user = current_user(request)
     db = request.app.state.db
-    inform = await school.classes_of_class_teacher(db, user.person_id) if user.has("class_teacher") else []
+    inform = await db.read(school.classes_of_class_teacher, user.person_id) if user.has("class_teacher") else []
     return page("messages/list.html", threads=await db.read(store.threads_for, user.person_id),
                 can_write=bool(audience.kinds_for(user)) and not user.kiosk, fio=store.fio,
                 inform_classes=[] if user.kiosk else inform)
