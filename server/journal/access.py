@@ -10,11 +10,11 @@
   a closed year is read-only for everyone. A closed study period changes only by the deputy,
   with a reason that goes into the ledger (§3.2.7).
 
-Every write function (writes.py, grading.py, planning/writes.py) calls `for_writer` first,
+Every write function of a journal (writes.py, planning/writes.py) calls `for_writer` first,
 inside its own transaction: the journal, its teacher and its year are read where the change
 is written, so access decided a moment earlier on a journal since archived or handed to
 another teacher is never used. GET handlers get their journal from the `journal_for_reader`
-dependency (`dependencies=READ`)."""
+dependency (`dependencies=READ`, `info: Readable`)."""
 
 from __future__ import annotations
 
