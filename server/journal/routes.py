@@ -136,6 +136,8 @@ async def _body(request: Request) -> dict | JournalError:
 
 
 def _writer_then(conn, user, journal_id: int, body: dict | JournalError) -> dict:
+    """The body's fields; a body that could not be read is refused only after access (a
+    stranger hears 404 or 403, as for any write here)."""
     if isinstance(body, JournalError):
         access.for_writer(conn, user, journal_id)
         raise body
