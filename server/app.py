@@ -29,8 +29,9 @@ from .paths import resource_dir
 from .journal import api as journal_api
 from .journal import grading
 from .journal import routes as journal_routes
-from .journal import plan as plan_routes
 from .messages import api as messages_api
+from .planning import api as plan_api
+from .planning import routes as plan_routes
 from .messages import informing as informing_routes
 from .messages import routes as messages_routes
 from .school import api as school_api
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *journal_routes.ROUTES,
             *journal_api.ROUTES,
             *plan_routes.ROUTES,
+            *plan_api.ROUTES,
             *grading.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,

@@ -17,6 +17,7 @@ from .db import latest_version
 from .diary import store as diary_store
 from .messages import store as messages
 from .netinfo import server_urls
+from .journal import access as journal_access
 from .journal import store as journal_store
 from .school import store as school
 from .web.access import load_user
@@ -62,8 +63,9 @@ async def home(request: Request) -> Response:
     if user.has("class_teacher"):
         ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
     if user.has("teacher") and ctx["year"]:
-        ctx["my_journals"] = [j for j in await journal_store.journals_for(db, user, ctx["year"]["id"]) if j["mine"]]
-        ctx["todo"] = await journal_store.todo(db, user.person_id)
+        ctx["my_journals"] = [j for j in await db.read(journal_access.journals_for, user, ctx["year"]["id"])
+                              if j["mine"]]
+        ctx["todo"] = await db.read(journal_store.todo, user.person_id, clock.today().isoformat())
     if user.has("parent"):
         ctx["children"] = await db.read(school.children_of, user.person_id)
     if user.has("student"):

@@ -68,7 +68,8 @@ class Audited:
     """One audited table: how its rows look as (key → state) in the ledger.
 
     The key text is `entity:k1:k2…` over `key`; the state is {column: value} over `state`,
-    or the bare value of `scalar` (settings). `where` limits the rows that are school data."""
+    or the bare value of `scalar` (settings). `where` limits the rows that are school data.
+    `bools`: state columns stored as 0/1 that the ledger records as false/true."""
 
     entity: str
     table: str
@@ -76,6 +77,7 @@ class Audited:
     state: tuple[str, ...] = ()
     where: str = ""
     scalar: str = ""
+    bools: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -99,12 +101,12 @@ class Audited:
     def state_of(self, row: Mapping | sqlite3.Row) -> Any:
         if self.scalar:
             return row[self.scalar]
-        return {c: row[c] for c in self.state}
+        return {c: bool(row[c]) if c in self.bools else row[c] for c in self.state}
 
 
 def _t(entity: str, key: tuple[str, ...], state: tuple[str, ...] = (), *, table: str = "", where: str = "",
-       scalar: str = "") -> Audited:
-    return Audited(entity, table or entity, key, state, where, scalar)
+       scalar: str = "", bools: tuple[str, ...] = ()) -> Audited:
+    return Audited(entity, table or entity, key, state, where, scalar, bools)
 
 
 # Every table of school data the ledger covers. Adding one here is all it takes for verify and
@@ -144,6 +146,14 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("student", ("person_id",), ("study_form", "left_on", "left_reason")),
     _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
     _t("guardian", ("parent_id", "student_id"), ("relation", "consent_at", "consent_document", "diary_form")),
+    # The grading settings and work types (§3.2.3, server/journal/grading.py): a weight changes
+    # every average at once. Only the grading keys of `setting` — never the login-key secret.
+    _t("setting", ("key",), scalar="value",
+       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')"),
+    _t("work_type", ("code",), ("name", "weight", "is_control"), bools=("is_control",)),
+    # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
+    # history is one range of the audit_key index (`plan_item:<journal>:<item>`).
+    _t("plan_item", ("journal_id", "id"), ("number", "topic", "hours", "planned_date", "planned_week", "work_type")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from conftest import csrf_from, login, session_csrf
 
+from server import tables
 from server.school import imports
 from server.timeutil import school_year_start
 
@@ -402,10 +403,10 @@ def test_unreadable_or_misencoded_files_get_a_clear_message_and_nothing_is_writt
 
 
 def test_a_file_over_the_limit_is_refused_with_a_clear_message(school):
-    r = school.upload(b"x" * (imports.MAX_FILE_BYTES + 1024 * 1024), "big.csv")
+    r = school.upload(b"x" * (tables.MAX_FILE_BYTES + 1024 * 1024), "big.csv")
     assert r.status_code == 413
     assert "Файл больше 10 МБ" in r.text
-    r = school.upload(b"a;b\n" * (imports.MAX_FILE_BYTES // 4 + 10), "big.csv", expect=400)
+    r = school.upload(b"a;b\n" * (tables.MAX_FILE_BYTES // 4 + 10), "big.csv", expect=400)
     assert "Файл больше 10 МБ" in notice_of(r.text)
 
 

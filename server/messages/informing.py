@@ -38,7 +38,7 @@ def number(value: float | None) -> str:
 async def class_report(db: Database, class_id: int, day: str) -> dict:
     """Every student now in the class with their subjects' averages and forecasts, their
     parents, who gets the message (consent recorded, an account) and who needs paper."""
-    summaries = await journal.class_period_summaries(db, class_id, day)
+    summaries = await db.read(journal.class_period_summaries, class_id, day)
     students: dict[int, dict] = {}
     for r in await db.read(people.class_families, class_id):
         s = students.setdefault(r["student_id"], {

@@ -18,11 +18,8 @@ phone or ФИО + e-mail (never by name alone); staff by ФИО among staff.
 
 from __future__ import annotations
 
-# What other areas and the app use. The КТП import (server/journal/plan.py) still reads its file
-# and limits through here; it moves to server/tables.py itself.
-from ...tables import MAX_FILE_BYTES, Spec, Table, safe_file_name, too_large_message
+# What the app uses (the КТП reads its files through server/tables.py, as this package does).
 from .files import read_table
 from .pending import PENDING_TTL_SECONDS, purge_pending
 
-__all__ = ["MAX_FILE_BYTES", "PENDING_TTL_SECONDS", "Spec", "Table", "purge_pending", "read_table",
-           "safe_file_name", "too_large_message"]
+__all__ = ["PENDING_TTL_SECONDS", "purge_pending", "read_table"]
