@@ -66,7 +66,7 @@ NOT_A_BACKUP = "Файл не является резервной копией �
 Progress = Callable[[str, int, int], None]
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
@@ -161,7 +161,7 @@ def study_periods(conn: sqlite3.Connection) -> list[tuple[date, date]]:
     return found
 
 
-def sha256_file(path: Path, progress: Progress = _no_progress, stage: str = "check") -> str:
+def sha256_file(path: Path, progress: Progress = no_progress, stage: str = "check") -> str:
     h = hashlib.sha256()
     total = path.stat().st_size
     done = 0
@@ -219,7 +219,7 @@ def list_school_files(data_dir: Path) -> list[tuple[str, Path, int]]:
     return sorted(found)
 
 
-def hash_school_files(data_dir: Path, progress: Progress = _no_progress,
+def hash_school_files(data_dir: Path, progress: Progress = no_progress,
                       cancelled: Callable[[], bool] = lambda: False) -> list[dict]:
     """The manifest's list of files: {"path", "size", "sha256"} of each, read once.
 
@@ -255,7 +255,7 @@ def _create_private(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
+def take_snapshot(db_path: Path, dest: Path, progress: Progress = no_progress,
                   cancelled: Callable[[], bool] = lambda: False, files_from: Path | None = None) -> Snapshot:
     """Copy the live database to `dest` with SQLite's online backup, then check the copy;
     with `files_from` (the data folder) also list and hash the school's files.
@@ -341,7 +341,7 @@ class _ProgressReader(io.RawIOBase):
         return data
 
 
-def write_tar(out: BinaryIO, manifest: dict, db_path: Path, progress: Progress = _no_progress,
+def write_tar(out: BinaryIO, manifest: dict, db_path: Path, progress: Progress = no_progress,
               cancelled: Callable[[], bool] = lambda: False, level: int = GZIP_LEVEL,
               files_root: Path | None = None) -> None:
     """The compressed tar (manifest.json, the database, the school's files) into `out`.
@@ -375,7 +375,7 @@ def write_tar(out: BinaryIO, manifest: dict, db_path: Path, progress: Progress =
 
 
 def write_backup(out: BinaryIO, recipients: Iterable[str], manifest: dict, db_path: Path,
-                 progress: Progress = _no_progress, cancelled: Callable[[], bool] = lambda: False,
+                 progress: Progress = no_progress, cancelled: Callable[[], bool] = lambda: False,
                  level: int = GZIP_LEVEL, files_root: Path | None = None) -> None:
     """Encrypt the archive to every recipient; on any error the age stream stays unfinished."""
     with age.AgeWriter(out, list(recipients)) as enc:
@@ -441,7 +441,7 @@ def refuse_newer_schema(found: int) -> None:
 
 
 def read_backup(src: BinaryIO, identities: list, extract_to: Path | None = None,
-                progress: Progress = _no_progress, stage: str = "decrypt",
+                progress: Progress = no_progress, stage: str = "decrypt",
                 cancelled: Callable[[], bool] = lambda: False, files_to: Path | None = None) -> dict:
     """Decrypt and unpack; returns the manifest once the database and every file matched
     their hashes.
@@ -521,8 +521,10 @@ def _read(src, identities, extract_to, files_to, progress, stage, cancelled) -> 
             if files_to is not None:
                 dest = files_to / f["path"]
                 if dest.parent not in seen.folders:
-                    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    seen.folders.update(p for p in [dest.parent, *dest.parent.parents] if files_to in p.parents)
+                    for folder in reversed([dest.parent, *dest.parent.parents]):
+                        if files_to in folder.parents and folder not in seen.folders:
+                            folder.mkdir(mode=0o700, exist_ok=True)
+                            seen.folders.add(folder)
             if _member(tar, f["path"], f["size"], dest, progress, stage, cancelled, seen) != f["sha256"]:
                 raise BackupError(f"Контрольная сумма файла {f['path']} не совпадает с описанием копии: "
                                   "копия повреждена.")

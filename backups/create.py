@@ -20,7 +20,7 @@ from server.config import Settings
 from server.fsutil import fsync_dir
 
 from . import archive, keys, retention, state, status, usb
-from .archive import Progress, _no_progress
+from .archive import Progress, no_progress
 from .errors import BackupError, Cancelled, from_os_error
 from .status import Entry
 
@@ -50,7 +50,7 @@ def remove_stale_if_idle(settings: Settings) -> None:
             lock.release()
 
 
-def create_backup(settings: Settings, kind: str = "manual", progress: Progress = _no_progress,
+def create_backup(settings: Settings, kind: str = "manual", progress: Progress = no_progress,
                   cancelled: Callable[[], bool] = NEVER, usb_copy: bool = True) -> Entry:
     """Make, check and keep one backup; prune old ones; copy to USB if one is configured."""
     recipients = keys.require_set_up(settings.data_dir)  # no failure recorded: nothing to fix but set-up
@@ -138,7 +138,7 @@ def make(settings: Settings, recipients: list[str], kind: str, progress: Progres
     return Entry(name, where / name, meta["size"], archive.parse_name(name)[0], dict(meta)), snapshot.periods
 
 
-def verify_file(path: Path, identities: list, workdir: Path, progress: Progress = _no_progress,
+def verify_file(path: Path, identities: list, workdir: Path, progress: Progress = no_progress,
                 cancelled: Callable[[], bool] = NEVER) -> tuple[dict, dict]:
     """Decrypt, compare the hashes of the database and every file with the manifest,
     integrity_check the database (unpacked into `workdir`, mode 0600, removed after)."""
@@ -153,7 +153,7 @@ def verify_file(path: Path, identities: list, workdir: Path, progress: Progress 
 
 
 def verify_backup(settings: Settings, path: Path, identities: list | None = None,
-                  progress: Progress = _no_progress) -> dict:
+                  progress: Progress = no_progress) -> dict:
     """Full check of one backup file (by default with the server key); returns its manifest."""
     path = Path(path)
     identities = identities or [keys.server_identity(settings.data_dir)]

@@ -38,7 +38,7 @@ from server.fsutil import fsync_dir
 from server.timeutil import parse_stored
 
 from . import archive, create, keys, state, status
-from .archive import Progress, _no_progress
+from .archive import Progress, no_progress
 from .errors import BackupError, from_os_error
 
 log = logging.getLogger("zhurnal.backups")
@@ -56,7 +56,7 @@ TABLE_LABELS = [
     ("person", "людей"), ("account", "учётных записей"), ("student", "учащихся"),
     ("class", "классов"), ("journal", "журналов"), ("lesson", "уроков"), ("grade", "отметок"),
 ]
-NEVER = lambda: False  # noqa: E731
+NEVER = create.NEVER
 SERVER_RUNS = ("Сервер Журнала запущен с этой папкой данных. Остановите его (sudo systemctl stop zhurnal) "
                "или восстановите копию на странице «Резервные копии».")
 
@@ -70,7 +70,6 @@ class Prepared:
     manifest: dict
     source: str
     current_school: dict | None = None
-    created: datetime = field(default_factory=clock.now)
     lock: BinaryIO | None = field(default=None, repr=False)
 
     @property
@@ -182,7 +181,7 @@ def _current_school(settings: Settings) -> dict | None:
 
 
 def prepare_restore(settings: Settings, source: Path | BinaryIO, identities: list, source_name: str | None = None,
-                    progress: Progress = _no_progress, cancelled: Callable[[], bool] = NEVER) -> Prepared:
+                    progress: Progress = no_progress, cancelled: Callable[[], bool] = NEVER) -> Prepared:
     """Decrypt into a private folder, check the hashes and the database; nothing live is touched."""
     where = state.folder(settings)
     where.mkdir(parents=True, exist_ok=True)
@@ -252,7 +251,7 @@ def safety_copy(settings: Settings) -> str | None:
     where.mkdir(parents=True, exist_ok=True)
     if keys.is_set_up(settings.data_dir):
         try:
-            return create.make(settings, keys.require_set_up(settings.data_dir), "safety", _no_progress, NEVER)[0].name
+            return create.make(settings, keys.require_set_up(settings.data_dir), "safety", no_progress, NEVER)[0].name
         except BackupError as e:
             log.warning("Зашифрованная копия перед восстановлением не удалась (%s); делаю простую копию файла.", e)
     target = where / f"zhurnal-{clock.now():%Y%m%dT%H%M%SZ}-prerestore.sqlite3"
@@ -401,7 +400,7 @@ def restore_record(prepared: Prepared, safety: str | None, user: str) -> dict:
 
 
 def trial_restore(settings: Settings, path: Path | None, identities: list,
-                  progress: Progress = _no_progress) -> Prepared:
+                  progress: Progress = no_progress) -> Prepared:
     """A full restore (database and files) into a private folder with the recovery key,
     and nothing swapped; the result is remembered for the page and the home alert."""
     if path is None:

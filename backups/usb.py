@@ -22,7 +22,7 @@ from server.config import Settings
 from server.fsutil import fsync_dir
 
 from . import archive, keys, retention, state, status
-from .archive import Progress, _no_progress
+from .archive import Progress, no_progress
 from .errors import BackupError, Cancelled, from_os_error
 
 log = logging.getLogger("zhurnal.backups")
@@ -101,7 +101,7 @@ def target(settings: Settings) -> Path:
                       "или backup_usb_dir (папку) в файле настроек zhurnal.toml.")
 
 
-def copy_to_usb(settings: Settings, name: str | None = None, progress: Progress = _no_progress,
+def copy_to_usb(settings: Settings, name: str | None = None, progress: Progress = no_progress,
                 cancelled: Callable[[], bool] = lambda: False) -> Path:
     """Copy one backup (the newest by default) to the USB drive: temp name, fsync, verify, rename."""
     target_desc = settings.backup_usb_dir or f"метка {settings.backup_usb_label}"
