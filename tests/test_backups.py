@@ -984,14 +984,6 @@ def test_an_older_backup_without_files_still_verifies_and_restores_and_leaves_th
 
 # --- decrypted copies do not linger (issue 11) ------------------------------------------------
 
-@pytest.fixture
-def moved_clock():
-    from server import clock
-
-    yield clock
-    clock.set_now(None)
-
-
 def _staging(data: Path) -> list[Path]:
     return sorted((data / "backups").glob(".restore-*"))
 
@@ -1003,7 +995,9 @@ def _open_restore(c, data: Path, name: str) -> str:
     return confirm.text.split('name="token" value="')[1].split('"')[0]
 
 
-def test_a_decrypted_copy_is_private_and_gone_when_cancelled_expired_or_the_server_stops(backup, moved_clock):
+def test_a_decrypted_copy_is_private_and_gone_when_cancelled_expired_or_the_server_stops(backup):
+    from server import clock  # moved forward below; conftest puts it back on the wall clock
+
     data, _, path = backup
     (data / "files").mkdir(exist_ok=True)
     (data / "files" / "hw").write_bytes(b"homework")
@@ -1025,10 +1019,10 @@ def test_a_decrypted_copy_is_private_and_gone_when_cancelled_expired_or_the_serv
         assert restore.PENDING_TTL <= timedelta(minutes=15)
         restore_token = _open_restore(c, data, entry.name)
         assert len(_staging(data)) == 1
-        moved_clock.advance(seconds=restore.PENDING_TTL.total_seconds() - 60)
+        clock.advance(seconds=restore.PENDING_TTL.total_seconds() - 60)
         time.sleep(2 * restore.SWEEP_SECONDS + 0.5)
         assert len(_staging(data)) == 1  # not yet
-        moved_clock.advance(seconds=61)
+        clock.advance(seconds=61)
         deadline = time.monotonic() + 10
         while _staging(data) and time.monotonic() < deadline:
             time.sleep(0.05)
