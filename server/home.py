@@ -6,7 +6,7 @@ import sqlite3
 from datetime import date, timedelta
 
 import anyio.to_thread
-from backups.service import problems as backup_problems
+from backups.status import problems as backup_problems
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
