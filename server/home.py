@@ -9,7 +9,7 @@ from backups.service import problems as backup_problems
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from . import __version__
+from . import __version__, health
 from .accounts import store as accounts
 from .db import latest_version
 from .diary import store as diary_store
@@ -43,6 +43,7 @@ async def home(request: Request) -> Response:
         )
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
+        ctx["health_problems"] = await anyio.to_thread.run_sync(health.problems, request.app.state.settings)
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)
