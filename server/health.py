@@ -46,6 +46,7 @@ DISK_WARN_DAYS_LEFT = 30
 TEMP_WARN_C = 75.0   # the Pi starts to throttle at 80 °C
 TEMP_FAIL_C = 82.0
 QUICK_CHECK_MAX_AGE = timedelta(days=8)
+QUICK_CHECK_EVERY = timedelta(days=1)
 STARTS_KEPT = 50
 # Raspberry Pi firmware flags (vcgencmd get_throttled): now, and since boot.
 UNDERVOLT_NOW, CAPPED_NOW, THROTTLED_NOW, SOFT_LIMIT_NOW = 1 << 0, 1 << 1, 1 << 2, 1 << 3
@@ -399,16 +400,16 @@ def check_database(settings: Settings, state: dict | None = None) -> Check:
     qc = (state if state is not None else read_state(settings.data_dir)).get("quick_check")
     summary = f"{_mb(size)}"
     if not qc:
-        return Check("database", "База данных", WARN, summary,
-                     ["Проверка целостности ещё не выполнялась (кнопка ниже или команда zhurnal doctor)."])
+        # Not a problem by itself: the health page and `zhurnal doctor` run the check.
+        return Check("database", "База данных", INFO, summary, ["Проверка целостности ещё не выполнялась."])
     at = _parse(qc.get("at"))
-    when = f"Проверка целостности {_ru(at)} ({qc.get('seconds', 0)} с): "
+    when = f"Проверка целостности {_ru(at)} ({str(qc.get('seconds', 0)).replace('.', ',')} с): "
     if qc.get("result") != "ok":
         return Check("database", "База данных", FAIL, summary,
                      [when + f"найдены ошибки — {qc.get('result')}. Не выключайте сервер, сделайте резервную копию "
                       "и обратитесь за помощью (восстановление из копии: backups/README.md)."])
     if at and clock.now() - at > QUICK_CHECK_MAX_AGE:
-        return Check("database", "База данных", WARN, summary,
+        return Check("database", "База данных", INFO, summary,
                      [when + "ошибок нет, но проверка давно не выполнялась."])
     return Check("database", "База данных", OK, summary, [when + "ошибок нет."])
 
@@ -550,10 +551,20 @@ def _read_conn(settings: Settings) -> sqlite3.Connection | None:
         return None
 
 
-def run_all(settings: Settings, *, quick_check: bool = False) -> list[Check]:
-    """Every check, in the order a person reads them. Blocking: run it in a thread."""
-    if quick_check and settings.db_path.exists():
-        run_quick_check(settings)
+def quick_check_due(settings: Settings, state: dict | None = None) -> bool:
+    qc = (state if state is not None else read_state(settings.data_dir)).get("quick_check") or {}
+    at = _parse(qc.get("at"))
+    return settings.db_path.exists() and (at is None or abs(clock.now() - at) > QUICK_CHECK_EVERY)
+
+
+def run_all(settings: Settings, *, quick_check: bool | None = False) -> list[Check]:
+    """Every check, in the order a person reads them. Blocking: run it in a thread.
+
+    `quick_check`: True runs `PRAGMA quick_check` first (zhurnal doctor), None runs it when the
+    last one is older than a day (the health page), False only reports the last one."""
+    if quick_check or (quick_check is None and quick_check_due(settings)):
+        if settings.db_path.exists():
+            run_quick_check(settings)
     state = read_state(settings.data_dir)
     conn = _read_conn(settings)
     try:

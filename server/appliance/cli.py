@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import Settings
 
 COMMANDS = ("doctor", "update", "tls", "migrate")
-STATUS_MARKS = {"ok": "[ок]     ", "info": "[—]      ", "warn": "[ВНИМАНИЕ]", "fail": "[ОШИБКА] "}
+STATUS_MARKS = {"ok": "[ок]", "info": "[—]", "warn": "[ВНИМАНИЕ]", "fail": "[ОШИБКА]"}
 
 
 def add_parser(sub, data_arg) -> None:
@@ -55,7 +55,7 @@ def doctor(settings: Settings) -> int:
     print(f"Состояние сервера Журнала ({clock.local_now():%d.%m.%Y %H:%M}), папка данных "
           f"{Path(settings.data_dir).resolve()}:")
     for c in checks:
-        print(f"{STATUS_MARKS[c.status]} {c.title}: {c.summary}")
+        print(f"{STATUS_MARKS[c.status]:<10} {c.title}: {c.summary}")
         for line in c.details:
             print(f"           {line}")
     bad = [c.title for c in checks if c.needs_person]

@@ -32,7 +32,9 @@ DONE = {
 # --- the clock: one check for every state-changing request ---------------------------------------
 
 class ImpossibleDate(UserError):
-    status_code = 503
+    # 4xx, not 503: the grid and the lesson panel show a refusal's own words (and keep what was
+    # typed); for a 5xx they say only «ошибка на сервере».
+    status_code = 409
 
 
 # Requests that change no school data: logging in and out (the sysadmin must reach the health
@@ -75,7 +77,7 @@ async def refuse_impossible_date(connection) -> None:
 @get("/admin/health", opt={"roles": VIEWERS})
 async def health_page(request: Request) -> Response:
     settings = request.app.state.settings
-    checks = await anyio.to_thread.run_sync(lambda: health.run_all(settings))
+    checks = await anyio.to_thread.run_sync(lambda: health.run_all(settings, quick_check=None))
     return page("appliance/health.html", checks=checks, now=clock.local_now(),
                 can_check=current_user(request).has(*SYSADMIN), ok=DONE.get(request.query_params.get("done", "")))
 
