@@ -72,7 +72,7 @@ class UpdateFailed(Exception):
 
 def app_root() -> Path | None:
     """/opt/zhurnal (or its stand-in under --root) when this program runs from versions/X/venv."""
-    venv = Path(sys.prefix)
+    venv = Path(sys.prefix).resolve()  # run as /opt/zhurnal/current/venv/bin/zhurnal: the link resolved
     if venv.name == "venv" and venv.parent.parent.name == "versions":
         return venv.parent.parent.parent
     return None
