@@ -59,6 +59,10 @@ mkdir "$WORK/src"
     --exclude=./dist --exclude=./.release-key --exclude='__pycache__' --exclude=./.pytest_cache -cf - .) |
     (cd "$WORK/src" && tar -xf -)
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$WORK/src/server/__init__.py")
+if [ "$VERSION" != "$(sed -n 's/^version = "\(.*\)"$/\1/p' "$WORK/src/pyproject.toml")" ]; then
+    echo "Ошибка: версия в server/__init__.py ($VERSION) и в pyproject.toml разные: исправьте перед выпуском." >&2
+    exit 2
+fi
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || true)
 BUILT=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
 # What the installed program knows of its own build (the clock check: no date before it).

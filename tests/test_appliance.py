@@ -27,7 +27,11 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from contextlib import contextmanager
+
+import httpx
 import pytest
+from conftest import PASSWORD
 from packaging.requirements import Requirement
 
 from server import __version__
@@ -122,6 +126,8 @@ def source_copy(where: Path, key_line: str, version: str | None = None, migratio
     if version:
         init = src / "server/__init__.py"
         init.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{version}"', init.read_text()))
+        project = src / "pyproject.toml"
+        project.write_text(re.sub(r'(?m)^version = "[^"]+"', f'version = "{version}"', project.read_text()))
     if migration:
         n = len(list((src / "server/migrations").glob("[0-9][0-9][0-9][0-9]_*.sql"))) + 1
         (src / f"server/migrations/{n:04d}_appliance_test.sql").write_text(migration)
@@ -183,15 +189,23 @@ def get(url: str, timeout: float = 60) -> tuple[int, str]:
             time.sleep(0.3)
 
 
-def serve_once(program: Path, data: Path, path: str = "/setup") -> tuple[int, str]:
+@contextmanager
+def running(program: Path, data: Path):
+    """The installed server on a loopback port, stopped afterwards; yields its address."""
     port = free_port()
     proc = subprocess.Popen([str(program), "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port),
-                             "--no-mdns"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "--no-mdns"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        return get(f"http://127.0.0.1:{port}{path}")
+        get(f"http://127.0.0.1:{port}/login")
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def serve_once(program: Path, data: Path, path: str = "/setup") -> tuple[int, str]:
+    with running(program, data) as base:
+        return get(base + path)
 
 
 # --- the bundle ---------------------------------------------------------------------------------------
@@ -357,15 +371,41 @@ def test_updates_roll_back_program_and_data_when_a_step_fails_and_keep_the_previ
     assert not (app / f"versions/{version(2)}").exists()
     assert serve_once(app / "current/venv/bin/zhurnal", data, "/login")[0] == 200
 
-    # 3. A good update: switched, migrated, answering; the previous version kept for a rollback.
-    r = update(good)
+    # 3. A good update through the sysadmin's page: checked and queued by the server, carried
+    # out by `zhurnal update --queued` (zhurnal-update.service, started by systemd's path unit).
+    with running(app / "current/venv/bin/zhurnal", data) as base:
+        with httpx.Client(base_url=base, follow_redirects=False) as web:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/login").text).group(1)
+            assert web.post("/login", data={"login": "sysadmin", "password": PASSWORD,
+                                            "csrf_token": token}).status_code == 303
+            page = web.get("/admin/update").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            assert f'<dd id="version">{__version__}</dd>' in page and "не удалось" in page
+            r = web.post("/admin/update", data={"csrf_token": csrf},
+                         files={"bundle": ("forged.tar", b"not a tar", "application/x-tar")})
+            assert r.status_code == 409 and "не является пакетом обновления" in r.text
+            with open(good, "rb") as f:
+                r = web.post("/admin/update", data={"csrf_token": csrf},
+                             files={"bundle": (good.name, f, "application/x-tar")})
+            assert r.status_code == 303, r.text[-2000:]
+            assert "ждёт запуска обновления" in web.get("/admin/update").text
+    assert json.loads((data / "updates/request.json").read_text())["version"] == version(3)
+    at_update = _dump_hash(db)  # with the sysadmin's login on the page
+    r = _run([app / "current/venv/bin/zhurnal", "update", "--queued", "--data", data], timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert not (data / "updates/request.json").exists() and not list((data / "updates/incoming").iterdir())
     assert os.readlink(app / "current") == f"versions/{version(3)}"
     assert os.readlink(app / "previous") == f"versions/{__version__}"
-    assert _schema(db) == schema + 1 and last()["ok"] is True
+    assert _schema(db) == schema + 1 and last()["ok"] is True and last()["by"] == "sysadmin"
     assert sorted(p.name for p in (app / "versions").iterdir()) == sorted([__version__, version(3)])
     r = _run([app / "current/venv/bin/zhurnal", "doctor", "--data", data])
     assert f"Последнее обновление: {__version__} → {version(3)}" in r.stdout
+    with running(app / "current/venv/bin/zhurnal", data) as base:
+        with httpx.Client(base_url=base, follow_redirects=False) as web:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/login").text).group(1)
+            web.post("/login", data={"login": "sysadmin", "password": PASSWORD, "csrf_token": token})
+            page = web.get("/admin/update").text
+            assert f'<dd id="version">{version(3)}</dd>' in page and "выполнено" in page
 
     # 4. The same or an older bundle is refused: nothing changes.
     r = update(good)
@@ -376,7 +416,7 @@ def test_updates_roll_back_program_and_data_when_a_step_fails_and_keep_the_previ
     assert r.returncode == 0, r.stdout + r.stderr
     assert os.readlink(app / "current") == f"versions/{__version__}"
     assert os.readlink(app / "previous") == f"versions/{version(3)}"
-    assert _dump_hash(db) == before
+    assert _dump_hash(db) == at_update and _schema(db) == schema
     assert (data / f"updates/after-{version(3)}.sqlite3").exists()  # today's database kept aside
 
     # 6. A database newer than the program in the bundle is refused.

@@ -345,6 +345,18 @@ def _pip_install(base_python: str, venv: Path, bundle: release.Bundle, log: Path
         raise UpdateFailed("не удалось установить пакеты новой версии: " + " / ".join(tail))
 
 
+def _work_dir(root: Path) -> Path | None:
+    """Where a bundle is unpacked and checked. As root: a root-only folder beside the program,
+    never in the data folder, whose owner (the service's user) could swap the checked files
+    for others between the check and the install."""
+    if os.geteuid() != 0:
+        return None
+    work = root / ".work"
+    work.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(work, 0o700)
+    return work
+
+
 def _base_python() -> str:
     return getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
 
@@ -406,8 +418,7 @@ def apply(settings: Settings, bundle_path: Path, *, by: str = "консоль", 
         raise UpdateRefused("Эта копия Журнала установлена не через install.sh (нет папки versions): обновление "
                             "из пакета невозможно. Установите Журнал из пакета: sudo sh install.sh.")
     with _one_at_a_time(settings):
-        updates = updates_dir(settings)
-        bundle = release.open_bundle(bundle_path, work=updates)
+        bundle = release.open_bundle(bundle_path, work=_work_dir(root))
         try:
             problems = check_bundle(settings, bundle)
             if problems:
