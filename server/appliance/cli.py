@@ -87,6 +87,10 @@ def tls_setup(settings: Settings) -> int:
         print(f"Сертификат школы оставлен прежним: {done['dir'] / 'ca.crt'} (телефонам не нужно устанавливать его заново)")
     print(f"Отпечаток SHA-256 сертификата школы: {done['ca_fingerprint']}")
     print(f"Сертификат сервера до {done['until']:%d.%m.%Y} для: {', '.join(done['dns'] + done['ips'])}")
+    if done["outside"]:
+        print(f"Адреса {', '.join(done['outside'])} вне сети, для которой создан сертификат школы: по ним HTTPS не "
+              f"будет работать. Если сервер переехал в другую сеть, удалите папку {done['dir']} и выполните "
+              "zhurnal tls setup заново (сертификат школы придётся установить на телефоны ещё раз).")
     print(f"Перезапустите сервер (sudo systemctl restart zhurnal): он будет работать по HTTPS на порту "
           f"{settings.https_port}. Как установить сертификат школы на телефон — страница /tls на сервере.")
     return 0

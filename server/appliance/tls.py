@@ -34,6 +34,7 @@ from ..errors import UserError
 from ..fsutil import write_atomic
 
 CA_DAYS = 3650
+CA_NAME = "Журнал — ЦС школы"  # what a phone shows in its list of trusted certificates
 SERVER_DAYS = 825
 RENEW_BEFORE = timedelta(days=30)
 # The CA may vouch for these only (RFC 5280 name constraints).
@@ -107,17 +108,29 @@ def _school_name(settings: Settings) -> str:
         return "Школа"
 
 
+def _cut(text: str, limit: int = 64) -> str:
+    """X.509 names are limited in bytes of UTF-8 (a Russian letter is two)."""
+    return text.encode()[:limit].decode(errors="ignore").strip() or "Журнал"
+
+
 def _make_ca(settings: Settings, now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     host = socket.gethostname().split(".")[0].lower()
     name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _school_name(settings)[:64]),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"Журнал: удостоверяющий центр школы ({host})"[:64]),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _cut(_school_name(settings))),
+        x509.NameAttribute(NameOID.COMMON_NAME, _cut(f"{CA_NAME} ({host})")),
     ])
     permitted = [x509.DNSName("local"), x509.DNSName("localhost")]
     if host and host != "localhost":
         permitted.append(x509.DNSName(host))
-    permitted += [x509.IPAddress(ipaddress.ip_network(n)) for n in LAN_NETWORKS]
+    networks = [ipaddress.ip_network(n) for n in LAN_NETWORKS]
+    # A school whose LAN uses other addresses: this machine's own /24 too.
+    from ..netinfo import lan_ipv4_addresses
+
+    for ip in lan_ipv4_addresses():
+        if not any(ipaddress.ip_address(ip) in n for n in networks):
+            networks.append(ipaddress.ip_network(f"{ip}/24", strict=False))
+    permitted += [x509.IPAddress(n) for n in networks]
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -158,6 +171,11 @@ def setup(settings: Settings) -> dict:
         write_atomic(p["ca_crt"], ca.public_bytes(serialization.Encoding.PEM), mode=0o644)
         made_ca = True
     dns, ips = server_names(settings)
+    # Only what the school's CA may vouch for: a browser refuses the whole certificate otherwise.
+    allowed = ca.extensions.get_extension_for_class(x509.NameConstraints).value.permitted_subtrees or []
+    nets = [n.value for n in allowed if isinstance(n, x509.IPAddress)]
+    outside = [ip for ip in ips if not any(ipaddress.ip_address(ip) in n for n in nets)]
+    ips = [ip for ip in ips if ip not in outside]
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
@@ -179,7 +197,7 @@ def setup(settings: Settings) -> dict:
     _write_key(p["key"], key)
     write_atomic(p["crt"], cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM),
                  mode=0o644)
-    return {"made_ca": made_ca, "dns": dns, "ips": ips, "ca_fingerprint": sha256_fingerprint(ca),
+    return {"made_ca": made_ca, "dns": dns, "ips": ips, "outside": outside, "ca_fingerprint": sha256_fingerprint(ca),
             "until": cert.not_valid_after_utc, "dir": d}
 
 
