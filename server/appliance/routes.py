@@ -99,7 +99,7 @@ def _update_context(request: Request) -> dict:
     info = release.build_info()
     return {"st": st, "last": st.get("last"), "pending": st.get("pending"), "version": __version__,
             "built_at": info.get("built_at"), "installed": root is not None,
-            "previous": updates._linked(root, "previous") if root else None,
+            "previous": updates.linked(root, "previous") if root else None,
             "running": bool(st.get("pending")) or (st.get("last") or {}).get("state") == "running"}
 
 

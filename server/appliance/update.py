@@ -334,7 +334,10 @@ class Run:
 
 
 def _pip_install(base_python: str, venv: Path, bundle: release.Bundle, log: Path) -> None:
-    subprocess.run([base_python, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=600)
+    made = subprocess.run([base_python, "-m", "venv", str(venv)], capture_output=True, text=True, timeout=600)
+    if made.returncode:
+        raise UpdateFailed("не удалось создать окружение для новой версии (нужен пакет python3-venv): "
+                           + (made.stderr.strip() or made.stdout.strip())[-400:])
     with open(log, "wb") as out:
         r = subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--isolated", "--no-index",
                             "--no-cache-dir", "--disable-pip-version-check", "--find-links", str(bundle.wheels),
@@ -370,7 +373,7 @@ def _link(root: Path, name: str, version: str) -> None:
     fsync_dir(root)
 
 
-def _linked(root: Path, name: str) -> str | None:
+def linked(root: Path, name: str) -> str | None:
     try:
         return Path(os.readlink(root / name)).name
     except OSError:
@@ -456,7 +459,7 @@ def _apply(settings: Settings, root: Path, bundle: release.Bundle, service: Serv
 
     db = settings.db_path
     updates = updates_dir(settings)
-    old = _linked(root, "current")
+    old = linked(root, "current")
     if old is None:
         raise UpdateFailed(f"В {root} нет ссылки current: установка повреждена. Запустите sudo sh install.sh из пакета.")
     # 2. A backup, when there is a database and backups are set up.
@@ -496,11 +499,15 @@ def _apply(settings: Settings, root: Path, bundle: release.Bundle, service: Serv
                 run.step(f"Копия базы обновлена новой версией: {r.stdout.strip()}")
             finally:
                 shutil.rmtree(trial, ignore_errors=True)
+    except UpdateFailed as e:
+        shutil.rmtree(target, ignore_errors=True)
+        raise UpdateFailed(f"{e}. Работает прежняя версия {old}, данные не изменены.") from None
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     # 5. Stop, keep the database as it was, switch, migrate, start, check.
     before = updates / f"before-{bundle.version}.sqlite3"
+    had_db = db.exists()
     run.step("Останавливаю сервер…")
     try:
         service.stop()
@@ -528,7 +535,7 @@ def _apply(settings: Settings, root: Path, bundle: release.Bundle, service: Serv
     except BaseException as e:
         why = str(e) if isinstance(e, UpdateFailed) else f"непредвиденная ошибка: {e}"
         run.step(f"Ошибка: {why}. Возвращаю прежнюю версию и данные…")
-        _roll_back(settings, root, old, before if db.exists() else None, service, run, switched)
+        _roll_back(settings, root, old, before if had_db else None, service, run, switched)
         shutil.rmtree(target, ignore_errors=True)
         if isinstance(e, UpdateFailed):
             raise UpdateFailed(f"{e}. Прежняя версия {old} и данные возвращены.") from None
@@ -554,6 +561,10 @@ def _roll_back(settings: Settings, root: Path, old: str, before: Path | None, se
     if before is not None and before.exists():
         put_back(settings.db_path, before)
         run.step("База данных возвращена в состояние до обновления.")
+    elif before is None and settings.db_path.exists():
+        # There was none: the new version made it at start-up, the old one may not read it.
+        for p in [settings.db_path, *(settings.db_path.with_name(settings.db_path.name + x) for x in ("-wal", "-shm"))]:
+            p.unlink(missing_ok=True)
     if switched:
         _link(root, "current", old)
         run.step(f"Снова работает версия {old}.")
@@ -575,7 +586,7 @@ def rollback(settings: Settings, *, say: Callable[[str], None] = print,
     if root is None:
         raise UpdateRefused("Эта копия Журнала установлена не через install.sh: откатывать нечего.")
     with _one_at_a_time(settings):
-        old, current = _linked(root, "previous"), _linked(root, "current")
+        old, current = linked(root, "previous"), linked(root, "current")
         if not old or not (root / "versions" / old / "venv/bin/zhurnal").exists():
             raise UpdateRefused("Прежней версии нет: откатывать не на что.")
         service = _which_service(settings, root)
@@ -649,12 +660,13 @@ def run_queued(settings: Settings, say: Callable[[str], None] = print) -> int:
         return 0
     req_path.unlink(missing_ok=True)  # never twice, whatever happens
     bundle = updates_dir(settings) / "incoming" / Path(str(req.get("bundle", ""))).name
+    recorded = (status(settings).get("last") or {}).get("id")
     try:
         apply(settings, bundle, by=str(req.get("by", "страница")), say=say)
         return 0
     except (UpdateRefused, UpdateFailed, release.BundleError) as e:
         st = status(settings)
-        if not st.get("last") or st["last"].get("to") != req.get("version") or st["last"].get("state") == "done":
+        if (st.get("last") or {}).get("id") == recorded:  # refused before it began: say so on the page
             record = {"id": _stamp() + "-refused", "from": __version__, "to": req.get("version"), "by": req.get("by"),
                       "started_at": _stamp(), "finished_at": _stamp(), "state": "failed", "ok": False,
                       "steps": [], "error": str(e)}
