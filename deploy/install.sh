@@ -185,7 +185,7 @@ if [ -z "$DRY" ]; then
 #!/bin/sh
 # Журнал: команды для консоли установленной школы (install.sh). Работают от имени
 # пользователя $USER_NAME с папкой данных $DATA, чтобы созданные файлы были доступны службе;
-# обновление (zhurnal update) и HTTPS (zhurnal tls setup) — от имени root.
+# обновление (zhurnal update) — от имени root: оно ставит программу и перезапускает службу.
 export ZHURNAL_DATA=$DATA
 PROGRAM=$APP/current/venv/bin/zhurnal
 if [ "\$(id -u)" = 0 ]; then
