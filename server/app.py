@@ -21,6 +21,7 @@ from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
 from .admin import backups as backup_routes
 from .admin import routes as admin_routes
+from .appliance import routes as appliance_routes
 from .config import Settings
 from .db import Database, migrate
 from .memory import release_memory, settle_memory
@@ -110,8 +111,11 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *messages_api.ROUTES,
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
+            *appliance_routes.ROUTES,
         ],
-        guards=[access_guard],  # access first, then ids in the path: a stranger learns nothing
+        # Access first, then ids in the path: a stranger learns nothing. Then no school data
+        # on an impossible date (the server's clock; server/appliance/routes.py).
+        guards=[appliance_routes.with_clock_check(access_guard)],
         # After the guard: the menu's unread-messages count for full pages.
         before_request=messages_routes.unread_for_menu,
         lifespan=[lifespan],

@@ -54,6 +54,16 @@ class Settings:
     # The program's clock (server/clock.py) starts at this moment and runs on — for a demo
     # shown on a chosen date and for tests, e.g. "2026-11-18T10:15". Empty: the real time.
     clock: str = ""
+    # Health checks (server/health.py) read /sys and /proc under this folder instead of "/"
+    # (tests give a fake one). Empty: the real system.
+    system_root: str = ""
+    # HTTPS on the LAN once `zhurnal tls setup` made the school's certificates: the HTTPS port;
+    # plain HTTP then either redirects to HTTPS ("redirect", except the page that offers the
+    # school's CA certificate) or keeps working ("all"); addresses in tls_http_allow (the hall
+    # kiosk, comma-separated) keep plain HTTP whatever tls_http says.
+    https_port: int = 8443
+    tls_http: str = "redirect"
+    tls_http_allow: str = ""
 
     @property
     def db_path(self) -> Path:

@@ -10,7 +10,7 @@ from backups.status import problems as backup_problems
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from . import __version__, clock
+from . import __version__, clock, health
 from .accounts import store as accounts
 from .accounts.store import User
 from .db import latest_version
@@ -54,6 +54,7 @@ async def home(request: Request) -> Response:
         ctx["counts"] = await db.read(school.school_counts)
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
+        ctx["health_problems"] = await anyio.to_thread.run_sync(health.problems, request.app.state.settings)
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)
