@@ -80,6 +80,7 @@ class Output:
     lessons: dict[str, list[tuple[bulk.LessonIn, int | None]]] = field(default_factory=lambda: defaultdict(list))
     cells: dict[str, list[tuple[tuple, bulk.CellIn]]] = field(default_factory=lambda: defaultdict(list))
     homework: dict[str, list[tuple[tuple, bulk.HomeworkIn]]] = field(default_factory=lambda: defaultdict(list))
+    registers: dict[str, list[tuple[tuple, bulk.RegisterIn]]] = field(default_factory=lambda: defaultdict(list))
     period_grades: dict[str, list[bulk.PeriodGradeIn]] = field(default_factory=lambda: defaultdict(list))  # by end
 
 
@@ -177,6 +178,11 @@ def _write_all(conn, src: Source, out: Output, today: str) -> dict[str, int]:
         counts["lessons"] += len(lesson_ids)
         counts["cell_records"] += bulk.add_cells(conn, ctx, cells)
         counts["homework"] += bulk.add_homework(conn, ctx, homework)
+        registers = []
+        for key, reg in sorted(out.registers.get(day, ()), key=lambda x: x[1].at):
+            reg.lesson_id = lesson_ids[key]
+            registers.append(reg)
+        counts["registers"] = counts.get("registers", 0) + bulk.add_registers(conn, ctx, registers)
     period_grades_before("9999")
     return counts
 
@@ -204,6 +210,10 @@ class _Generator:
         self.ability: dict[int, float] = {}
         self.subject_bias: dict[tuple[int, str], float] = {}
         self.cancel_reasons: dict[tuple[int, str, int], str] = {}
+        self.register_rng = random.Random(SEED + 1)
+        # A teacher who often forgets to mark the register: not teacher01 (the showcase) nor the
+        # tests' outsiders.
+        self.forgetful = next((p for p, s in sorted(src.staff.items()) if s["login"] == "teacher05"), None)
 
     # --- the plan -----------------------------------------------------------------------
 
@@ -471,6 +481,11 @@ class _Generator:
                     want = rng.randint(6, 10) if hours <= 1 else rng.randint(4, 8) if hours <= 2 else rng.randint(3, 7)
                     pid = period["id"] if period else 0
                     graded = sorted(present, key=lambda s: counts[(pid, s)] + rng.random() * 2)[:want]
+            # «Посещаемость отмечена» at the start of the lesson — forgotten now and then (its own
+            # generator: the journal's draws above stay as they were), more often by one teacher,
+            # so that journal control has something to find.
+            if self.register_rng.random() >= (0.25 if j.info.row["teacher_id"] == self.forgetful else 0.01):
+                self.out.registers[d].append((key, bulk.RegisterIn(0, writer, _at(d, start, 3))))
             cell_at = _at(d, start, rng.randint(10, 40))
             for s in sorted(set(graded) | set(marks)):
                 values: list[tuple[str, str]] = []

@@ -169,6 +169,11 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
     # history is one range of the audit_key index (`plan_item:<journal>:<item>`).
     _t("plan_item", ("journal_id", "id"), ("number", "topic", "hours", "planned_date", "planned_week", "work_type")),
+    # Journal control (server/reports/, §3.4.4): «посещаемость отмечена» on a lesson (a taken
+    # register is {}; who and when is the entry), and the deputy's remarks on a journal.
+    _t("register_taken", ("lesson_id",)),
+    _t("journal_remark", ("id",), ("journal_id", "period_id", "text", "due_on", "author_id", "created_on",
+                                   "done_on")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -51,7 +51,7 @@ def _lesson_json(day: str, number: int, row) -> dict:
     if row is None:
         return {"date": day, "number": number, "id": None, "recorded": False, "topic": "", "work_type": None,
                 "work_type_name": None, "is_control": False, "plan_item_id": None, "status": "held",
-                "substitute_id": None, "status_reason": "", "homework": None}
+                "substitute_id": None, "status_reason": "", "homework": None, "register_taken": False}
     homework = None
     if row["hw_text"] or row["hw_file"]:
         homework = {"text": row["hw_text"] or "", "minutes": row["hw_minutes"], "file_name": row["hw_file"],
@@ -60,7 +60,8 @@ def _lesson_json(day: str, number: int, row) -> dict:
             "work_type": row["work_type"], "work_type_name": row["work_type_name"],
             "is_control": bool(row["is_control"]),
             "plan_item_id": row["plan_item_id"], "status": row["status"], "substitute_id": row["substitute_id"],
-            "status_reason": row["status_reason"], "homework": homework}
+            "status_reason": row["status_reason"], "homework": homework,
+            "register_taken": bool(row["register_taken"])}
 
 
 def _cell_json(student_id: int, day: str, number: int, cell: dict, weights: dict) -> dict:
@@ -133,7 +134,8 @@ def _lesson_out(conn, info: JournalInfo, day: str, number: int) -> dict:
     day = parse_day(day)
     row = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, wt.name AS work_type_name,"
-        " wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
+        " wt.is_control, EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
+        " FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
         " LEFT JOIN homework h ON h.lesson_id = l.id WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
         (info.id, day, number)).fetchone()
     if row is None and not store.is_scheduled(info, day, number):
@@ -203,6 +205,26 @@ async def api_lesson_status(request: Request, journal_id: FromPath[int], day: Fr
 def _save_status(conn, user, journal_id: int, day: str, number: int, data: LessonStatusIn) -> dict:
     saved = writes.set_lesson_status(conn, user, journal_id, day, number, data.status, data.substitute_id,
                                      data.status_reason, data.reason[:200])
+    return _lesson_out(conn, saved.info, saved.day, number)
+
+
+@dataclass
+class RegisterIn:
+    taken: bool = True   # посещаемость отмечена (в том числе когда присутствовали все); false — снять
+    reason: str = ""     # в закрытом периоде обязательна
+
+
+@put(LESSON + "/register", opt=WRITERS, tags=TAGS, summary="Посещаемость отмечена")
+async def api_register_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
+                            data: JSONBody[RegisterIn]) -> dict:
+    """«Посещаемость отмечена» (п. 3.2.2): учитель отметил присутствующих на уроке — и тогда, когда
+    отсутствующих нет. Ставит учитель журнала, заместитель директора или учитель на замене этого
+    урока; кто и когда — в журнале изменений (контроль ведения журнала, п. 3.4.4)."""
+    return await request.app.state.db.write(_save_register, current_user(request), journal_id, day, number, data)
+
+
+def _save_register(conn, user, journal_id: int, day: str, number: int, data: RegisterIn) -> dict:
+    saved = writes.set_register(conn, user, journal_id, day, number, bool(data.taken), data.reason[:200])
     return _lesson_out(conn, saved.info, saved.day, number)
 
 
@@ -372,6 +394,6 @@ async def api_period_grade_save(request: Request, journal_id: FromPath[int], per
     return {"journal_id": journal_id, "period_id": period_id, "student_id": student_id, "value": value}
 
 
-ROUTES = [api_journals, api_journal, api_lesson, api_lesson_save, api_lesson_status, api_homework_save,
+ROUTES = [api_journals, api_journal, api_lesson, api_lesson_save, api_lesson_status, api_register_save, api_homework_save,
           api_homework_file, api_cell_save, api_cell_clear, api_attendance_save, api_grade_type_save,
           api_period_grade_save]

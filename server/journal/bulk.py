@@ -83,6 +83,15 @@ class HomeworkIn:
 
 
 @dataclass
+class RegisterIn:
+    """«Посещаемость отмечена» on a lesson, as set_register records it."""
+
+    lesson_id: int
+    account_id: int
+    at: str | None = None
+
+
+@dataclass
 class PeriodGradeIn:
     journal_id: int
     period_id: int
@@ -365,6 +374,30 @@ def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
     return ledger.record_many(conn, [
         (r.at, r.account_id, "homework", f"homework:{r.lesson_id}", None,
          {"text": r.text.strip(), "minutes": r.minutes, "file_name": None, "file_size": None}, "") for r in rows])
+
+
+def add_registers(conn, ctx: Context, rows: list[RegisterIn]) -> int:
+    """Registers taken on lessons that have none, as set_register writes them; → records added."""
+    if not rows:
+        return 0
+    lessons = _lessons(conn, ctx, (r.lesson_id for r in rows))
+    for r in rows:
+        lesson = lessons[r.lesson_id]
+        info = ctx.journal(lesson["journal_id"])
+        ctx.check_writer(r.account_id, info, lesson["substitute_id"])
+        check_day(info, lesson["date"], lesson["lesson_number"], lesson, today=ctx.today)
+        ctx.check_open(info, lesson["date"])
+        if lesson["status"] == "cancelled":
+            raise JournalError("Урок не состоялся: посещаемость не отмечается.")
+    ids = [r.lesson_id for r in rows]
+    _unique(ids, "Посещаемость урока")
+    existing = {x[0] for x in _all(conn, "SELECT lesson_id FROM register_taken WHERE lesson_id BETWEEN ? AND ?",
+                                         (min(ids), max(ids)))}
+    if existing & set(ids):
+        raise JournalError("Посещаемость урока уже отмечена.")
+    conn.executemany("INSERT INTO register_taken(lesson_id) VALUES (?)", [(i,) for i in ids])
+    return ledger.record_many(conn, [(r.at, r.account_id, "register_taken", f"register_taken:{r.lesson_id}", None, {},
+                                      "") for r in rows])
 
 
 def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> int:

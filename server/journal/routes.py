@@ -301,6 +301,21 @@ async def lesson_status(request: Request, journal_id: FromPath[int], day: FromPa
     return await _lesson_panel(request, saved.info, saved.day, number, saved=True, status_form=True)
 
 
+@post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/register", opt=WRITERS, status_code=200)
+async def lesson_register(request: Request, journal_id: FromPath[int], day: FromPath[str],
+                          number: FromPath[int]) -> Response:
+    """«Посещаемость отмечена» from the lesson panel (taken=0 withdraws it)."""
+    form = await form_dict(request)
+    try:
+        saved = await request.app.state.db.write(
+            writes.set_register, current_user(request), journal_id, day, number, form.get("taken", "1") != "0",
+            form.get("reason", ""))
+    except JournalError as e:
+        return await _lesson_panel(request, await _reader(request, journal_id), day, number, error=e.message,
+                                   status=400)
+    return await _lesson_panel(request, saved.info, saved.day, number, saved=True)
+
+
 @get("/journals/{journal_id:int}/history", opt=READERS, dependencies=READ)
 async def cell_history(request: Request, info: Readable) -> Response:
     """Who set what in a cell and when, deletions included; a period grade's cell with `period`."""
@@ -337,4 +352,4 @@ async def period_close(request: Request, period_id: FromPath[int]) -> Response:
 
 
 ROUTES = [period_close, journals_page, journal_page, cell_save, period_grade_save, lesson_panel, lesson_save,
-          homework_save, lesson_status, cell_history, grade_type_save, homework_file]
+          homework_save, lesson_status, lesson_register, cell_history, grade_type_save, homework_file]

@@ -163,7 +163,8 @@ def grid(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> di
     start, end = period["starts_on"], period["ends_on"]
     lessons = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
-        " wt.name AS work_type_name, wt.is_control"
+        " wt.name AS work_type_name, wt.is_control,"
+        " EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
         " FROM lesson l JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
         " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)).fetchall()
     by_key = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
@@ -297,7 +298,8 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
     lesson = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.file_size AS hw_size,"
         " (SELECT p.last_name || ' ' || p.first_name || ' ' || p.middle_name FROM person p"
-        "   WHERE p.id = l.substitute_id) AS substitute_name"
+        "   WHERE p.id = l.substitute_id) AS substitute_name,"
+        " EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
         " FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
         " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?", (info.id, day, number)).fetchone()
     if lesson is None and not is_scheduled(info, day, number):

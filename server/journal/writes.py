@@ -188,6 +188,32 @@ def _set_cell(conn, user, info: JournalInfo, day: str, number: int, student_id: 
     return Written(info, day, cell_text(mark, grades))
 
 
+def set_register(conn, user, journal_id: int, day: str, number: int, taken: bool = True, reason: str = "") -> Written:
+    """«Посещаемость отмечена» (§3.2.2, §3.4.4): the teacher (or the lesson's substitute) took the
+    register of this lesson — also when everyone was there; `taken=False` withdraws it. Its own
+    audited table (`register_taken`); journal control reads who took it and when from the ledger."""
+    info = access.for_writer(conn, user, journal_id, day, number)
+    day = parse_day(day)
+    if number is None:
+        raise JournalError("Неверный запрос.")
+    lesson = _lesson_for_write(conn, user, info, day, number, not_future=taken, reason=reason)
+    if lesson is not None and lesson["status"] == "cancelled" and taken:
+        raise JournalError("Урок не состоялся: посещаемость не отмечается.")
+    if lesson is None:
+        if not taken:
+            return Written(info, day)
+        lesson = _ensure_lesson(conn, user, info, day, number, reason)
+    key = f"register_taken:{lesson['id']}"
+    was = conn.execute("SELECT 1 FROM register_taken WHERE lesson_id = ?", (lesson["id"],)).fetchone() is not None
+    if taken and not was:
+        conn.execute("INSERT INTO register_taken(lesson_id) VALUES (?)", (lesson["id"],))
+        ledger.record(conn, user.account_id, "register_taken", key, None, {}, reason)
+    elif was and not taken:
+        conn.execute("DELETE FROM register_taken WHERE lesson_id = ?", (lesson["id"],))
+        ledger.record(conn, user.account_id, "register_taken", key, {}, None, reason)
+    return Written(info, day)
+
+
 def set_grade_work_type(conn, user, journal_id: int, day: str, number: int, student_id: int, position: int,
                         work_type: str, reason: str = "") -> Written:
     """F2 in the grid: one grade's work type (and so its weight)."""
