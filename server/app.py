@@ -35,6 +35,8 @@ from .planning import api as plan_api
 from .planning import routes as plan_routes
 from .messages import informing as informing_routes
 from .messages import routes as messages_routes
+from .reports import api as reports_api
+from .reports import routes as reports_routes
 from .school import api as school_api
 from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
@@ -112,6 +114,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
             *appliance_routes.ROUTES,
+            *reports_routes.ROUTES,
+            *reports_api.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

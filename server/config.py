@@ -61,6 +61,11 @@ class Settings:
     # plain HTTP then either redirects to HTTPS ("redirect", except the page that offers the
     # school's CA certificate) or keeps working ("all"); addresses in tls_http_allow (the hall
     # kiosk, comma-separated) keep plain HTTP whatever tls_http says.
+    # Journal control (server/reports/control.py, §3.4.4): a student with fewer grades in a
+    # period is flagged («не менее трёх отметок за четверть»); a grade entered more than this
+    # many days after its lesson is late.
+    control_min_grades: int = 3
+    control_grade_days: int = 3
     https_port: int = 8443
     tls_http: str = "redirect"
     tls_http_allow: str = ""
