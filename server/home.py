@@ -17,6 +17,7 @@ from .db import latest_version
 from .diary import store as diary_store
 from .messages import store as messages
 from .netinfo import server_urls
+from .reports import remarks as report_remarks
 from .journal import access as journal_access
 from .journal import store as journal_store
 from .school import store as school
@@ -67,6 +68,7 @@ async def home(request: Request) -> Response:
         ctx["my_journals"] = [j for j in await db.read(journal_access.journals_for, user, ctx["year"]["id"])
                               if j["mine"]]
         ctx["todo"] = await db.read(journal_store.todo, user.person_id, clock.today().isoformat())
+        ctx["remarks"] = await db.read(report_remarks.for_teacher, user.person_id)
     if user.has("parent"):
         ctx["children"] = await db.read(school.children_of, user.person_id)
     if user.has("student"):

@@ -28,6 +28,8 @@ MANAGERS = {"deputy", "sysadmin"}  # who changes the school's set-up (§3.5.1, �
 STAFF = ADMINISTRATION | {"teacher", "class_teacher", "staff"}
 JOURNAL_READERS = ADMINISTRATION | {"teacher", "class_teacher"}
 FAMILY = {"parent", "student"}
+REPORT_ADMIN = {"director", "deputy"}
+REPORTERS = REPORT_ADMIN | {"teacher", "class_teacher"}
 # Who is not in the sample thread (teacher01 → 5А's parents): all but its author and parent0001.
 MESSAGE_OUTSIDERS = ADMINISTRATION | {"teacher", "staff", "student"}
 # Query strings some routes need to be answered at all.
@@ -68,6 +70,8 @@ RULES: dict[tuple[str, str], str | set[str]] = {
                                                                                         refused={"teacher", "sysadmin"}),
     ("POST", "/journals/{journal_id:int}/lessons/{day:str}/{number:int}/status"): Rows({"deputy", "teacher"},
                                                                                       refused={"teacher", "sysadmin"}),
+    ("POST", "/journals/{journal_id:int}/lessons/{day:str}/{number:int}/register"): Rows({"deputy", "teacher"},
+                                                                                        refused={"teacher", "sysadmin"}),
     ("GET", "/journals/{journal_id:int}/history"): Rows(JOURNAL_READERS, refused={"teacher"}),
     ("POST", "/journals/{journal_id:int}/grade-type"): Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"}),
     ("GET", "/homework-files/{lesson_id:int}"): JOURNAL_READERS,  # 404: lesson 1 has no file
@@ -115,7 +119,8 @@ RULES: dict[tuple[str, str], str | set[str]] = {
                                                                                        refused={"teacher"}),
     **{(method, "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}" + tail):
        Rows({"deputy", "teacher"}, refused={"teacher", "sysadmin"})
-       for method, tail in [("PUT", ""), ("PUT", "/status"), ("PUT", "/homework"), ("POST", "/homework/file"),
+       for method, tail in [("PUT", ""), ("PUT", "/status"), ("PUT", "/register"), ("PUT", "/homework"),
+                            ("POST", "/homework/file"),
                             ("PUT", "/cells/{student_id:int}"), ("DELETE", "/cells/{student_id:int}"),
                             ("PUT", "/cells/{student_id:int}/attendance"),
                             ("PUT", "/cells/{student_id:int}/grades/{position:int}")]},
@@ -239,6 +244,29 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/kiosk/login"): PUBLIC,
     ("POST", "/kiosk/logout"): ANY_USER,
     ("POST", "/kiosk/ping"): ANY_USER,
+    # Reports (server/reports/, §2.6): summary forms only to those who need them — the
+    # administration (director, deputy) the whole school, a class teacher their class (5А is
+    # teacher01's: teacher20 and the sysadmin, who also teaches, are turned away by the row rule),
+    # a teacher their own journals; never families, nor the sysadmin or staff as such.
+    ("GET", "/reports"): REPORTERS,
+    ("GET", "/reports/progress"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),  # no class of their own
+    ("GET", "/reports/results"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/reports/attendance"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/reports/classes/{class_id:int}/summary"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/reports/classes/{class_id:int}/analysis"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/reports/my-journals"): {"director", "deputy", "teacher"},
+    ("GET", "/reports/movement"): REPORT_ADMIN,
+    ("GET", "/reports/journal-control"): REPORT_ADMIN,
+    ("GET", "/reports/journal-control/{journal_id:int}"): REPORT_ADMIN,
+    ("POST", "/reports/journal-control/{journal_id:int}/remarks"): {"deputy"},  # an empty form: 400
+    ("POST", "/reports/remarks/{remark_id:int}/done"): {"deputy"},  # 404: no remark 1
+    ("GET", "/reports/certificate"): REPORT_ADMIN,
+    ("GET", "/api/v1/reports/classes/{class_id:int}/summary"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/api/v1/reports/journal-control"): REPORT_ADMIN,
+    ("GET", "/api/v1/reports/progress"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/api/v1/reports/results"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/api/v1/reports/attendance"): Rows(REPORTERS, refused={"teacher", "sysadmin"}),
+    ("GET", "/api/v1/reports/movement"): REPORT_ADMIN,
     # The appliance (server/appliance/): the server's health for the administration (the home
     # page's line links there), checks and updates by the sysadmin; the page with the school's
     # CA certificate is public (a phone fetches it before it can trust HTTPS); 404 until set up.
@@ -321,7 +349,7 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0}
+           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "remark_id": 1}
     ids["thread_id"] = sample_thread(data_dir, person["teacher01"], person["parent0001"], class_id)
     ids["attachment_id"] = 1
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.

@@ -16,6 +16,7 @@ from litestar.response import File
 from markupsafe import Markup
 
 from .. import clock
+from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
 from ..web.access import current_user
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
@@ -61,12 +62,14 @@ async def journal_page(request: Request, info: Readable) -> Response:
     substituted = set() if can_write else {k for k, lesson in g["lessons"].items()
                                            if lesson["substitute_id"] == user.person_id}
     rows = grid_rows(g, today, can_write, substituted)
+    # The deputy's open remarks on this journal (server/reports/remarks.py), until marked done.
+    remarks = await request.app.state.db.read(report_remarks.for_journal, info.id)
     return page("journal/grid.html", info=info, period=period, periods=periods, period_columns=period_columns,
                 rows=rows,
                 g=g, can_write=can_write, can_type=can_write or bool(substituted),
                 today=today, cell_text=cell_text, weekday=WEEKDAY_SHORT,
                 attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
-                ok=ok_message(request))
+                ok=ok_message(request), remarks=remarks)
 
 
 def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = frozenset()) -> list[Markup]:
