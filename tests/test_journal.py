@@ -315,7 +315,7 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     assert r.status_code == 200
     # The lesson panel: the deputy's forms carry a reason field; without one nothing changes.
     panel = client.get(f"/journals/1/lessons/{day}/{n}").text
-    assert "Учебный период закрыт" in panel and panel.count('name="reason" required') == 3
+    assert "Учебный период закрыт" in panel and panel.count('name="reason" required') == 4  # topic, homework, status, register
     r = d.lesson(day, n, "Повторение: имя существительное")
     assert r.status_code == 400 and "укажите причину" in r.text
     r = client.post(f"/journals/1/lessons/{day}/{n}", data={"topic": "Повторение: имя существительное",
