@@ -103,7 +103,7 @@ def journals_of(conn: sqlite3.Connection, year_id: int) -> dict[int, dict]:
     """Every live journal of the year with its subject, teacher, class or group."""
     rows = conn.execute(
         """
-        SELECT j.id, j.subject_id, s.name AS subject, j.class_id, j.group_id, g.kind AS group_kind,
+        SELECT j.id, j.subject_id, s.name AS subject, s.short_name AS subject_short, j.class_id, j.group_id, g.kind AS group_kind,
                coalesce(j.class_id, g.class_id) AS home_class_id, coalesce(c.parallel || c.letter, g.name) AS target,
                j.teacher_id, t.last_name AS t_last, t.first_name AS t_first, t.middle_name AS t_middle,
                j.hours_per_week

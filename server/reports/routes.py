@@ -28,7 +28,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def td(value, column: table.Column) -> Markup:
     """One cell of a report table as HTML (its link, its class, the Russian number)."""
     text = escape(table.fmt(value, column.kind))
-    cls = column.kind + (f" {value.cls}" if isinstance(value, table.Cell) and value.cls else "")
+    cls = "k-" + column.kind + (f" {value.cls}" if isinstance(value, table.Cell) and value.cls else "")
     if isinstance(value, table.Cell) and value.href:
         text = Markup(f'<a href="{escape(value.href)}">{text}</a>')
     return Markup(f'<td class="{cls}">{text}</td>')

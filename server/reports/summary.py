@@ -13,7 +13,10 @@ from ..journal.rules import forecast, weighted_average
 from ..school.structure import period_name
 from .results import GRADED_GROUPS, first_grade_marks, full_name, journals_of, threshold_of
 from .table import GRADE, TEXT, Column, Table
-from ..web.templating import period_label
+
+# The form is wide: a period column is headed by its number (I, II for halves), the year «Г».
+SHORT_PERIOD = {("quarter", 1): "1", ("quarter", 2): "2", ("quarter", 3): "3", ("quarter", 4): "4",
+                ("half", 1): "I", ("half", 2): "II"}
 
 
 def summary(conn: sqlite3.Connection, cls, upto_period_id: int | None, today: str) -> dict:
@@ -78,9 +81,11 @@ def table(data: dict) -> Table:
     periods = data["periods"]
     cols = [Column("Учащийся", TEXT, 30, "student")]
     groups = [("", 1)]
+    short = {j["subject"]: j["subject_short"] for j in data["journals"].values() if j["subject_short"]}
     for subject in data["subjects"]:
-        groups.append((subject, len(periods)))
-        cols += [Column(period_label(p["kind"], p["number"]), GRADE, 5, f"{subject}:{p['id']}") for p in periods]
+        groups.append((short.get(subject, subject), len(periods)))  # the form is wide: «ОБЗР», «Физ-ра»
+        cols += [Column(SHORT_PERIOD.get((p["kind"], p["number"]), "Г"), GRADE, 5, f"{subject}:{p['id']}")
+                 for p in periods]
     rows = []
     for s in data["students"]:
         name = s["name"] + (" (выбыл(а))" if s["to"] else "")
@@ -92,7 +97,9 @@ def table(data: dict) -> Table:
     cls = data["class"]
     title = f"Сводная ведомость учёта успеваемости {cls['name']} класса, {cls['year_name']} учебный год"
     return Table(title, cols, rows, landscape=True, groups=groups, compact=True,
-                 note="Итоговые отметки за " + ", ".join(period_name(p["kind"], p["number"]) for p in periods) + ".")
+                 note="Итоговые отметки за " + ", ".join(
+                     f"{period_name(p['kind'], p['number'])} ({SHORT_PERIOD.get((p['kind'], p['number']), 'Г')})"
+                     for p in periods) + ".")
 
 
 def as_json(data: dict) -> dict:
