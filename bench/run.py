@@ -208,6 +208,15 @@ def journal_sd() -> dict:
         return journal_bench.run(Path(tmp), fsync_us=3000)
 
 
+@benchmark
+def reports() -> dict:
+    """The reports on the large bench school (bench/reports_bench.py)."""
+    import reports_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return reports_bench.run(Path(tmp))
+
+
 def main() -> int:
     if len(sys.argv) != 2 or sys.argv[1] not in BENCHMARKS:
         print("Использование: python bench/run.py ИМЯ; есть: " + ", ".join(sorted(BENCHMARKS)), file=sys.stderr)
