@@ -170,7 +170,6 @@ def checks(conn: sqlite3.Connection, span: Span, today: str, *, min_grades: int 
     out = {jid: Check(j, info[jid]) for jid, j in journals.items()}
     cache: dict = {}
     # a, f) the КТП: items planned in the span (by date, or by school week).
-    first_week, last_week = None, None
     for jid, hours, planned, week in conn.execute(
             "SELECT journal_id, hours, planned_date, planned_week FROM plan_item"
             " WHERE journal_id IN (SELECT value FROM json_each(?))", (ids,)):

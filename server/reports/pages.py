@@ -13,7 +13,7 @@ from ..timeutil import ru_date
 from ..web.forms import int_or_none
 from . import attendance, control, movement, progress, remarks, results, scope, summary
 from .scope import ReportError, Span
-from .table import Table, pct
+from .table import TEXT, Column, Table, pct
 
 DEFAULT_THRESHOLD = 30.0
 
@@ -371,7 +371,6 @@ def certificate(conn: sqlite3.Connection, user, q: dict, today: str, min_grades:
         f"Посещаемость отмечена на {_pct(pct(registers, reg_total))} уроков.",
         f"Замен: {sum(len(c.substituted) for c in checks)}, не состоялось уроков: {sum(len(c.cancelled) for c in checks)}.",
     ]
-    from .table import Column, TEXT
     tables = [Table("Результаты проверки по учителям", [Column("Учитель", TEXT, 30, "teacher"),
                                                         Column("Журнал", TEXT, 30, "journal"),
                                                         Column("Замечания", TEXT, 80, "findings")], findings),

@@ -194,10 +194,11 @@ def journal_row(sheet: Sheet, journal: dict, min_grades: int) -> dict:
     """One of a teacher's journals over the sheet: its students' mean of averages, quality,
     success and the students at risk (a «2» or no result, or fewer than `min_grades` grades)."""
     t = Tally()
-    averages, risk = [], []
+    averages, risk, students = [], [], 0
     for s in sheet.students.values():
         if journal["id"] not in s.journals:
             continue
+        students += 1
         o = sheet.outcomes[(s.id, journal["id"])]
         t.add_outcome(o)
         if o.average is not None:
@@ -211,7 +212,7 @@ def journal_row(sheet: Sheet, journal: dict, min_grades: int) -> dict:
             why.append(f"отметок {o.grades} (меньше {min_grades})")
         if why:
             risk.append((s, o, "; ".join(why)))
-    return {"journal": journal, "tally": t, "students": t.results + t.numeric.get("зч", 0),
+    return {"journal": journal, "tally": t, "students": students,
             "mean": round(sum(averages) / len(averages), 2) if averages else None, "risk": risk}
 
 
@@ -223,7 +224,7 @@ def teacher_table(sheet: Sheet, journals: list[dict], min_grades: int) -> tuple[
         t = r["tally"]
         rows.append([Cell(f"{j['subject']} — {j['target']}", f"/journals/{j['id']}"
                           + (f"?period={sheet.span.period_id}" if sheet.span.period_id else "")),
-                     t.results, r["mean"], t.mean, pct(t.results - t.bad_results, t.results),
+                     r["students"], r["mean"], t.mean, pct(t.results - t.bad_results, t.results),
                      pct(t.numeric["5"] + t.numeric["4"], t.results),
                      Cell(len(r["risk"]), cls="warn" if r["risk"] else "")])
     cols = [Column("Журнал", TEXT, 34, "journal"), Column("Учащихся", INT, 10, "students"),

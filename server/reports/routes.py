@@ -4,6 +4,7 @@ tables as an XLSX book. Remarks are written here (the deputy), through remarks.p
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
@@ -143,8 +144,6 @@ async def _detail(request: Request, journal_id: int, q: dict, *, error: str | No
                   typed: dict | None = None, status: int = 200) -> Response:
     user = current_user(request)
     data = await request.app.state.db.read(pages.control_detail, user, journal_id, q, _today(), *_limits(request))
-    from datetime import date, timedelta
-
     due = (date.fromisoformat(_today()) + timedelta(days=7)).isoformat()
     return page("reports/control_journal.html", status_code=status, **data, fmt=table.fmt, error=error, typed=typed,
                 due_default=due, can_remark=user.has("deputy"))
