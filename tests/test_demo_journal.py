@@ -1,4 +1,4 @@
-"""The demo school's journals (server/demo_journal.py): a КТП and lessons up to yesterday in
+"""The demo school's journals (server/demo/journal.py): a КТП and lessons up to yesterday in
 every journal, written through the bulk path (server/journal/bulk.py) so that the audit
 chain holds, with the journal's rules kept. The academic year follows today's date, so the
 checks adapt to how much of it has passed."""
@@ -17,7 +17,7 @@ from test_journal import lessons_of
 from server.accounts.store import User
 from server.cli import main as cli_main
 from server.db import Database
-from server.demo_journal import EMPTY_TAIL, SHOWCASE, _Generator, load
+from server.demo.journal import EMPTY_TAIL, SHOWCASE, _Generator, load
 from server.journal import bulk, store, writes
 from server.ledger import verify
 from server.journal.rules import HOMEWORK_LIMIT_MINUTES, JournalError

@@ -28,15 +28,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from .db import Database
-from .demo_journal_data import (AFTER_CONTROL, CANCEL_REASONS, CONTINUED, CONTROL_PRIORITY, CONTROL_TITLES,
+from ..db import Database
+from .journal_data import (AFTER_CONTROL, CANCEL_REASONS, CONTINUED, CONTROL_PRIORITY, CONTROL_TITLES,
                                 CONTROL_TITLES_QUOTED, CONTROLS, HOMEWORK, LENIENT, OLYMPIAD, PASS_FAIL, SMALL_WORK,
                                 SUBSTITUTION_REASONS, TOPICS)
-from .demo_school import BY_POSITION
-from .journal import bulk, store
-from .journal.rules import ABSENT, HOMEWORK_LIMIT_MINUTES, forecast, weighted_average
-from .journal.store import JournalInfo
-from .timeutil import STORE_FMT
+from .school import BY_POSITION
+from ..journal import bulk, store
+from ..journal.rules import ABSENT, HOMEWORK_LIMIT_MINUTES, forecast, weighted_average
+from ..journal.store import JournalInfo
+from ..timeutil import STORE_FMT
 
 SEED = 20260902
 SHOWCASE = 1            # journal 1: Русский язык, 5А, teacher01

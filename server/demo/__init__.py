@@ -7,7 +7,7 @@ DESIGN.md: director, deputy, sysadmin, teacher01… (teacher01 is the class teac
 student0001 is in a class that gets marks (parallel 1 has none). parent0001 is the
 parent of student0001 and of a younger child.
 
-The journals come last (server/demo_journal.py): a КТП and every lesson from 1 September to
+The journals come last (server/demo/journal.py): a КТП and every lesson from 1 September to
 yesterday with topics, attendance, grades, homework, a few substitutions, two cancelled
 lessons and the period grades of ended periods — except journal 1's (teacher01's Русский
 язык, 5А) last 5 lessons before today, left empty for teacher01's to-do list and the tests.
@@ -23,15 +23,17 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from . import clock, demo_journal, demo_school
-from .accounts import store as accounts
-from .accounts.passwords import hash_password
-from .cli import UserError
-from .config import Settings
-from .db import Database, connect_sync, migrate
-from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
-from .school import people, structure
-from .timeutil import school_year_start
+from .. import clock
+from . import journal as demo_journal
+from . import school as demo_school
+from ..accounts import store as accounts
+from ..accounts.passwords import hash_password
+from ..errors import UserError
+from ..config import Settings
+from ..db import Database, connect_sync, migrate
+from .names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
+from ..school import people, structure
+from ..timeutil import school_year_start
 
 DEFAULT_PASSWORD = "demo-parol"
 SEED = 20260901

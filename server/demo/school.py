@@ -6,8 +6,8 @@ them; `actor` None: the demo acts as nobody's account."""
 
 from __future__ import annotations
 
-from . import clock
-from .school import structure
+from .. import clock
+from ..school import structure
 
 # Hours a week per parallel: {subject: {parallel: hours}} (ФООП, simplified).
 CURRICULUM: dict[str, dict[int, int]] = {
