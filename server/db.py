@@ -87,6 +87,7 @@ def migrate(path: Path | str) -> tuple[int, int]:
     path = Path(path)
     # Children's personal data: a new data folder and database are for the owner only.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    recover_interrupted_swap(path)
     new = not path.exists()
     try:
         # The pragmas already read the file: a file that is not SQLite fails here.
@@ -192,6 +193,16 @@ def swap_database_file(path: Path, new_file: Path) -> Path:
         undo_swap(path, aside)
         raise
     return aside
+
+
+def recover_interrupted_swap(path: Path) -> bool:
+    """A restore cut between moving the old database aside and putting the new one in place
+    leaves no database at all: put the old one back rather than start an empty school."""
+    aside = path.with_name(path.name + ".before-restore")
+    if path.exists() or not aside.exists():
+        return False
+    undo_swap(path, aside)
+    return True
 
 
 def undo_swap(path: Path, aside: Path) -> None:

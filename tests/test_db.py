@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import hashlib
 import sqlite3
 import threading
@@ -295,3 +296,19 @@ def test_a_read_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
         await db.close()
 
     asyncio.run(run())
+
+
+def test_a_restore_cut_before_the_new_file_arrived_brings_the_old_database_back(tmp_path):
+    """Power cut between the two renames of swap_database_file: no zhurnal.sqlite3, the old one
+    aside. The next start must not create an empty school over it."""
+    path = tmp_path / "zhurnal.sqlite3"
+    migrate(path)
+    conn = dbmod.connect_sync(path)
+    conn.execute("INSERT INTO setting(key, value) VALUES ('marker', 'old school')")
+    conn.close()
+    os.replace(path, path.with_name(path.name + ".before-restore"))  # what the cut leaves
+    migrate(path)
+    conn = dbmod.connect_sync(path)
+    assert conn.execute("SELECT value FROM setting WHERE key = 'marker'").fetchone()[0] == "old school"
+    conn.close()
+    assert not path.with_name(path.name + ".before-restore").exists()
