@@ -53,8 +53,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
     `warm` (the server does it; the tests, which make hundreds of apps, mostly not):
     compile every template and `settle_memory` at start-up."""
-    if settings.clock:
-        clock.set_now(settings.clock)
+    if settings.clock and not clock.is_set():
+        clock.set_now(settings.clock)  # a process that moved its clock already (tests) keeps it
     jinja = make_environment()
 
     @asynccontextmanager

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, ROLE_LOGINS, login
 
+from server import clock
 from server.accounts.roles import ALL_ROLES
 
 class Rows(frozenset):
@@ -329,7 +330,7 @@ def params(data_dir):
     weekday, number = conn.execute("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = 1"
                                    " ORDER BY weekday, lesson_number LIMIT 1").fetchone()
     conn.close()
-    today = date.today()
+    today = clock.today()
     day = today - timedelta(days=(today.isoweekday() - weekday) % 7)
     ids["number"] = number
     return {"file_path": "zhurnal.css", "path": "openapi.json", "day": day.isoformat(),

@@ -14,6 +14,7 @@ import pytest
 from conftest import login
 from test_journal import lessons_of
 
+from server import clock
 from server.accounts.store import User
 from server.cli import main as cli_main
 from server.db import Database
@@ -23,7 +24,7 @@ from server.ledger import verify
 from server.journal.rules import HOMEWORK_LIMIT_MINUTES, JournalError
 from server.timeutil import STORE_FMT, ru_date
 
-TODAY = date.today().isoformat()
+TODAY = clock.today().isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_audit_verify_passes_on_the_demo(data_dir, capsys):
         # Not the «исходное состояние» entries: the school's settings as the database was made.
         stamps = [datetime.strptime(at, STORE_FMT) for (at,) in conn.execute(
             "SELECT at FROM audit_log WHERE reason NOT LIKE 'исходное состояние%' ORDER BY id")]
-        assert stamps[-1] < datetime.now() and all(b > a - timedelta(days=1) for a, b in zip(stamps, stamps[1:]))
+        assert stamps[-1] < clock.local_now().replace(tzinfo=None) and all(b > a - timedelta(days=1) for a, b in zip(stamps, stamps[1:]))
         start = date.fromisoformat(one(conn, "SELECT starts_on FROM academic_year"))
         assert stamps[0].date() >= start - timedelta(days=1)
     finally:
@@ -88,7 +89,7 @@ def test_every_journal_has_a_plan_and_its_lessons_up_to_yesterday_and_none_later
     assert all(items[j] >= slots[j] * 30 for j in journals)
     assert one(demo_db, "SELECT count(*) FROM lesson WHERE date >= ?", (TODAY,)) == 0
     assert one(demo_db, "SELECT count(*) FROM lesson l JOIN holiday h ON l.date BETWEEN h.starts_on AND h.ends_on") == 0
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = clock.today() - timedelta(days=1)
     recorded = {tuple(r) for r in rows(demo_db, "SELECT journal_id, date, lesson_number FROM lesson")}
     if school_days_passed(demo_db) == 0:
         pytest.skip("the demo year has not begun")
@@ -217,7 +218,7 @@ def test_period_grades_exist_for_a_quarter_that_has_ended(demo_db):
 def test_teacher01s_to_do_lists_the_lessons_left_without_a_topic(client, data_dir):
     login(client, "teacher01")
     page = client.get("/journals").text
-    tail = lessons_of(data_dir, SHOWCASE, before=date.today() - timedelta(days=1), count=EMPTY_TAIL)
+    tail = lessons_of(data_dir, SHOWCASE, before=clock.today() - timedelta(days=1), count=EMPTY_TAIL)
     if not tail:
         pytest.skip("the demo year has not begun")
     assert "не записана тема" in page
@@ -240,7 +241,7 @@ def test_the_generator_is_deterministic(data_dir):
             src = await db.read(load)
         finally:
             await db.close()
-        out = _Generator(src, date.today()).run()
+        out = _Generator(src, clock.today()).run()
         return ([(p.journal_id, p.number, p.topic, p.work_type) for p in out.plan],
                 sorted((c.student_id, c.mark or "", tuple(c.grades), c.at) for cells in out.cells.values()
                        for _, c in cells))
@@ -270,8 +271,8 @@ def test_the_bulk_path_keeps_the_journal_rules_and_the_audit_chain(data_dir):
     recorded = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = 1"
                             " ORDER BY date LIMIT 1").fetchone()
     conn.close()
-    (day, n), = lessons_of(data_dir, 1, before=date.today() - timedelta(days=1), count=1)
-    (future, fn), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today() - timedelta(days=1), count=1)
+    (future, fn), = lessons_of(data_dir, 1, after=clock.today() + timedelta(days=1), count=1)
     mine = teacher[0]
 
     async def run():
