@@ -220,7 +220,8 @@ async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
             await db.write(_fill_groups, ids["pending_groups"], f"{start}-09-01")
         with clock.frozen_at(min(clock.parse_moment(f"{start}-09-01T06:00:00Z"), clock.now())):
             await db.write(lifecycle.schedule_opening, deputy, ids["this_year"], None, clock.today().isoformat())
-        await db.write(lifecycle.roll, clock.today().isoformat())
+            # Last year's graduates and leavers logged in until 31 August.
+            await db.write(lifecycle.roll, clock.today().isoformat())
         # This year's journals: from 1 September to yesterday.
         await demo_journal.fill(db, clock.today())
     finally:
@@ -290,7 +291,8 @@ def _build_school(conn, plan: dict, password_hash: str) -> dict:
         structure.set_up_school(conn, None, SCHOOL_NAME, "г. Светлогорск, ул. Школьная, д. 7", "04-217",
                                 uid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), reason=DEMO)
         last_year = structure.create_year(conn, None, f"{start - 1}-09-01", f"{start}-08-31")
-    with clock.frozen_at(f"{start}-06-15T12:00:00Z"):
+        # This year's structure is entered first (its ids are the documented ones), dated with
+        # last year's so that the ledger runs in time.
         year_id = structure.create_year(conn, None, f"{start}-09-01", f"{start + 1}-08-31")
 
         def add(p: Person) -> None:
