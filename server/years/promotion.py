@@ -72,14 +72,15 @@ def year_students(conn: sqlite3.Connection, year_id: int, class_id: int | None =
         """, {"year": year_id, "class": class_id, "end": _lessons_end(conn, y)}).fetchall()
 
 
-def _year_grades(conn: sqlite3.Connection, year_id: int) -> dict[int, list[tuple[str, str]]]:
-    """{student: [(subject, year grade)]} from the journals' year period."""
+def _year_grades(conn: sqlite3.Connection, year_id: int, class_id: int | None = None) -> dict[int, list[tuple[str, str]]]:
+    """{student: [(subject, year grade)]} from the journals' year period (of one class's students)."""
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    only = "AND pg.student_id IN (SELECT student_id FROM enrollment WHERE class_id = :class)" if class_id else ""
     for sid, subject, value in conn.execute(
             "SELECT pg.student_id, s.name, pg.value FROM period_grade pg"
             " JOIN study_period p ON p.id = pg.period_id AND p.kind = 'year'"
             " JOIN journal j ON j.id = pg.journal_id JOIN subject s ON s.id = j.subject_id"
-            " WHERE p.year_id = ? ORDER BY s.name", (year_id,)):
+            f" WHERE p.year_id = :year {only} ORDER BY s.name", {"year": year_id, "class": class_id}):
         out[sid].append((subject, value))
     return out
 
@@ -126,7 +127,7 @@ def class_decisions(conn: sqlite3.Connection, year_id: int, class_id: int | None
     nxt = next_year(conn, year_id)
     succ, by_name, next_classes = _next_classes(conn, year_id, nxt["id"] if nxt else None)
     saved = {r["student_id"]: r for r in conn.execute("SELECT * FROM promotion WHERE year_id = ?", (year_id,))}
-    grades = _year_grades(conn, year_id)
+    grades = _year_grades(conn, year_id, class_id)
     rows = []
     for s in year_students(conn, year_id, class_id):
         d = saved.get(s["student_id"])
