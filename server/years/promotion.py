@@ -23,7 +23,6 @@ from collections import defaultdict
 from datetime import date
 
 from .. import ledger
-from ..errors import NotFound
 from ..school.errors import SchoolError
 from ..timeutil import now_text, ru_date
 from .lifecycle import day_before, year
@@ -425,11 +424,6 @@ def decisions_csv(conn: sqlite3.Connection, year_id: int) -> str:
                     names.get(r["next_class_id"], ""), r["debt"], ru_date(r["debt_until"]), r["attestat"],
                     r["left_to"], "да" if r["confirmed_at"] else "нет (предложено)"])
     return "\ufeff" + out.getvalue()
-
-
-def today_iso() -> str:
-    from .. import clock
-    return clock.today().isoformat()
 
 
 def parse_iso(text: str | None) -> str | None:
