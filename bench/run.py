@@ -208,6 +208,15 @@ def journal_sd() -> dict:
         return journal_bench.run(Path(tmp), fsync_us=3000)
 
 
+@benchmark
+def year() -> dict:
+    """Closing the year and applying promotion on the large school (bench/year_bench.py)."""
+    import year_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return year_bench.run(Path(tmp))
+
+
 def main() -> int:
     if len(sys.argv) != 2 or sys.argv[1] not in BENCHMARKS:
         print("Использование: python bench/run.py ИМЯ; есть: " + ", ".join(sorted(BENCHMARKS)), file=sys.stderr)

@@ -41,6 +41,9 @@ from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
 from .web.access import access_guard
+from .years import api as years_api
+from .years import routes as years_routes
+from .years.tasks import YearRoll
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
 from .web.templating import compile_all, make_environment
@@ -69,6 +72,9 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
         app.state.backups = BackupScheduler(settings)
         app.state.backups.start()
+        # Years due to open, graduates' logins due to end (server/years/tasks.py).
+        app.state.year_roll = YearRoll(db)
+        await app.state.year_roll.start()
         advertiser = Advertiser()
         if settings.mdns:
             school = await db.read(load_school)
@@ -82,6 +88,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             if warm:
                 release_memory()
             await app.state.backups.stop()
+            await app.state.year_roll.stop()
             await advertiser.stop()
             await db.close()
 
@@ -112,6 +119,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
             *appliance_routes.ROUTES,
+            *years_routes.ROUTES,
+            *years_api.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

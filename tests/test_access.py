@@ -32,7 +32,7 @@ FAMILY = {"parent", "student"}
 # Who is not in the sample thread (teacher01 → 5А's parents): all but its author and parent0001.
 MESSAGE_OUTSIDERS = ADMINISTRATION | {"teacher", "staff", "student"}
 # Query strings some routes need to be answered at all.
-QUERIES = {"/api/v1/timetable": "class_id={class_id}",
+QUERIES = {"/api/v1/timetable": "class_id={class_id}", "/api/v1/calendar/template": "year=2027",
            "/journals/{journal_id:int}/history": "student={student_id}&date={day}&n={number}"}
 
 # (method, path) → who may call it. Add every new route here, with its reason.
@@ -179,6 +179,26 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/subjects/{subject_id:int}"): MANAGERS,
     ("POST", "/school/load/{journal_id:int}"): MANAGERS,
     ("POST", "/school/periods/{period_id:int}"): MANAGERS,
+    # The year lifecycle (§3.4.8, server/years/): the administration reads it; the deputy and the
+    # director close, open and promote; reopening is the deputy's (with a reason); the sysadmin
+    # prepares the next year too. The calendar template is for every member of staff.
+    ("GET", "/school/lifecycle"): ADMINISTRATION,
+    ("GET", "/school/years/{year_id:int}/close"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/close"): {"deputy", "director"},  # an empty form: 400
+    ("POST", "/school/years/{year_id:int}/reopen"): {"deputy"},
+    ("POST", "/school/years/{year_id:int}/periods/{period_id:int}/close"): {"deputy", "director"},
+    ("POST", "/school/years/{year_id:int}/periods/{period_id:int}/reopen"): {"deputy"},
+    ("GET", "/school/years/{year_id:int}/next"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/next"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/open"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/order"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion/classes/{class_id:int}"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/classes/{class_id:int}"): {"deputy", "director"},
+    ("POST", "/school/years/{year_id:int}/promotion/debt/{student_id:int}"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion.csv"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/apply"): {"deputy", "director"},
+    ("GET", "/api/v1/calendar/template"): STAFF,
     # Grading settings (§3.2.3): read like the school's set-up, changed by its managers.
     ("GET", "/school/grading"): ADMINISTRATION,
     ("POST", "/school/grading/settings"): MANAGERS,  # an empty form: 400
