@@ -171,7 +171,7 @@ async def receive_chunk(request: Request) -> Response:
         return _json({"error": "Пакет слишком большой.", "code": "too_big"}, 413)
     pool: Pool = request.app.state.pool
     try:
-        result = await pool.run(store.ingest, body, "http", request.app.state.keys, raw=True)
+        result = await pool.run(store.ingest, body, "http", request.app.state.age_keys, raw=True)
     except store.DistrictError as e:
         return _json({"error": str(e), "code": e.code, **({"mark": e.mark} if e.mark else {})}, e.status_code or 409)
     return _json(result)
@@ -315,7 +315,7 @@ def create_app(url: str, pool_size: int = 4) -> Litestar:
     async def lifespan(app: Litestar):
         pool = Pool(url, pool_size)
         app.state.pool = pool
-        app.state.keys = await pool.run(store.identities)
+        app.state.age_keys = await pool.run(store.identities)
         try:
             yield
         finally:
