@@ -253,35 +253,35 @@ def _check_profile(ch: chunks.Chunk, keys) -> None:
                                 "profile", 400)
 
 
-_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming (key text, entity text, state jsonb, entry_id bigint)"
+_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming (key text, state jsonb, entry_id bigint)"
           " ON COMMIT DELETE ROWS")
+_UPSERT = ("INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
+           " SELECT %s, key, split_part(key, ':', 1), state, %s, entry_id FROM incoming"
+           " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
+           " entry_id = EXCLUDED.entry_id")
+
+
+def _stage(conn: psycopg.Connection, rows) -> None:
+    """COPY (key, state JSON text, entry id) rows into the transaction's staging table
+    (emptied at commit; one use per chunk's transaction)."""
+    conn.execute(_STAGE)
+    with conn.cursor().copy("COPY incoming (key, state, entry_id) FROM STDIN") as cp:
+        for r in rows:
+            cp.write_row(r)
 
 
 def _apply_states(conn: psycopg.Connection, sid: int, epoch: int, entry_id: int, records: list) -> None:
-    conn.execute(_STAGE)
-    with conn.cursor().copy("COPY incoming (key, entity, state, entry_id) FROM STDIN") as cp:
-        for key, state in records:
-            cp.write_row((key, profile.entity_of(key), json.dumps(state, ensure_ascii=False), entry_id))
-    conn.execute("INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
-                 " SELECT %s, key, entity, state, %s, entry_id FROM incoming"
-                 " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
-                 " entry_id = EXCLUDED.entry_id", (sid, epoch))
-    conn.execute("TRUNCATE incoming")
+    if records:
+        _stage(conn, ((k, json.dumps(v, ensure_ascii=False), entry_id) for k, v in records))
+        conn.execute(_UPSERT, (sid, epoch))
 
 
 def _apply_changes(conn: psycopg.Connection, sid: int, epoch: int, final: dict[str, tuple]) -> None:
     puts = [(k, s, e) for k, (s, e) in final.items() if s is not None]
     gone = [k for k, (s, _) in final.items() if s is None]
     if puts:
-        conn.execute(_STAGE)
-        with conn.cursor().copy("COPY incoming (key, entity, state, entry_id) FROM STDIN") as cp:
-            for key, state, entry_id in puts:
-                cp.write_row((key, profile.entity_of(key), state, entry_id))
-        conn.execute("INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
-                     " SELECT %s, key, entity, state, %s, entry_id FROM incoming"
-                     " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
-                     " entry_id = EXCLUDED.entry_id", (sid, epoch))
-        conn.execute("TRUNCATE incoming")
+        _stage(conn, puts)
+        conn.execute(_UPSERT, (sid, epoch))
     if gone:
         conn.execute("DELETE FROM record WHERE school_id = %s AND key = ANY(%s)", (sid, gone))
 

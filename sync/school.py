@@ -43,7 +43,7 @@ log = logging.getLogger("zhurnal.sync")
 
 KEY_FILE = "sync-school.key"
 CHANGES_PER_CHUNK = 1500
-RECORDS_PER_SNAPSHOT_CHUNK = 1500
+RECORDS_PER_SNAPSHOT_CHUNK = 4000
 MAX_CHUNK_BYTES = 48_000  # compressed; a bad mobile link moves tens of KB at a time
 SCAN_BATCH = 5000
 
@@ -534,6 +534,8 @@ def run_round(settings: Settings, opener=None) -> RoundResult:
                     status, answer = _call(settings, cfg, "POST", "/api/v1/sync/chunks", ch.wire, result.traffic,
                                            opener)
                     if status == 200:
+                        if "epoch" not in answer or "seq" not in answer:
+                            raise Unreachable("Ответ района оборвался. Повторим позже.")
                         apply_ack(data, int(answer["epoch"]), int(answer["seq"]), answer.get("proof", ""))
                         result.chunks_sent += 1
                         result.changes_sent += int(ch.header.get("n", 0))

@@ -379,7 +379,7 @@ class FaultProxy:
 
     def _serve(self, client):
         rng = self.rng
-        cut_at = rng.randint(1, 40_000) if self.enabled and rng.random() < self.cut_p else None
+        cut_at = rng.randint(1, 12_000) if self.enabled and rng.random() < self.cut_p else None
         if self.enabled and rng.random() < self.delay_p:
             time.sleep(rng.uniform(0.05, 0.3))
         try:
@@ -452,7 +452,7 @@ class FaultProxy:
 
 
 def test_a_hundred_random_cuts_duplicates_and_reordering_change_nothing(data_dir, district, server):
-    proxy = FaultProxy(server.port, seed=15)
+    proxy = FaultProxy(server.port, seed=15, cut_p=0.6)
     settings = set_up_school(data_dir, district, f"http://127.0.0.1:{proxy.port}")
     try:
         rounds = 0
