@@ -37,6 +37,8 @@ from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
+from sync import routes as sync_routes
+
 from .web.access import access_guard
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
@@ -68,6 +70,10 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
         app.state.backups = BackupScheduler(settings)
         app.state.backups.start()
+        from sync.uploader import Uploader
+
+        app.state.uploader = Uploader(settings)
+        app.state.uploader.start()
         advertiser = Advertiser()
         if settings.mdns:
             school = await load_school(db)
@@ -81,6 +87,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             if warm:
                 release_memory()
             await app.state.backups.stop()
+            await app.state.uploader.stop()
             await advertiser.stop()
             await db.close()
 
@@ -105,6 +112,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,
+            *sync_routes.ROUTES,
             *messages_routes.ROUTES,
             *messages_api.ROUTES,
             *informing_routes.ROUTES,

@@ -597,3 +597,72 @@ def test_restore_to_an_older_backup_starts_a_new_epoch_and_the_lost_week_comes_b
     assert all(theirs[k] == lost_values[k] for k in week)
     r = subprocess.run([ZHURNAL, "audit", "verify", "--data", str(data_dir)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+def test_the_sysadmins_page_sets_up_and_sends(data_dir, district, server):
+    from conftest import login, make_client, session_csrf
+
+    with make_client(data_dir) as client:
+        login(client, "sysadmin")
+        page = client.get("/admin/sync")
+        assert page.status_code == 200 and "ещё не настроена" in page.text
+        csrf = session_csrf(client)
+        r = client.post("/admin/sync/setup", data={"csrf_token": csrf, "district": "нет", "district_key": district[1],
+                                                   "school": "sch-1"})
+        assert r.status_code == 400 and "Адрес района" in r.text
+        r = client.post("/admin/sync/setup", data={"csrf_token": csrf, "district": f"http://127.0.0.1:{server.port}",
+                                                   "district_key": district[1], "school": "sch-1"})
+        assert r.status_code == 200
+        key = re.search(r"(zhs1[0-9a-z]+)", r.text).group(1)
+        r = client.post("/admin/sync/now", data={"csrf_token": csrf})
+        assert r.status_code == 409 and "не зарегистрирована" in r.text  # the district does not know the school yet
+        with store.connect(district[0]) as conn, conn.transaction():
+            store.add_school(conn, "sch-1", "МБОУ СОШ № 1", key)
+        r = client.post("/admin/sync/now", data={"csrf_token": csrf})
+        assert r.status_code == 200 and "У района есть все изменения школы" in r.text, r.text[-2000:]
+        assert "Ждут отправки</dt><dd>0 изменений" in r.text
+        client.cookies.clear()
+        login(client, "director")
+        assert "sch-1" in client.get("/admin/sync").text
+    assert_equal(load_settings(data_dir, mdns=False), district[0])
+
+
+def test_district_users_see_the_dashboard_and_only_the_admin_takes_files(data_dir, district, server):
+    from litestar.testing import TestClient
+
+    from district.web import create_app
+    from server.accounts.passwords import hash_password
+
+    url = district[0]
+    settings = set_up_school(data_dir, district, f"http://127.0.0.1:{server.port}")
+    assert school.run_round(settings).complete
+    with store.connect(url) as conn, conn.transaction():
+        store.create_account(conn, "rono", "Иванова Мария Петровна", "admin", hash_password("rayon-parol"))
+        store.create_account(conn, "inspector", "Петров Пётр", "inspector", hash_password("rayon-parol"))
+    with TestClient(create_app(url), base_url="http://district.local") as c:
+        assert c.get("/", follow_redirects=False).status_code == 303
+        assert c.get("/api/v1/district/schools").status_code == 401
+        page = c.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = c.post("/login", data={"login": "rono", "password": "нет", "csrf_token": csrf})
+        assert r.status_code == 400 and "Неверный логин или пароль" in r.text
+        r = c.post("/login", data={"login": "rono", "password": "rayon-parol", "csrf_token": csrf},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        home = c.get("/")
+        assert home.status_code == 200 and "МБОУ СОШ № 1" in home.text and "sch-1" in home.text
+        schools = c.get("/api/v1/district/schools").json()["schools"]
+        assert schools[0]["code"] == "sch-1" and schools[0]["changes_received"] >= 0 and schools[0]["epoch"] == 1
+        detail = c.get("/schools/sch-1")
+        assert detail.status_code == 200 and "По периодам" in detail.text and "1 четв." in detail.text
+        assert c.get("/schools/sch-1/lost.json").status_code == 200
+        assert c.get("/schools/nope").status_code == 404
+        c.cookies.clear()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+        c.post("/login", data={"login": "inspector", "password": "rayon-parol", "csrf_token": csrf})
+        assert c.get("/").status_code == 200
+        assert c.get("/schools/sch-1/lost.json").status_code == 403
+        r = c.post("/schools/sch-1/lost/handed", data={})
+        assert r.status_code == 403
