@@ -135,6 +135,7 @@ def ingest(conn: psycopg.Connection, data: bytes, via: str = "http", keys: list 
     """Verify, decrypt and apply one chunk in one transaction (the caller's connection must
     be outside a transaction). Returns {"status": "applied"|"duplicate", "epoch", "seq",
     "proof", "entries"}; raises DistrictError (logged) otherwise."""
+    assert conn.autocommit, "ingest makes its own transaction per chunk"
     try:
         ch, _ = chunks.parse(data, "Пакет")
     except chunks.ChunkError as e:

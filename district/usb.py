@@ -26,6 +26,8 @@ def import_dir(conn: psycopg.Connection, folder: Path) -> int:
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"Папки {folder} нет (вставлен ли USB-накопитель?).")
+    conn.commit()
+    conn.autocommit = True  # one transaction per chunk, made by store.ingest
     keys = store.identities(conn)
     found = []
     for f in sorted(folder.rglob("*.zch")):

@@ -554,6 +554,7 @@ def run_round(settings: Settings, opener=None) -> RoundResult:
                 if not restart:
                     break
         except UserError as e:
+            e.traffic = result.traffic  # what the round had sent before it stopped
             st = read_state(data)
             st.update(last_error=str(e), last_error_at=clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                       failures=int(st.get("failures", 0)) + 1)
