@@ -501,6 +501,18 @@ def _take_mark(data: Path, answer: dict) -> None:
         apply_ack(data, epoch, seq, answer.get("proof", ""))
     st = read_state(data)
     st["district"] = {"epoch": epoch, "seq": seq}
+    acked = st.get("acked") or {"epoch": 0, "seq": 0}
+    if (epoch, seq) < (acked["epoch"], acked["seq"]):
+        # The district has less than it acknowledged (its database restored or made anew):
+        # a new epoch gives it the school's full state again.
+        log.warning("У района меньше, чем он подтверждал (эпоха %s, пакет %s): отправляю полное состояние заново.",
+                    epoch, seq)
+        st["force_new_epoch"] = True
+        st["acked"] = {"epoch": epoch, "seq": seq}
+        for e, s, f in outbox(data):
+            f.unlink()  # chunks that continue what the district no longer has
+        write_state(data, st)
+        return
     sealed = st.get("sealed") or {}
     if epoch > sealed.get("epoch", 0) and not any(e >= epoch for e, _, _ in outbox(data)):
         # The district has an epoch this school never sealed (set up again, a new machine):

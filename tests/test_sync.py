@@ -666,3 +666,20 @@ def test_district_users_see_the_dashboard_and_only_the_admin_takes_files(data_di
         assert c.get("/schools/sch-1/lost.json").status_code == 403
         r = c.post("/schools/sch-1/lost/handed", data={})
         assert r.status_code == 403
+
+
+def test_a_district_that_lost_its_data_gets_the_full_state_again(data_dir, pg, server):
+    url = server.url
+    with store.connect(url) as conn:
+        public = store.public_key(conn)
+    settings = set_up_school(data_dir, (url, public), f"http://127.0.0.1:{server.port}")
+    assert school.run_round(settings).complete
+    change_grades(settings, 10)
+    assert school.run_round(settings).complete
+    # The district's database is made anew (restored from an old dump, say): the school notices.
+    with store.connect(url) as conn, conn.transaction():
+        conn.execute("UPDATE school SET epoch = 0, seq = 0, last_id = 0")
+        conn.execute("DELETE FROM record")
+        conn.execute("DELETE FROM chunk_receipt")
+    assert school.run_round(settings).complete
+    assert_equal(settings, url)
