@@ -18,6 +18,9 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
+    # Every command takes --data (DESIGN.md); the district keeps everything in PostgreSQL,
+    # so its commands accept the folder and need nothing from it.
+    _data_arg(p)
     p.add_argument("--database", required=True, metavar="АДРЕС",
                    help="база района PostgreSQL, например postgresql://zhurnal:пароль@localhost/zhurnal_district")
 
@@ -28,7 +31,7 @@ def add_parsers(sub) -> None:
     c = ssub.add_parser("setup", help="настроить: адрес и ключ района, код школы; печатает ключ школы")
     _data_arg(c)
     c.add_argument("--district", required=True, metavar="АДРЕС", help="адрес сервера района, например https://zhurnal.rono.ru")
-    c.add_argument("--district-key", required=True, metavar="age1…", help="открытый ключ района (age1…)")
+    c.add_argument("--district-key", required=True, metavar="КЛЮЧ", help="открытый ключ района (age1…)")
     c.add_argument("--school", required=True, metavar="КОД", help="код школы, выданный районом")
     c = ssub.add_parser("now", help="отправить изменения сейчас (код 0 — у района есть всё)")
     _data_arg(c)
@@ -53,7 +56,7 @@ def add_parsers(sub) -> None:
     _db_arg(c)
     c.add_argument("code", metavar="КОД")
     c.add_argument("--name", required=True, metavar="НАЗВАНИЕ")
-    c.add_argument("--key", required=True, metavar="zhs1…", help="открытый ключ школы (печатает zhurnal sync setup)")
+    c.add_argument("--key", required=True, metavar="КЛЮЧ", help="открытый ключ школы (печатает zhurnal sync setup)")
     c = dsub.add_parser("serve", help="запустить сервер района")
     _db_arg(c)
     c.add_argument("--host", default="0.0.0.0", metavar="АДРЕС")
@@ -65,7 +68,7 @@ def add_parsers(sub) -> None:
     _db_arg(c)
     c.add_argument("login", metavar="ЛОГИН")
     c.add_argument("--name", required=True, metavar="ФИО")
-    c.add_argument("--role", required=True, choices=["admin", "inspector"],
+    c.add_argument("--role", required=True, choices=["admin", "inspector"], metavar="РОЛЬ",
                    help="admin — администратор района, inspector — только просмотр")
     c.add_argument("--password", default=None, metavar="ПАРОЛЬ", help="если не указан, будет спрошен")
 

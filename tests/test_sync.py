@@ -683,3 +683,32 @@ def test_a_district_that_lost_its_data_gets_the_full_state_again(data_dir, pg, s
         conn.execute("DELETE FROM chunk_receipt")
     assert school.run_round(settings).complete
     assert_equal(settings, url)
+
+
+def test_retries_back_off_with_jitter_up_to_the_interval():
+    from sync.uploader import next_delay
+
+    settings = load_settings(Path("/nonexistent"), mdns=False)
+    assert settings.sync_interval == 15  # the default the issue asks for
+    rng = random.Random(1)
+    delays = [next_delay(settings, n, rng) for n in range(1, 12)]
+    assert 7.5 <= delays[0] <= 15  # the first retry comes soon: a connection coming back is noticed
+    assert all(d <= 15 * 60 for d in delays) and delays[-1] >= 15 * 60 * 0.5
+    assert len({round(d, 3) for d in delays}) == len(delays)  # jitter: no two schools in step
+    assert next_delay(settings, 0) == 15 * 60
+
+
+def test_the_proxy_setting_is_honoured(data_dir, district, server):
+    """An HTTP proxy (here: a plain forwarder to the district) carries the upload when
+    sync_proxy names it, although the district's own address is unreachable."""
+    proxy = FaultProxy(server.port, seed=1, cut_p=0, delay_p=0, dup_p=0)
+    try:
+        settings = set_up_school(data_dir, district, "http://127.0.0.1:9")
+        with pytest.raises(school.Unreachable):
+            school.run_round(settings)
+        via = load_settings(data_dir, mdns=False, sync_proxy=f"http://127.0.0.1:{proxy.port}")
+        assert school.run_round(via).complete
+        assert proxy.bytes > 0
+    finally:
+        proxy.close()
+    assert_equal(settings, district[0])
