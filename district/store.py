@@ -226,14 +226,19 @@ def _ingest(conn: psycopg.Connection, ch: chunks.Chunk, via: str, keys: list | N
                 cp.write_row(r)
         # The current state from the rows just copied: the last state of each key in the chunk.
         conn.execute(
-            "WITH last AS (SELECT DISTINCT ON (key) key, entity, state, entry_id FROM change"
-            "               WHERE school_id = %(s)s AND epoch = %(e)s AND seq = %(q)s ORDER BY key, n DESC),"
-            " gone AS (DELETE FROM record r USING last WHERE r.school_id = %(s)s AND r.key = last.key"
-            "           AND last.state IS NULL)"
-            " INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
-            " SELECT %(s)s, key, entity, state, %(e)s, entry_id FROM last WHERE state IS NOT NULL"
+            "INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
+            " SELECT %(s)s, key, entity, state, %(e)s, entry_id FROM ("
+            "   SELECT DISTINCT ON (key) key, entity, state, entry_id FROM change"
+            "    WHERE school_id = %(s)s AND epoch = %(e)s AND seq = %(q)s ORDER BY key, n DESC) last"
+            "  WHERE state IS NOT NULL"
             " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
             " entry_id = EXCLUDED.entry_id", {"s": sid, "e": epoch, "q": seq})
+        last_state: dict[str, bool] = {}
+        for r in rows:
+            last_state[r[8]] = r[9] is None
+        gone = [k for k, deleted in last_state.items() if deleted]
+        if gone:
+            conn.execute("DELETE FROM record WHERE school_id = %s AND key = ANY(%s)", (sid, gone))
         n = len(rows)
         last_change_at = rows[-1][5] if rows else None
     else:
