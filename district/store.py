@@ -369,38 +369,46 @@ def school_detail(conn: psycopg.Connection, code: str) -> dict | None:
         "       (state->>'year_id')::int AS year_id"
         "  FROM record WHERE school_id = %s AND entity = 'study_period' AND state->>'kind' <> 'year'"
         " ORDER BY starts_on", (sid,)).fetchall()
+    # Lessons by period once (a temporary table of this read), then each figure in one pass.
+    conn.execute(
+        "CREATE TEMP TABLE les ON COMMIT DROP AS"
+        " SELECT p.id AS period, split_part(l.key, ':', 2) AS lesson_id, l.state->>'journal_id' AS journal_id,"
+        "        coalesce(l.state->>'topic', '') <> '' AS has_topic"
+        "   FROM record l JOIN (SELECT split_part(key, ':', 2)::int AS id, state->>'starts_on' AS a,"
+        "                              state->>'ends_on' AS b FROM record"
+        "                        WHERE school_id = %(s)s AND entity = 'study_period' AND state->>'kind' <> 'year') p"
+        "     ON l.state->>'date' BETWEEN p.a AND p.b"
+        "  WHERE l.school_id = %(s)s AND l.entity = 'lesson'", {"s": sid})
+    conn.execute("CREATE INDEX ON les (lesson_id)")
+    lessons = {r["period"]: r for r in cur.execute(
+        "SELECT period, count(*) AS lessons, count(*) FILTER (WHERE has_topic) AS with_topic FROM les GROUP BY period")}
+    grades = dict(conn.execute(
+        "SELECT les.period, count(*) FROM record g JOIN les ON les.lesson_id = split_part(g.key, ':', 2)"
+        " WHERE g.school_id = %s AND g.entity = 'grade' GROUP BY les.period", (sid,)).fetchall())
+    absences = dict(conn.execute(
+        "SELECT les.period, count(*) FROM record a JOIN les ON les.lesson_id = split_part(a.key, ':', 2)"
+        " WHERE a.school_id = %s AND a.entity = 'attendance' GROUP BY les.period", (sid,)).fetchall())
+    by_parallel: dict[int, list] = {}
+    for r in cur.execute(
+            "SELECT les.period, (c.state->>'parallel')::int AS parallel, round(avg((g.state->>'value')::numeric), 2)"
+            "       AS avg, count(*) AS n"
+            "  FROM record g JOIN les ON les.lesson_id = split_part(g.key, ':', 2)"
+            "  JOIN record j ON j.school_id = g.school_id AND j.key = 'journal:' || les.journal_id"
+            "  JOIN record c ON c.school_id = g.school_id AND c.key = 'class:' || (j.state->>'class_id')"
+            " WHERE g.school_id = %s AND g.entity = 'grade' AND g.state->>'value' IN ('1', '2', '3', '4', '5')"
+            " GROUP BY les.period, parallel ORDER BY parallel", (sid,)):
+        by_parallel.setdefault(r["period"], []).append({"parallel": r["parallel"], "avg": r["avg"], "n": r["n"]})
     figures = []
     for p in periods:
-        f = cur.execute(
-            "WITH les AS (SELECT split_part(key, ':', 2) AS id, state->>'journal_id' AS journal_id,"
-            "                    coalesce(state->>'topic', '') <> '' AS has_topic"
-            "               FROM record WHERE school_id = %(s)s AND entity = 'lesson'"
-            "                AND state->>'date' BETWEEN %(a)s AND %(b)s),"
-            " jr AS (SELECT split_part(key, ':', 2) AS id, state->>'class_id' AS class_id FROM record"
-            "         WHERE school_id = %(s)s AND entity = 'journal'),"
-            " cl AS (SELECT split_part(key, ':', 2) AS id, (state->>'parallel')::int AS parallel FROM record"
-            "         WHERE school_id = %(s)s AND entity = 'class'),"
-            " gr AS (SELECT split_part(key, ':', 2) AS lesson_id, state->>'value' AS value FROM record"
-            "         WHERE school_id = %(s)s AND entity = 'grade'),"
-            " att AS (SELECT split_part(key, ':', 2) AS lesson_id FROM record"
-            "         WHERE school_id = %(s)s AND entity = 'attendance')"
-            " SELECT (SELECT count(*) FROM les) AS lessons,"
-            "        (SELECT count(*) FROM les WHERE has_topic) AS with_topic,"
-            "        (SELECT count(*) FROM gr JOIN les ON les.id = gr.lesson_id) AS grades,"
-            "        (SELECT count(*) FROM att JOIN les ON les.id = att.lesson_id) AS absences,"
-            "        (SELECT json_agg(x ORDER BY x.parallel) FROM ("
-            "            SELECT cl.parallel, round(avg(gr.value::numeric), 2) AS avg, count(*) AS n"
-            "              FROM gr JOIN les ON les.id = gr.lesson_id JOIN jr ON jr.id = les.journal_id"
-            "              JOIN cl ON cl.id = jr.class_id WHERE gr.value IN ('1','2','3','4','5')"
-            "             GROUP BY cl.parallel) x) AS by_parallel",
-            {"s": sid, "a": p["starts_on"], "b": p["ends_on"]}).fetchone()
         students = cur.execute(
             "SELECT count(DISTINCT state->>'student_id') FROM record WHERE school_id = %s AND entity = 'enrollment'"
             "   AND state->>'from_date' <= %s AND (state->>'to_date' IS NULL OR state->>'to_date' >= %s)",
             (sid, p["ends_on"], p["starts_on"])).fetchone()["count"]
-        filled = round(100 * f["with_topic"] / f["lessons"]) if f["lessons"] else None
-        figures.append({**p, "students": students, "lessons": f["lessons"], "grades": f["grades"],
-                        "absences": f["absences"], "filled_percent": filled, "by_parallel": f["by_parallel"] or []})
+        ls = lessons.get(p["id"]) or {"lessons": 0, "with_topic": 0}
+        filled = round(100 * ls["with_topic"] / ls["lessons"]) if ls["lessons"] else None
+        figures.append({**p, "students": students, "lessons": ls["lessons"], "grades": grades.get(p["id"], 0),
+                        "absences": absences.get(p["id"], 0), "filled_percent": filled,
+                        "by_parallel": by_parallel.get(p["id"], [])})
     counts = {r["entity"]: r["count"] for r in cur.execute(
         "SELECT entity, count(*) FROM record WHERE school_id = %s GROUP BY entity ORDER BY entity", (sid,)).fetchall()}
     lost = cur.execute("SELECT id, epoch, key, entity, district_state, school_state, last_at, last_reason, detected_at"

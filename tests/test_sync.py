@@ -657,6 +657,12 @@ def test_district_users_see_the_dashboard_and_only_the_admin_takes_files(data_di
         assert schools[0]["code"] == "sch-1" and schools[0]["changes_received"] >= 0 and schools[0]["epoch"] == 1
         detail = c.get("/schools/sch-1")
         assert detail.status_code == 200 and "По периодам" in detail.text and "1 четв." in detail.text
+        with store.connect(url) as conn, conn.transaction():
+            figures = store.school_detail(conn, "sch-1")["periods"]
+        first = figures[0]
+        assert first["lessons"] > 0 and first["grades"] > 0 and 0 < first["filled_percent"] <= 100
+        assert first["students"] > 0 and {x["parallel"] for x in first["by_parallel"]} >= {5, 9}
+        assert all(2 <= float(x["avg"]) <= 5 for x in first["by_parallel"])
         assert c.get("/schools/sch-1/lost.json").status_code == 200
         assert c.get("/schools/nope").status_code == 404
         c.cookies.clear()
