@@ -28,6 +28,7 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -178,7 +179,8 @@ async def receive_chunk(request: Request) -> Response:
 
 
 @get("/api/v1/sync/mark", opt={"school": True}, include_in_schema=False)
-async def school_mark(request: Request, school: str = "", t: int = 0, sig: str = "") -> Response:
+async def school_mark(request: Request, school: FromQuery[str] = "", t: FromQuery[int] = 0,
+                      sig: FromQuery[str] = "") -> Response:
     try:
         raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
     except ValueError:
@@ -250,7 +252,7 @@ async def dashboard(request: Request) -> Template:
 
 
 @get("/schools/{code:str}", opt={"roles": VIEWERS})
-async def school_page(request: Request, code: str) -> Template:
+async def school_page(request: Request, code: FromPath[str]) -> Template:
     detail = await request.app.state.pool.run(store.school_detail, code)
     if detail is None:
         raise HTTPException(status_code=404, detail=f"Школы «{code}» нет в районе.")
@@ -258,7 +260,7 @@ async def school_page(request: Request, code: str) -> Template:
 
 
 @get("/schools/{code:str}/lost.json", opt={"roles": {"admin"}})
-async def lost_download(request: Request, code: str) -> Response:
+async def lost_download(request: Request, code: FromPath[str]) -> Response:
     try:
         data = await request.app.state.pool.run(store.lost_file, code)
     except UserError as e:
@@ -269,7 +271,7 @@ async def lost_download(request: Request, code: str) -> Response:
 
 
 @post("/schools/{code:str}/lost/handed", opt={"roles": {"admin"}})
-async def lost_handed(request: Request, code: str) -> Response:
+async def lost_handed(request: Request, code: FromPath[str]) -> Response:
     form = await request.form()
     ids = [int(x) for x in form.getall("id") if str(x).isdigit()] if hasattr(form, "getall") else []
     if not ids:
