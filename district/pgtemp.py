@@ -33,6 +33,7 @@ class Cluster:
         if self.bin is None:
             raise RuntimeError("PostgreSQL не установлен (нужен пакет postgresql: sudo apt install postgresql).")
         self.base = Path(base or tempfile.mkdtemp(prefix="zhurnal-pg-"))
+        self.base.mkdir(parents=True, exist_ok=True)
         self.data = self.base / "data"
         self.user = user
         self.os_user = None

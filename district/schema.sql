@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS school (
     last_contact     timestamptz,
     last_chunk_at    timestamptz,
     last_change_at   timestamptz,      -- when the newest change received was made at the school
-    changes_received bigint NOT NULL DEFAULT 0,
+    changes_received bigint NOT NULL DEFAULT 0,   -- records of snapshots and changes
     chunks_received  bigint NOT NULL DEFAULT 0,
     last_error       text,
     last_error_at    timestamptz

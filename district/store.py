@@ -255,7 +255,7 @@ def _ingest(conn: psycopg.Connection, ch: chunks.Chunk, via: str, keys: list | N
                  " chunks_received = chunks_received + 1, last_change_at = coalesce(%s, last_change_at),"
                  " last_error = NULL, last_error_at = NULL WHERE id = %s",
                  (epoch, seq, int(h["last"]), str(h.get("head", "")), proof, in_snapshot,
-                  n if kind == "changes" else 0, last_change_at, sid))
+                  n, last_change_at, sid))
     log_outcome(conn, ch.school, epoch, seq, via, "applied", f"Принят пакет № {seq} (эпоха {epoch}): {n} записей.")
     return {"status": "applied", "epoch": epoch, "seq": seq, "proof": proof, "entries": n}
 
