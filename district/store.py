@@ -227,19 +227,20 @@ def _ingest(conn: psycopg.Connection, ch: chunks.Chunk, via: str, keys: list | N
                                 " state, reason) FROM STDIN") as cp:
             for r in rows:
                 cp.write_row(r)
-        # The current state from the rows just copied: the last state of each key in the chunk.
-        conn.execute(
-            "INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
-            " SELECT %(s)s, key, entity, state, %(e)s, entry_id FROM ("
-            "   SELECT DISTINCT ON (key) key, entity, state, entry_id FROM change"
-            "    WHERE school_id = %(s)s AND epoch = %(e)s AND seq = %(q)s ORDER BY key, n DESC) last"
-            "  WHERE state IS NOT NULL"
-            " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
-            " entry_id = EXCLUDED.entry_id", {"s": sid, "e": epoch, "q": seq})
-        last_state: dict[str, bool] = {}
+        # The current state from the rows just copied: the last row of each key in the chunk
+        # (found here), upserted from `change` without sending the states twice.
+        last: dict[str, tuple[int, bool]] = {}
         for r in rows:
-            last_state[r[8]] = r[9] is None
-        gone = [k for k, deleted in last_state.items() if deleted]
+            last[r[8]] = (r[3], r[9] is None)
+        keep = [n_ for n_, deleted in last.values() if not deleted]
+        gone = [k for k, (_, deleted) in last.items() if deleted]
+        if keep:
+            conn.execute(
+                "INSERT INTO record (school_id, key, entity, state, epoch, entry_id)"
+                " SELECT school_id, key, entity, state, epoch, entry_id FROM change"
+                "  WHERE school_id = %(s)s AND epoch = %(e)s AND seq = %(q)s AND n = ANY(%(n)s)"
+                " ON CONFLICT (school_id, key) DO UPDATE SET state = EXCLUDED.state, epoch = EXCLUDED.epoch,"
+                " entry_id = EXCLUDED.entry_id", {"s": sid, "e": epoch, "q": seq, "n": keep})
         if gone:
             conn.execute("DELETE FROM record WHERE school_id = %s AND key = ANY(%s)", (sid, gone))
         n = len(rows)
