@@ -720,3 +720,37 @@ def test_the_proxy_setting_is_honoured(data_dir, district, server):
     finally:
         proxy.close()
     assert_equal(settings, district[0])
+
+
+def test_a_snapshot_cut_short_by_a_crash_is_abandoned_for_the_next_epoch(data_dir, district, server, monkeypatch):
+    settings = set_up_school(data_dir, district, f"http://127.0.0.1:{server.port}")
+    assert school.run_round(settings).complete
+    # A restore happened (a new feed epoch); the school dies after the first chunk of the new
+    # epoch's snapshot, and that chunk even reached the district.
+    conn = sqlite3.connect(settings.db_path)
+    conn.execute("INSERT INTO feed_epoch(started_at, reason) VALUES ('2026-12-01T10:00:00Z', 'восстановление')")
+    conn.commit()
+    conn.close()
+    real = school._write_chunk
+    written = []
+
+    def dies_after_one(data, header, plain, cfg, key):
+        if written:
+            raise KeyboardInterrupt("kill -9")
+        real(data, header, plain, cfg, key)
+        written.append(header)
+
+    monkeypatch.setattr(school, "_write_chunk", dies_after_one)
+    with pytest.raises(KeyboardInterrupt), school.locked(data_dir):
+        school.seal_pending(settings)
+    monkeypatch.setattr(school, "_write_chunk", real)
+    assert written[0]["epoch"] == 2 and written[0]["kind"] == "snapshot" and not written[0]["final"]
+    (e, s, f), = school.outbox(data_dir)
+    with store.connect(district[0], autocommit=True) as c:
+        assert store.ingest(c, school.wire_bytes(f))["status"] == "applied"
+    # Restarted: epoch 2 is abandoned, epoch 3 brings the whole state.
+    assert school.run_round(settings).complete
+    assert school.read_state(data_dir)["sealed"]["epoch"] == 3
+    assert_equal(settings, district[0])
+    with store.connect(district[0]) as c:
+        assert not store.lost_file(c, "sch-1")["items"]  # nothing was lost: the state is the same
