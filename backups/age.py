@@ -1,14 +1,16 @@
 """The age v1 file format (https://c2sp.org/age) for encrypted backups.
 
-Files written here decrypt with the standard `age` tool and vice versa. Supported:
-X25519 recipients and identities (encrypt and decrypt), scrypt passphrase stanzas and
-the ASCII armor (decrypt only). Both directions stream one 64 KiB chunk at a time.
+Files written here decrypt with the standard `age` tool and vice versa: X25519 recipients
+and identities, binary files, both directions streaming one 64 KiB chunk at a time. That
+is all the backups use. Another kind of identity is any object with `unwrap(stanzas)`
+(returning the file key or None), and the reader takes any `.read(n)` source: the tests
+add the spec's scrypt passphrases and the ASCII armor that way (tests/agetools.py) to run
+the community test vectors.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import io
@@ -16,35 +18,26 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import BinaryIO, Iterable, NamedTuple, Union
+from typing import BinaryIO, Iterable, NamedTuple, Protocol, Union
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16
 FILE_KEY_SIZE = 16
 NONCE_SIZE = 16
-# age refuses scrypt work factors above 2**22 by default: higher ones take minutes and GiBs.
-SCRYPT_MAX_WORK_FACTOR = 22
-
-ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
-ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
-# Armor lines and stanza body lines: 64 base64 columns, i.e. 48 bytes.
-_COLUMNS = 64
-_LINE_BYTES = 48
-# Same bound as age: whitespace around the armor is allowed, but not unlimited amounts.
-_ARMOR_MAX_WHITESPACE = 1024
+# Stanza body lines: 64 base64 columns, i.e. 48 bytes.
+COLUMNS = 64
+LINE_BYTES = 48
 # Our own bound on one header line, so garbage without newlines cannot eat memory.
 _MAX_HEADER_LINE = 64 * 1024
 
 _B64_RAW = re.compile(rb"[A-Za-z0-9+/]*")
-_WORK_FACTOR = re.compile(r"[1-9][0-9]*")
 _OTHER_VERSION = re.compile(rb"age-encryption\.org/[\x21-\x7e]+\n")  # version = 1*VCHAR
 
 
@@ -91,12 +84,6 @@ class PayloadError(AgeError):
     """The encrypted payload is corrupted, truncated or has trailing data."""
 
     message = "Файл резервной копии повреждён или обрезан"
-
-
-class ArmorError(AgeError):
-    """The ASCII armor (PEM) wrapping is malformed."""
-
-    message = "Неверный формат текстовой (ASCII) оболочки файла резервной копии"
 
 
 # --- Bech32 (BIP 173 without the 90-character limit, as the spec says) ---------------
@@ -182,7 +169,7 @@ def _b64_raw(data: bytes) -> bytes:
     return base64.b64encode(data).rstrip(b"=")
 
 
-def _b64_raw_decode(s: bytes, what: str) -> bytes:
+def b64_raw_decode(s: bytes, what: str) -> bytes:
     """Strict unpadded base64: no padding, no stray characters, canonical trailing bits."""
     if not _B64_RAW.fullmatch(s) or len(s) % 4 == 1:
         raise HeaderError(f"invalid base64 in {what}")
@@ -225,7 +212,7 @@ class X25519Identity:
         """The `AGE-SECRET-KEY-1...` text form of this identity."""
         return bech32_encode(_IDENTITY_HRP, self._key.private_bytes_raw()).upper()
 
-    def unwrap(self, stanzas: list[_Stanza]) -> bytes | None:
+    def unwrap(self, stanzas: list[Stanza]) -> bytes | None:
         """Return the file key from a matching X25519 stanza, or None."""
         ours = []
         for s in stanzas:
@@ -233,7 +220,7 @@ class X25519Identity:
                 continue  # the spec: ignore stanzas of other types
             if len(s.args) != 2:
                 raise HeaderError("X25519 stanza must have exactly one argument")
-            share = _b64_raw_decode(s.args[1].encode(), "X25519 share")
+            share = b64_raw_decode(s.args[1].encode(), "X25519 share")
             if len(share) != 32:
                 raise HeaderError("X25519 share must be 32 bytes")
             # Checked before decrypting to avoid partitioning oracle attacks (spec).
@@ -255,46 +242,13 @@ class X25519Identity:
         return None
 
 
-class ScryptIdentity:
-    """A passphrase that unwraps `scrypt` stanzas (decryption only)."""
+class Unwrapper(Protocol):
+    """An identity: the file key from the header's stanzas, or None if none is for it."""
 
-    def __init__(self, passphrase: str | bytes, max_work_factor: int = SCRYPT_MAX_WORK_FACTOR):
-        self._passphrase = passphrase.encode() if isinstance(passphrase, str) else passphrase
-        self.max_work_factor = max_work_factor
-
-    def __repr__(self) -> str:
-        return "ScryptIdentity(***)"
-
-    def unwrap(self, stanzas: list[_Stanza]) -> bytes | None:
-        """Return the file key from the scrypt stanza, or None."""
-        for s in stanzas:
-            if s.args[0] != "scrypt":
-                continue
-            if len(s.args) != 3:
-                raise HeaderError("scrypt stanza must have exactly two arguments")
-            salt = _b64_raw_decode(s.args[1].encode(), "scrypt salt")
-            if len(salt) != 16:
-                raise HeaderError("scrypt salt must be 16 bytes")
-            if not _WORK_FACTOR.fullmatch(s.args[2]):
-                raise HeaderError("scrypt work factor is not a canonical decimal")
-            if len(s.args[2]) > 3 or int(s.args[2]) > self.max_work_factor:
-                raise HeaderError(
-                    f"scrypt work factor {s.args[2]} is too large",
-                    "Файл защищён паролем со слишком высокой сложностью (scrypt)",
-                )
-            if len(s.body) != FILE_KEY_SIZE + TAG_SIZE:
-                raise HeaderError("scrypt stanza body has the wrong length")
-            salt = b"age-encryption.org/v1/scrypt" + salt
-            kdf = Scrypt(salt=salt, length=32, n=1 << int(s.args[2]), r=8, p=1)
-            wrap_key = kdf.derive(self._passphrase)
-            try:
-                return ChaCha20Poly1305(wrap_key).decrypt(bytes(12), s.body, None)
-            except InvalidTag:
-                continue  # wrong passphrase
-        return None
+    def unwrap(self, stanzas: list[Stanza]) -> bytes | None: ...
 
 
-Identity = Union[str, X25519Identity, ScryptIdentity]
+Identity = Union[str, X25519Identity, Unwrapper]
 
 
 def parse_identity(identity: str) -> X25519Identity:
@@ -342,7 +296,7 @@ def load_identities(path: str | os.PathLike) -> list[X25519Identity]:
 # --- Input plumbing ------------------------------------------------------------------
 
 
-class _Source:
+class Source:
     """Buffered reader over any `.read(n)` object: exact reads, bounded lines, peeking."""
 
     def __init__(self, raw):
@@ -388,91 +342,22 @@ class _Source:
             self._buf += data
 
 
-class _ArmorDecoder:
-    """Strict PEM decoder (RFC 7468 strict form) with age's rules, as a `.read(n)` stream."""
-
-    def __init__(self, src: _Source):
-        self._src = src
-        self._started = False
-        self._done = False
-        self._pending = b""
-
-    def _line(self) -> bytes:
-        line = self._src.readline(_ARMOR_MAX_WHITESPACE + 2)
-        if not line:
-            raise ArmorError("unexpected end of armored file")
-        if line.endswith(b"\n"):
-            line = line[:-1]
-        elif len(line) > _ARMOR_MAX_WHITESPACE:
-            raise ArmorError("line too long")
-        return line.removesuffix(b"\r")  # both LF and CRLF line endings are accepted
-
-    def _start(self) -> None:
-        skipped = 0
-        while not (line := self._line()).strip():
-            skipped += len(line) + 1
-            if skipped > _ARMOR_MAX_WHITESPACE:
-                raise ArmorError("too much leading whitespace")
-        if line != ARMOR_BEGIN:
-            raise ArmorError("invalid first line")
-        self._started = True
-
-    def _finish(self) -> None:
-        # Only whitespace may follow the armor, otherwise the file is malleable.
-        self._done = True
-        rest = self._src.read(_ARMOR_MAX_WHITESPACE)
-        if rest.strip():
-            raise ArmorError("trailing data after armored file")
-        if len(rest) == _ARMOR_MAX_WHITESPACE:
-            raise ArmorError("too much trailing whitespace")
-
-    def _decode_line(self) -> bytes:
-        line = self._line()
-        if line == ARMOR_END:
-            self._finish()
-            return b""
-        if not line or len(line) > _COLUMNS:
-            raise ArmorError("empty or too long line")
-        try:
-            data = base64.b64decode(line, validate=True)
-        except binascii.Error:
-            raise ArmorError("invalid base64") from None
-        if base64.b64encode(data) != line:
-            raise ArmorError("non-canonical base64")
-        if len(data) < _LINE_BYTES:  # only the last line may be short
-            if self._line() != ARMOR_END:
-                raise ArmorError("invalid closing line")
-            self._finish()
-        return data
-
-    def read(self, n: int) -> bytes:
-        if not self._started:
-            self._start()
-        parts, have = [self._pending], len(self._pending)
-        while have < n and not self._done:
-            parts.append(self._decode_line())
-            have += len(parts[-1])
-        data = b"".join(parts)
-        self._pending = data[n:]
-        return data[:n]
-
-
 # --- Header --------------------------------------------------------------------------
 
 
-class _Stanza(NamedTuple):
+class Stanza(NamedTuple):
     args: list[str]
     body: bytes
 
 
-def _header_line(src: _Source) -> bytes:
+def _header_line(src: Source) -> bytes:
     line = src.readline(_MAX_HEADER_LINE)
     if not line.endswith(b"\n"):
         raise HeaderError("header is truncated or has an overlong line")
     return line
 
 
-def _parse_header(src: _Source) -> tuple[list[_Stanza], bytes, bytes]:
+def _parse_header(src: Source) -> tuple[list[Stanza], bytes, bytes]:
     """Read the header; returns stanzas, the MAC and the exact bytes the MAC covers."""
     line = src.readline(_MAX_HEADER_LINE)
     if line != VERSION_LINE:
@@ -489,7 +374,7 @@ def _parse_header(src: _Source) -> tuple[list[_Stanza], bytes, bytes]:
             parts = line[:-1].split(b" ")
             if parts[0] != b"---" or len(parts) != 2:
                 raise HeaderError("malformed MAC line")
-            mac = _b64_raw_decode(parts[1], "header MAC")
+            mac = b64_raw_decode(parts[1], "header MAC")
             if len(mac) != 32:
                 raise HeaderError("header MAC must be 32 bytes")
             covered += b"---"  # the MAC covers the header up to "---", without the space
@@ -506,29 +391,30 @@ def _parse_header(src: _Source) -> tuple[list[_Stanza], bytes, bytes]:
         while True:  # body lines are full 64 columns until a shorter (maybe empty) one
             line = _header_line(src)
             covered += line
-            data = _b64_raw_decode(line[:-1], "stanza body")
-            if len(data) > _LINE_BYTES:
+            data = b64_raw_decode(line[:-1], "stanza body")
+            if len(data) > LINE_BYTES:
                 raise HeaderError("stanza body line longer than 64 columns")
             body += data
-            if len(data) < _LINE_BYTES:
+            if len(data) < LINE_BYTES:
                 break
-        stanzas.append(_Stanza([a.decode("ascii") for a in parts[1:]], bytes(body)))
+        stanzas.append(Stanza([a.decode("ascii") for a in parts[1:]], bytes(body)))
     if not stanzas:
         raise HeaderError("header has no recipient stanzas")
     return stanzas, mac, bytes(covered)
 
 
-def _as_identities(identities: Iterable[Identity]) -> list[X25519Identity | ScryptIdentity]:
+def _as_identities(identities: Iterable[Identity]) -> list[Unwrapper]:
     result = [parse_identity(i) if isinstance(i, str) else i for i in identities]
     if not result:
         raise ValueError("no identities given")
     return result
 
 
-def _read_header(src: _Source, identities: list) -> bytes:
+def _read_header(src: Source, identities: list) -> bytes:
     """Parse the header, unwrap the file key and check the MAC; returns the file key."""
     stanzas, mac, covered = _parse_header(src)
-    # Passphrase files must be authenticated by the passphrase alone (spec).
+    # Passphrase files must be authenticated by the passphrase alone (spec): a header rule,
+    # whichever identities are given.
     if any(s.args[0] == "scrypt" for s in stanzas) and len(stanzas) != 1:
         raise HeaderError("an scrypt stanza must be the only one in the header")
     for identity in identities:
@@ -560,8 +446,8 @@ def _x25519_stanza(file_key: bytes, recipient: bytes) -> bytes:
         raise KeyFormatError("X25519 recipient is a low-order point") from None
     wrap_key = _hkdf(shared, share + recipient, b"age-encryption.org/v1/X25519")
     body = _b64_raw(ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None))
-    lines = [body[i : i + _COLUMNS] for i in range(0, len(body), _COLUMNS)]
-    if not lines or len(lines[-1]) == _COLUMNS:
+    lines = [body[i : i + COLUMNS] for i in range(0, len(body), COLUMNS)]
+    if not lines or len(lines[-1]) == COLUMNS:
         lines.append(b"")  # the body always ends with a line shorter than 64 columns
     return b"-> X25519 " + _b64_raw(share) + b"\n" + b"".join(line + b"\n" for line in lines)
 
@@ -657,21 +543,15 @@ def encrypt(src: BinaryIO, dst: BinaryIO, recipients: Iterable[str]) -> None:
 class AgeReader(io.BufferedIOBase):
     """Readable file object over an age file; header errors are raised on creation.
 
-    `armored` None detects the ASCII armor, True requires it, False refuses it. Data is
-    released chunk by chunk as authenticated; an error after some data (truncation,
-    trailing garbage) is raised by the read that would otherwise have reported EOF.
+    Data is released chunk by chunk as authenticated; an error after some data
+    (truncation, trailing garbage) is raised by the read that would otherwise have
+    reported EOF.
     """
 
-    def __init__(
-        self, src: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None
-    ):
+    def __init__(self, src: BinaryIO, identities: Iterable[Identity]):
         super().__init__()
         ids = _as_identities(identities)
-        source = _Source(src)
-        if armored is None:
-            armored = source.peek(_ARMOR_MAX_WHITESPACE + 16).lstrip().startswith(b"-----BEGIN")
-        if armored:
-            source = _Source(_ArmorDecoder(source))
+        source = Source(src)
         file_key = _read_header(source, ids)
         nonce = source.read(NONCE_SIZE)
         if len(nonce) != NONCE_SIZE:
@@ -711,7 +591,7 @@ class AgeReader(io.BufferedIOBase):
             try:
                 if self._src.read(1):
                     self._error = PayloadError("trailing data after the final chunk")
-            except AgeError as e:  # e.g. broken armor after the payload
+            except AgeError as e:  # the source's own error (the tests' armor decoder)
                 self._error = e
         return plain
 
@@ -757,10 +637,8 @@ class AgeReader(io.BufferedIOBase):
         return b"".join(parts)
 
 
-def decrypt(
-    src: BinaryIO, dst: BinaryIO, identities: Iterable[Identity], *, armored: bool | None = None
-) -> None:
+def decrypt(src: BinaryIO, dst: BinaryIO, identities: Iterable[Identity]) -> None:
     """Decrypt `src` to `dst`; on error `dst` may hold a partial plaintext to discard."""
-    with AgeReader(src, identities, armored=armored) as reader:
+    with AgeReader(src, identities) as reader:
         while data := reader.read1(CHUNK_SIZE):
             dst.write(data)

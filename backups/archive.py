@@ -1,9 +1,13 @@
-"""The backup file: age( gzip( tar[ manifest.json, zhurnal.sqlite3 ] ) ).
+"""The backup file: age( gzip( tar[ manifest.json, zhurnal.sqlite3, files/…, messages/…, archive/… ] ) ).
 
 Nothing of our own in the format: `age -d -i KEY FILE | tar xz` opens it on any Linux
 machine. The manifest comes first so that a reader knows what it holds (and refuses a
-backup from a newer version) before it extracts the database. Everything streams, one
-64 KiB chunk at a time: memory stays flat whatever the size of the database.
+backup from a newer version) before it extracts anything; it carries the SHA-256 of the
+database and of every file of the school that follows it. Everything streams, one chunk
+at a time: memory stays flat whatever the size of the database and the files.
+
+Format 1 (before the school's files were included) held the manifest and the database
+only; it is still read, verified and restored.
 """
 
 from __future__ import annotations
@@ -13,28 +17,39 @@ import hashlib
 import io
 import json
 import os
+import logging
 import re
 import sqlite3
+import stat
 import tarfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterable
 
-from server import __version__
+from server import __version__, clock, ledger
 from server.db import latest_version, schema_version
+from server.fsutil import fsync_dir
 
 from . import age
-from .errors import BackupError, Cancelled, from_age
+from .errors import BackupError, Cancelled, from_age, from_os_error
+
+log = logging.getLogger("zhurnal.backups")
 
 FORMAT = "zhurnal-backup"
-FORMAT_VERSION = 1
+# 2: the school's files follow the database (1: the database only — still read).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 DB_MEMBER = "zhurnal.sqlite3"
+# The folders of the data folder that hold the school's files, each kept whole in a backup:
+# homework files, message attachments, the archive (PDFs of closed years).
+FILE_FOLDERS = ("files", "messages", "archive")
 SUFFIX = ".tar.gz.age"
 NAME_RE = re.compile(r"^zhurnal-(\d{8}T\d{6}Z)(?:-([a-z]+))?(?:-(\d+))?\.tar\.gz\.age$")
-MAX_MANIFEST = 1024 * 1024
+# The manifest lists every file (~150 bytes each): 32 MB is some 200 000 files.
+MAX_MANIFEST = 32 * 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1024 * 1024
 # Pages per step of the online backup: small steps keep the progress bar moving.
 SNAPSHOT_PAGES = 2048
@@ -46,11 +61,12 @@ GZIP_LEVEL_FAST = 1
 
 NOT_A_BACKUP = "Файл не является резервной копией Журнала или повреждён."
 
-# (stage, done, total): stages are snapshot, check, write, verify, decrypt, copy.
+# (stage, done, total): stages are snapshot, check, files (hashing the school's files),
+# write, verify, decrypt, copy.
 Progress = Callable[[str, int, int], None]
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
@@ -59,6 +75,16 @@ class Snapshot:
     path: Path
     manifest: dict
     periods: list[tuple[date, date]]
+    files_root: Path | None = None  # the data folder the manifest's files are read from
+
+
+def files_of(manifest: dict) -> list[dict]:
+    """The school's files a backup holds ({"path", "size", "sha256"} each); [] for format 1."""
+    return manifest.get("files") or []
+
+
+def files_size(manifest: dict) -> int:
+    return sum(f["size"] for f in files_of(manifest))
 
 
 # --- Names --------------------------------------------------------------------------
@@ -119,8 +145,7 @@ def audit_head(conn: sqlite3.Connection) -> dict | None:
     """The last entry of the journal's audit log: {"id", "hash"}, or None."""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit_log'").fetchone():
         return None
-    row = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    return {"id": row[0], "hash": row[1]} if row else None
+    return ledger.head(conn)
 
 
 def study_periods(conn: sqlite3.Connection) -> list[tuple[date, date]]:
@@ -136,7 +161,7 @@ def study_periods(conn: sqlite3.Connection) -> list[tuple[date, date]]:
     return found
 
 
-def sha256_file(path: Path, progress: Progress = _no_progress, stage: str = "check") -> str:
+def sha256_file(path: Path, progress: Progress = no_progress, stage: str = "check") -> str:
     h = hashlib.sha256()
     total = path.stat().st_size
     done = 0
@@ -148,26 +173,109 @@ def sha256_file(path: Path, progress: Progress = _no_progress, stage: str = "che
     return h.hexdigest()
 
 
+# --- The school's files --------------------------------------------------------------
+
+
+def member_path_ok(path: str) -> bool:
+    """A file's name inside a backup: relative, under one of FILE_FOLDERS, no `.`/`..`.
+
+    What a restore writes is decided by the manifest, so a hostile backup cannot put a file
+    anywhere but into these folders of the staging copy."""
+    if not isinstance(path, str) or not path or "\\" in path or "\0" in path:
+        return False
+    parts = path.split("/")
+    return (len(parts) >= 2 and parts[0] in FILE_FOLDERS
+            and all(p and p not in (".", "..") for p in parts) and PurePosixPath(path).as_posix() == path)
+
+
+def list_school_files(data_dir: Path) -> list[tuple[str, Path, int]]:
+    """(name in the backup, path, size) of every file in the data folder's FILE_FOLDERS, sorted.
+
+    Hidden files (a temporary `.x.tmp` being written) and symbolic links are not the
+    school's files and are left out; so is a name that cannot be written into a manifest
+    (not UTF-8), with a line in the log."""
+    found = []
+    for top in FILE_FOLDERS:
+        root = Path(data_dir) / top
+        if not root.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                path = Path(dirpath) / name
+                rel = path.relative_to(data_dir).as_posix()
+                try:
+                    rel.encode("utf-8")
+                    st = os.lstat(path)
+                except UnicodeEncodeError:
+                    log.warning("Файл с именем не в UTF-8 не попадёт в резервную копию: %r", rel)
+                    continue
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and member_path_ok(rel):
+                    found.append((rel, path, st.st_size))
+    return sorted(found)
+
+
+def hash_school_files(data_dir: Path, progress: Progress = no_progress,
+                      cancelled: Callable[[], bool] = lambda: False) -> list[dict]:
+    """The manifest's list of files: {"path", "size", "sha256"} of each, read once.
+
+    The files are written once under random names and never changed (a replaced homework
+    file is a new file), so what is hashed here is what the archive then holds; a file
+    removed meanwhile (an upload the server refused) is left out."""
+    listed = list_school_files(data_dir)
+    total = sum(size for _, _, size in listed)
+    done = 0
+    found = []
+    for rel, path, _ in listed:
+        h, size = hashlib.sha256(), 0
+        try:
+            with open(path, "rb") as f:
+                while data := f.read(COPY_CHUNK):
+                    if cancelled():
+                        raise Cancelled()
+                    h.update(data)
+                    size += len(data)
+                    done += len(data)
+                    progress("files", done, max(total, done))
+        except FileNotFoundError:
+            continue
+        found.append({"path": rel, "size": size, "sha256": h.hexdigest()})
+    return found
+
+
 # --- Snapshot ------------------------------------------------------------------------
 
 
-def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
-                  cancelled: Callable[[], bool] = lambda: False) -> Snapshot:
-    """Copy the live database to `dest` with SQLite's online backup, then check the copy.
+def _create_private(path: Path) -> None:
+    """An empty file only its owner may read: a decrypted copy of the database is never 0644."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def take_snapshot(db_path: Path, dest: Path, progress: Progress = no_progress,
+                  cancelled: Callable[[], bool] = lambda: False, files_from: Path | None = None) -> Snapshot:
+    """Copy the live database to `dest` with SQLite's online backup, then check the copy;
+    with `files_from` (the data folder) also list and hash the school's files.
 
     The source connection holds one read transaction for the whole copy: with WAL the
     server's writers never wait for it, and the copy is the database as of that moment
-    (without it, every write by the server would restart the backup from page one).
+    (without it, every write by the server would restart the backup from page one). The
+    files are listed after it: a file is written before the row that names it, and never
+    removed, so every file the copy names is there.
     """
     if not db_path.exists():
         raise BackupError(f"Базы данных {db_path} нет: копировать нечего.")
+    _create_private(dest)
     src = sqlite3.connect(str(db_path), isolation_level=None, timeout=30)
     dst = sqlite3.connect(str(dest), isolation_level=None)
     try:
         src.execute("PRAGMA busy_timeout=30000")
         src.execute("BEGIN")
         src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read snapshot starts here
-        created = datetime.now(timezone.utc)
+        created = clock.now()
 
         def step(status: int, remaining: int, total: int) -> None:
             if cancelled():
@@ -187,6 +295,10 @@ def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
         dst.close()
         src.close()
     digest = sha256_file(dest, progress)
+    try:
+        files = hash_school_files(files_from, progress, cancelled) if files_from is not None else []
+    except OSError as e:
+        raise from_os_error(e, "чтении файлов школы") from None
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -200,8 +312,10 @@ def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
         # The journal's audit chain as far as this copy goes: `zhurnal audit verify` finds its
         # last entries cut off (with the data they describe) by comparing with this.
         "audit_head": head,
+        # The school's files, in the order they follow the database in the archive.
+        "files": files,
     }
-    return Snapshot(dest, manifest, periods)
+    return Snapshot(dest, manifest, periods, files_from)
 
 
 # --- Writing -------------------------------------------------------------------------
@@ -210,9 +324,10 @@ def take_snapshot(db_path: Path, dest: Path, progress: Progress = _no_progress,
 class _ProgressReader(io.RawIOBase):
     """Reads a file for tarfile, reporting progress and honouring cancellation."""
 
-    def __init__(self, f: BinaryIO, total: int, progress: Progress, stage: str, cancelled: Callable[[], bool]):
+    def __init__(self, f: BinaryIO, done: int, total: int, progress: Progress, stage: str,
+                 cancelled: Callable[[], bool]):
         self._f, self._total, self._progress, self._stage, self._cancelled = f, total, progress, stage, cancelled
-        self._done = 0
+        self.done = done
 
     def readable(self) -> bool:
         return True
@@ -221,36 +336,79 @@ class _ProgressReader(io.RawIOBase):
         if self._cancelled():
             raise Cancelled()
         data = self._f.read(n)
-        self._done += len(data)
-        self._progress(self._stage, self._done, self._total)
+        self.done += len(data)
+        self._progress(self._stage, self.done, self._total)
         return data
 
 
-def write_tar(out: BinaryIO, manifest: dict, db_path: Path, progress: Progress = _no_progress,
-              cancelled: Callable[[], bool] = lambda: False, level: int = GZIP_LEVEL) -> None:
-    """The compressed tar (manifest.json, then the database) into the file object `out`."""
-    mtime = int(datetime.now(timezone.utc).timestamp())
+def write_tar(out: BinaryIO, manifest: dict, db_path: Path, progress: Progress = no_progress,
+              cancelled: Callable[[], bool] = lambda: False, level: int = GZIP_LEVEL,
+              files_root: Path | None = None) -> None:
+    """The compressed tar (manifest.json, the database, the school's files) into `out`.
+
+    The manifest's files are read from `files_root` (the data folder)."""
+    files = files_of(manifest)
+    if files and files_root is None:
+        raise ValueError("the manifest lists files but no folder to read them from")
+    mtime = int(clock.timestamp())
+    total = manifest["database"]["size"] + files_size(manifest)
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=mtime, filename="") as gz:
         with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime, info.mode = len(data), mtime, 0o600
             tar.addfile(info, io.BytesIO(data))
-            info = tarfile.TarInfo(DB_MEMBER)
-            info.size, info.mtime, info.mode = db_path.stat().st_size, mtime, 0o600
-            with open(db_path, "rb") as f:
-                tar.addfile(info, _ProgressReader(f, info.size, progress, "write", cancelled))
+            done = 0
+            for name, path, size in [(DB_MEMBER, db_path, manifest["database"]["size"])] + [
+                    (f["path"], files_root / f["path"], f["size"]) for f in files]:
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = size, mtime, 0o600
+                try:
+                    f = open(path, "rb")
+                except FileNotFoundError:
+                    raise BackupError(f"Файл {name} удалён во время резервного копирования: "
+                                      "копия будет сделана заново.") from None
+                with f:
+                    reader = _ProgressReader(f, done, total, progress, "write", cancelled)
+                    tar.addfile(info, reader)
+                    done = reader.done
 
 
 def write_backup(out: BinaryIO, recipients: Iterable[str], manifest: dict, db_path: Path,
-                 progress: Progress = _no_progress, cancelled: Callable[[], bool] = lambda: False,
-                 level: int = GZIP_LEVEL) -> None:
+                 progress: Progress = no_progress, cancelled: Callable[[], bool] = lambda: False,
+                 level: int = GZIP_LEVEL, files_root: Path | None = None) -> None:
     """Encrypt the archive to every recipient; on any error the age stream stays unfinished."""
     with age.AgeWriter(out, list(recipients)) as enc:
-        write_tar(enc, manifest, db_path, progress, cancelled, level)
+        write_tar(enc, manifest, db_path, progress, cancelled, level, files_root)
 
 
 # --- Reading -------------------------------------------------------------------------
+
+
+def open_backup(path: Path) -> BinaryIO:
+    """A backup file for reading; BackupError in Russian if it is missing or not a file."""
+    try:
+        return open(path, "rb", buffering=COPY_CHUNK)
+    except FileNotFoundError:
+        raise BackupError(f"Файл {path} не найден.") from None
+    except IsADirectoryError:
+        raise BackupError(f"{path} — это папка, а не файл резервной копии.") from None
+    except OSError as e:
+        raise from_os_error(e, "чтении файла резервной копии") from None
+
+
+def _files_ok(files) -> bool:
+    if not isinstance(files, list):
+        return False
+    paths = set()
+    for f in files:
+        if (not isinstance(f, dict) or not member_path_ok(f.get("path")) or not isinstance(f.get("size"), int)
+                or f["size"] < 0 or not isinstance(f.get("sha256"), str) or not _SHA256.fullmatch(f["sha256"])
+                or f["path"] in paths):
+            return False
+        paths.add(f["path"])
+    # A name may not be both a file and a folder ("files/a" and "files/a/b").
+    return not any(p.rsplit("/", i)[0] in paths for p in paths for i in range(1, p.count("/")))
 
 
 def _parse_manifest(data: bytes) -> dict:
@@ -266,7 +424,9 @@ def _parse_manifest(data: bytes) -> dict:
                           "Установите новую версию программы. База не изменена.")
     db = manifest.get("database")
     if (not isinstance(db, dict) or not isinstance(db.get("sha256"), str) or not isinstance(db.get("size"), int)
-            or not isinstance(manifest.get("schema_version"), int) or not isinstance(manifest.get("tables"), dict)):
+            or not isinstance(manifest.get("schema_version"), int) or not isinstance(manifest.get("tables"), dict)
+            or (version >= 2 and not _files_ok(manifest.get("files")))
+            or (version < 2 and "files" in manifest)):
         raise BackupError(NOT_A_BACKUP)
     return manifest
 
@@ -281,26 +441,68 @@ def refuse_newer_schema(found: int) -> None:
 
 
 def read_backup(src: BinaryIO, identities: list, extract_to: Path | None = None,
-                progress: Progress = _no_progress, stage: str = "decrypt",
-                cancelled: Callable[[], bool] = lambda: False) -> dict:
-    """Decrypt and unpack; returns the manifest once the database matched its hash.
+                progress: Progress = no_progress, stage: str = "decrypt",
+                cancelled: Callable[[], bool] = lambda: False, files_to: Path | None = None) -> dict:
+    """Decrypt and unpack; returns the manifest once the database and every file matched
+    their hashes.
 
-    With `extract_to` the database is written there (a new file, removed again on any
-    error); without it the database is only hashed. Every byte up to the end of the age
-    file is authenticated, so a truncated or altered file is refused even after the tar.
+    With `extract_to` the database is written there (a new file, mode 0600, removed again
+    on any error); with `files_to` (an existing folder) the school's files are written
+    under it as they are named in the backup (`files/…`, `messages/…`): the caller removes
+    that folder on error. Without them the contents are only hashed. Every byte up to the
+    end of the age file is authenticated, so a truncated or altered file is refused even
+    after the tar.
     """
     try:
-        manifest, digest = _read(src, identities, extract_to, progress, stage, cancelled)
-        if digest != manifest["database"]["sha256"]:
-            raise BackupError("Контрольная сумма базы не совпадает с описанием копии: файл повреждён.")
+        return _read(src, identities, extract_to, files_to, progress, stage, cancelled)
     except BaseException:
         if extract_to is not None:
             extract_to.unlink(missing_ok=True)
         raise
-    return manifest
 
 
-def _read(src, identities, extract_to, progress, stage, cancelled) -> tuple[dict, str]:
+def _private_file(path: Path) -> BinaryIO:
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+@dataclass
+class _Copied:
+    done: int = 0
+    total: int = 0
+    folders: set = field(default_factory=set)
+
+
+def _member(tar: tarfile.TarFile, name: str, size: int, dest: Path | None, progress: Progress, stage: str,
+            cancelled: Callable[[], bool], seen: _Copied) -> str:
+    """The next member, which must be `name` of `size` bytes: written to `dest`, returns its sha256."""
+    member = tar.next()
+    if member is None or member.name != name or not member.isfile():
+        raise BackupError(NOT_A_BACKUP)
+    if member.size != size:
+        raise BackupError("Размер базы в копии не совпадает с её описанием: файл повреждён." if name == DB_MEMBER
+                          else f"Размер файла {name} в копии не совпадает с её описанием: копия повреждена.")
+    h = hashlib.sha256()
+    body = tar.extractfile(member)
+    out = _private_file(dest) if dest is not None else None
+    try:
+        while data := body.read(COPY_CHUNK):
+            if cancelled():
+                raise Cancelled()
+            h.update(data)
+            if out is not None:
+                out.write(data)
+            seen.done += len(data)
+            progress(stage, seen.done, seen.total)
+        if out is not None:
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        if out is not None:
+            out.close()
+    return h.hexdigest()
+
+
+def _read(src, identities, extract_to, files_to, progress, stage, cancelled) -> dict:
     try:
         reader = age.AgeReader(src, identities)
         gz = gzip.GzipFile(fileobj=reader, mode="rb")
@@ -310,39 +512,33 @@ def _read(src, identities, extract_to, progress, stage, cancelled) -> tuple[dict
             raise BackupError(NOT_A_BACKUP)
         manifest = _parse_manifest(tar.extractfile(first).read())
         refuse_newer_schema(manifest["schema_version"])
-        member = tar.next()
-        if member is None or member.name != DB_MEMBER or not member.isfile():
+        seen = _Copied(total=manifest["database"]["size"] + files_size(manifest))
+        digest = _member(tar, DB_MEMBER, manifest["database"]["size"], extract_to, progress, stage, cancelled, seen)
+        if digest != manifest["database"]["sha256"]:
+            raise BackupError("Контрольная сумма базы не совпадает с описанием копии: файл повреждён.")
+        for f in files_of(manifest):
+            dest = None
+            if files_to is not None:
+                dest = files_to / f["path"]
+                if dest.parent not in seen.folders:
+                    for folder in reversed([dest.parent, *dest.parent.parents]):
+                        if files_to in folder.parents and folder not in seen.folders:
+                            folder.mkdir(mode=0o700, exist_ok=True)
+                            seen.folders.add(folder)
+            if _member(tar, f["path"], f["size"], dest, progress, stage, cancelled, seen) != f["sha256"]:
+                raise BackupError(f"Контрольная сумма файла {f['path']} не совпадает с описанием копии: "
+                                  "копия повреждена.")
+        if tar.next() is not None:
             raise BackupError(NOT_A_BACKUP)
-        if member.size != manifest["database"]["size"]:
-            raise BackupError("Размер базы в копии не совпадает с её описанием: файл повреждён.")
-        h = hashlib.sha256()
-        body = tar.extractfile(member)
-        out = open(extract_to, "xb") if extract_to is not None else None
-        try:
-            done = 0
-            while data := body.read(COPY_CHUNK):
-                if cancelled():
-                    raise Cancelled()
-                h.update(data)
-                if out is not None:
-                    out.write(data)
-                done += len(data)
-                progress(stage, done, member.size)
-            if tar.next() is not None:
-                raise BackupError(NOT_A_BACKUP)
-            while gz.read(COPY_CHUNK):  # the tar's padding, gzip's CRC and age's last chunk
-                pass
-            if out is not None:
-                out.flush()
-                os.fsync(out.fileno())
-        finally:
-            if out is not None:
-                out.close()
+        while gz.read(COPY_CHUNK):  # the tar's padding, gzip's CRC and age's last chunk
+            pass
+        for folder in seen.folders:  # the files' names, on disk before they are swapped in
+            fsync_dir(folder)
     except age.AgeError as e:
         raise from_age(e) from None
     except (gzip.BadGzipFile, EOFError, zlib.error, tarfile.TarError):
         raise BackupError(NOT_A_BACKUP) from None
-    return manifest, h.hexdigest()
+    return manifest
 
 
 def check_extracted(path: Path, manifest: dict) -> dict:

@@ -12,15 +12,15 @@ import sys
 from pathlib import Path
 
 from server.config import Settings
-from server.db import DatabaseError
 from server.timeutil import parse_stored
 
-from . import keys, service, state
+from . import create, keys, restore, state, status, usb
 from .errors import BackupError
 
 STAGES = {
     "snapshot": "Снимок базы",
     "check": "Контрольная сумма",
+    "files": "Файлы школы",
     "write": "Сжатие и шифрование",
     "verify": "Проверка копии",
     "decrypt": "Расшифровка",
@@ -109,22 +109,19 @@ def _local(at: str | None) -> str:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    """One command; a UserError (BackupError, DatabaseError) goes up to server.cli: exit 2."""
     try:
         return COMMANDS[args.backup_command](settings, args)
-    except BackupError as e:
-        print(f"Ошибка: {e}", file=sys.stderr)
-        return 2
-    except DatabaseError as e:
-        print(f"Ошибка: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("Прервано: ничего не изменено.", file=sys.stderr)
         return 130
 
 
 def _setup(settings: Settings, args) -> int:
-    out = args.recovery_key_out.expanduser().absolute()
-    data = settings.data_dir.absolute()
+    # Resolved (`..`, symbolic links) before comparing: OTHER/../DATA/key.txt is inside the
+    # data folder, DATA/../key.txt is not.
+    out = args.recovery_key_out.expanduser().resolve()
+    data = settings.data_dir.resolve()
     if out == data or data in out.parents:
         raise BackupError("Ключ восстановления нельзя хранить в папке данных сервера: укажите файл вне неё "
                           "(например, на USB-накопителе), распечатайте ключ и удалите файл.")
@@ -139,14 +136,14 @@ def _setup(settings: Settings, args) -> int:
 
 def _create(settings: Settings, args) -> int:
     with _Bars() as bars:
-        entry = service.create_backup(settings, "manual", bars)
+        entry = create.create_backup(settings, "manual", bars)
     print(entry.path.absolute())
     return 0
 
 
 def _list(settings: Settings, args) -> int:
     st = state.read(settings.data_dir)
-    entries = service.list_backups(service.folder(settings), st)
+    entries = status.list_backups(state.folder(settings), st)
     if not keys.is_set_up(settings.data_dir):
         print("Резервное копирование не настроено (zhurnal backup setup --recovery-key-out ФАЙЛ).")
     if not entries:
@@ -154,7 +151,9 @@ def _list(settings: Settings, args) -> int:
     for e in entries:
         verified = f"проверена {_local(e.verified_at)}" if e.verified_at else "не проверена"
         keep = ", хранить всегда" if e.keep else ""
-        print(f"{e.local_time:%d.%m.%Y %H:%M}  {e.size_mb:>8} МБ  {e.kind_label:<22} {verified}{keep}  {e.path}")
+        files = f"файлов {e.files} ({e.files_mb} МБ)" if e.files is not None else "файлы: —"
+        print(f"{e.local_time:%d.%m.%Y %H:%M}  {e.size_mb:>8} МБ  {e.kind_label:<22} {files:<22} "
+              f"{verified}{keep}  {e.path}")
     print()
     print(f"Последняя удачная копия: {_local((st.get('last_success') or {}).get('at'))}")
     failure = st.get("last_failure")
@@ -163,7 +162,7 @@ def _list(settings: Settings, args) -> int:
     test = st.get("last_restore_test")
     if test:
         print(f"Проверка восстановления: {_local(test.get('at'))}: {'прошла' if test.get('ok') else test.get('reason')}")
-    free = service.free_mb(settings)
+    free = status.free_mb(settings)
     low = " — мало!" if free < settings.backup_min_free_mb else ""
     print(f"Свободно на диске: {free} МБ{low}")
     return 0
@@ -180,17 +179,20 @@ def _identities(settings: Settings, key: Path | None) -> list:
 def _verify(settings: Settings, args) -> int:
     identities = _identities(settings, args.key)
     with _Bars() as bars:
-        manifest = service.verify_backup(settings, args.file, identities, bars)
+        manifest = create.verify_backup(settings, args.file, identities, bars)
+    files = f", файлов {len(manifest['files'])}" if "files" in manifest else ""
     print(f"Копия в порядке: сделана {_local(manifest['created_at'])}, школа «{manifest.get('school_name') or '—'}», "
-          f"строк {sum(manifest['tables'].values())}.")
+          f"строк {sum(manifest['tables'].values())}{files}.")
     return 0
 
 
-def _summary(p: service.Prepared) -> str:
+def _summary(p: restore.Prepared) -> str:
     rows = [("Копия", p.source), ("Сделана", f"{p.created_at.astimezone():%d.%m.%Y %H:%M}"),
             ("Школа", p.school_name),
             ("Версия", f"{p.manifest.get('app_version')} (схема {p.manifest['schema_version']})")]
     rows += [(label.capitalize(), n) for label, n in p.counts] + [("Всего строк", p.total_rows)]
+    if p.has_files:
+        rows.append(("Файлов", f"{p.files_count} ({p.files_mb} МБ)"))
     lines = [f"{label + ':':<18}{value}" for label, value in rows]
     if p.other_school:
         lines.append(f"ВНИМАНИЕ: это копия другой школы; сейчас в базе — {p.current_school['name']}.")
@@ -199,11 +201,10 @@ def _summary(p: service.Prepared) -> str:
 
 def _restore(settings: Settings, args) -> int:
     identities = _identities(settings, args.key)
-    if service.server_running(settings.data_dir):
-        raise BackupError("Сервер Журнала запущен с этой папкой данных. Остановите его "
-                          "(sudo systemctl stop zhurnal) или восстановите копию на странице «Резервные копии».")
+    if state.server_running(settings.data_dir):
+        raise BackupError(restore.SERVER_RUNS)
     with _Bars() as bars:
-        prepared = service.prepare_restore(settings, args.file, identities, progress=bars)
+        prepared = restore.prepare_restore(settings, args.file, identities, progress=bars)
     try:
         print("Копия расшифрована и проверена:")
         print(_summary(prepared))
@@ -216,12 +217,12 @@ def _restore(settings: Settings, args) -> int:
             if input(question).strip().lower() not in ("да", "д", "yes", "y"):
                 print("Восстановление отменено: база не изменена.")
                 return 1
-        entry = service.install_offline(settings, prepared)
+        entry = restore.install_offline(settings, prepared)
     finally:
         prepared.discard()
     print(f"База восстановлена из {prepared.source}.")
     if entry["safety_copy"]:
-        print(f"Прежняя база сохранена: {service.folder(settings) / entry['safety_copy']}")
+        print(f"Прежняя база сохранена: {state.folder(settings) / entry['safety_copy']}")
     if not keys.is_set_up(settings.data_dir):
         print("На этом компьютере резервное копирование ещё не настроено: выполните "
               "«zhurnal backup setup --recovery-key-out ФАЙЛ».")
@@ -231,9 +232,10 @@ def _restore(settings: Settings, args) -> int:
 def _test_restore(settings: Settings, args) -> int:
     identities = keys.load_key_file(args.key)
     with _Bars() as bars:
-        prepared = service.test_restore(settings, args.file, identities, bars)
+        prepared = restore.trial_restore(settings, args.file, identities, bars)
+    files = f", файлы на месте ({prepared.files_count})" if prepared.has_files else ""
     print(f"Проверка восстановления прошла: копия {prepared.source} от {prepared.created_at.astimezone():%d.%m.%Y %H:%M} "
-          f"расшифрована ключом восстановления, база цела ({prepared.total_rows} строк).")
+          f"расшифрована ключом восстановления, база цела ({prepared.total_rows} строк){files}.")
     return 0
 
 
@@ -245,7 +247,7 @@ def _add_recipient(settings: Settings, args) -> int:
 
 def _usb(settings: Settings, args) -> int:
     with _Bars() as bars:
-        path = service.copy_to_usb(settings, args.name, bars)
+        path = usb.copy_to_usb(settings, args.name, bars)
     print(path)
     return 0
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
+
+from server import clock
+from server.fsutil import fsync_dir, write_atomic
 
 from . import age
 from .errors import NOT_SET_UP, BackupError
@@ -43,38 +45,21 @@ def keys_dir(data_dir: Path) -> Path:
 
 def key_file_text(secret: str, public: str, comment: str = "") -> str:
     """An identity file as `age-keygen` writes it (plus our own comment lines first)."""
-    created = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    created = clock.local_now().replace(microsecond=0).isoformat()
     lines = [f"# {line}" for line in comment.splitlines()]
     lines += [f"# created: {created}", f"# public key: {public}", secret]
     return "\n".join(lines) + "\n"
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Create `path` with mode 0600 from the start (never readable by others, even briefly)."""
+    """Create `path` with mode 0600 from the start (never readable by others, even briefly);
+    never over an existing file."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def recipients(data_dir: Path) -> list[Recipient]:
@@ -105,7 +90,8 @@ def _write_recipients(data_dir: Path, items: list[Recipient]) -> None:
              "# Формат age (age -R этот_файл). Не редактируйте без необходимости."]
     for r in items:
         lines += [f"# {r.kind}: {r.label}", r.public_key]
-    _write_atomic(keys_dir(data_dir) / RECIPIENTS_FILE, "\n".join(lines) + "\n")
+    # Public keys only: readable by others, like age's own recipients files.
+    write_atomic(keys_dir(data_dir) / RECIPIENTS_FILE, "\n".join(lines) + "\n", mode=0o644)
 
 
 def is_set_up(data_dir: Path) -> bool:
@@ -151,7 +137,7 @@ def set_up(data_dir: Path, replace_recovery: bool = False,
         raise BackupError(NOT_SET_UP)
     kdir.mkdir(parents=True, exist_ok=True)
     os.chmod(kdir, 0o700)
-    now = datetime.now().strftime("%d.%m.%Y %H:%M")
+    now = clock.local_now().strftime("%d.%m.%Y %H:%M")
     current = recipients(data_dir)
     if not done:
         server_key = kdir / SERVER_KEY_FILE

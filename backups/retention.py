@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Callable, Hashable, Iterable
+
+from server.config import Settings
+from server.fsutil import fsync_dir
+
+from . import state, status
 
 
 @dataclass(frozen=True)
@@ -54,3 +60,29 @@ def to_keep(items: Iterable[Item], daily: int = 7, weekly: int = 5, monthly: int
         if inside is not None:
             kept.add(inside.name)
     return kept
+
+
+def prune(settings: Settings, where: Path, periods: Iterable[tuple[date, date]],
+          extra_keep: set[str] = frozenset()) -> list[str]:
+    """Delete the backups in `where` (the backups folder or the USB one) that the plan no
+    longer needs; returns their names. `extra_keep`: names kept whatever the plan says."""
+    st = state.read(settings.data_dir)
+    entries = status.list_backups(where, st)
+    items = [Item(e.name, e.local_time.replace(tzinfo=None), e.keep or e.name in extra_keep) for e in entries]
+    keep = to_keep(items, settings.backup_keep_daily, settings.backup_keep_weekly,
+                   settings.backup_keep_monthly, periods)
+    gone = [e.name for e in entries if e.name not in keep]
+    for name in gone:
+        (where / name).unlink(missing_ok=True)
+    if gone:
+        fsync_dir(where)
+        if where == state.folder(settings):
+            with state.update(settings.data_dir) as s:
+                for name in gone:
+                    s["backups"].pop(name, None)
+    return gone
+
+
+def kept_names(settings: Settings) -> set[str]:
+    """The backups marked «хранить всегда»."""
+    return {n for n, m in state.read(settings.data_dir)["backups"].items() if m.get("keep")}

@@ -1,10 +1,12 @@
-"""The nightly backup inside the running server, with catch-up.
+"""The backups' part of the running server: the nightly backup with catch-up, and the
+restores waiting for confirmation (restore.PendingRestores), both ended with the server.
 
 Every night at `backup_time`, and whenever the newest backup is older than the last
 scheduled time (the machine was off at 02:00) or older than 24 h: a backup runs as
 soon as the server notices, at start and then every `backup_check_seconds`. A failed
 attempt is retried after `backup_retry_minutes`. The heavy work runs in a worker
-thread so that pages stay responsive.
+thread so that pages stay responsive. At start, what a crash left is removed: hidden
+files of an unfinished backup and decrypted copies of an unfinished restore.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from datetime import datetime, time, timedelta
 
 import anyio.to_thread
 
+from server import clock
 from server.config import Settings
 from server.timeutil import parse_stored
 
-from . import keys, service, state
+from . import create, keys, restore, state
 from .errors import BackupError, Cancelled
+from .status import Entry
 
 log = logging.getLogger("zhurnal.backups")
 
@@ -75,7 +79,7 @@ def due_now(settings: Settings, now: datetime | None = None) -> bool:
     failure = st.get("last_failure")
     unresolved = failure and failure.get("what", "backup") == "backup" and not failure.get("resolved_at")
     failed_at = _stored(failure) if unresolved else None
-    return backup_due(now or datetime.now().astimezone(), _stored(st.get("last_success")), failed_at,
+    return backup_due(now or clock.local_now(), _stored(st.get("last_success")), failed_at,
                       parse_time(settings.backup_time), timedelta(minutes=settings.backup_retry_minutes))
 
 
@@ -87,14 +91,17 @@ class BackupScheduler:
         self._stop = threading.Event()  # seen by the worker thread between chunks
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
-        self._server_lock = service.BackupLock(settings.data_dir, service.SERVER_LOCK_FILE)
+        self._server_lock = state.BackupLock(settings.data_dir, state.SERVER_LOCK_FILE)
         self.running = False
+        self.pending = restore.PendingRestores()
 
     def start(self) -> None:
         # Held while the server runs: `zhurnal backup restore` at the console refuses then.
         if not self._server_lock.acquire(blocking=False):
             log.warning("Папку данных %s уже обслуживает другой сервер Журнала.", self.settings.data_dir)
-        service.cleanup_pending_restores(self.settings)
+        if state.folder(self.settings).is_dir():
+            restore.remove_abandoned(self.settings)
+            create.remove_stale_if_idle(self.settings)
         if self.settings.backup_auto:
             self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="zhurnal-backups")
@@ -104,6 +111,7 @@ class BackupScheduler:
         # the thread, and the process would exit under it mid-write. The thread sees
         # `_stop` within one chunk, removes its temp files and returns.
         self._stop.set()
+        await self.pending.close()
         if self._task is not None:
             self._wake.set()
             done, _ = await asyncio.wait({self._task}, timeout=STOP_TIMEOUT_S)
@@ -125,19 +133,19 @@ class BackupScheduler:
                 raise
             except Exception:
                 log.exception("Ошибка планировщика резервных копий")
-            now = datetime.now().astimezone()
+            now = clock.local_now()
             try:
                 await asyncio.wait_for(self._wake.wait(),
                                        seconds_to_next_check(now, at, self.settings.backup_check_seconds))
             except asyncio.TimeoutError:
                 pass
 
-    async def run_backup(self, kind: str) -> service.Entry | None:
+    async def run_backup(self, kind: str) -> Entry | None:
         """One backup in a worker thread; failures are recorded in the state and logged."""
         self.running = True
         try:
             entry = await anyio.to_thread.run_sync(
-                lambda: service.create_backup(self.settings, kind, cancelled=self._stop.is_set))
+                lambda: create.create_backup(self.settings, kind, cancelled=self._stop.is_set))
             log.info("Резервная копия создана: %s", entry.name)
             return entry
         except Cancelled:

@@ -1,10 +1,14 @@
-"""What the backups remember: `DATA/backups/state.json`.
+"""What the backups remember (`DATA/backups/state.json`), and the locks of the folder.
 
 The list of backups with their checks, the last success and failure, the last restore
 test and the restore history must survive a restore, so they live here and not in the
-database (a restore would roll them back). The file is small, rewritten whole and
-atomically (temp file, fsync, rename) under an exclusive lock, because the server and a
-`zhurnal backup …` command at the console may both write it.
+database (a restore would roll them back). The file is small, rewritten whole with
+`server.fsutil.write_atomic` (temp file, fsync, rename, fsync of the folder: it holds the
+audit chain's anchors, which must not vanish with a power cut) under an exclusive lock,
+because the server and a `zhurnal backup …` command at the console may both write it.
+
+The locks: `DATA/backups/.lock` — one backup or restore at a time, across the server and
+the console; `.server.lock` — held while a server runs with this data folder.
 """
 
 from __future__ import annotations
@@ -13,16 +17,25 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from server import clock
+from server.config import Settings
+from server.fsutil import write_atomic
+
 STATE_FILE = "state.json"
 MAX_RESTORES = 100
+LOCK_FILE = ".lock"
+SERVER_LOCK_FILE = ".server.lock"
 
 
 def backups_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "backups"
+
+
+def folder(settings: Settings) -> Path:
+    return backups_dir(settings.data_dir)
 
 
 def empty() -> dict:
@@ -72,17 +85,12 @@ def update(data_dir: Path) -> Iterator[dict]:
     with locked(path.with_name(".state.lock")):
         state = read(data_dir)
         yield state
-        tmp = path.with_name(f".{STATE_FILE}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f, ensure_ascii=False, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
 
 def stamp() -> str:
     """Now, as stored: UTC ISO 8601 with Z (what timeutil.parse_stored reads)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_failure(data_dir: Path, reason: str, what: str = "backup") -> None:
@@ -95,3 +103,40 @@ def record_failure(data_dir: Path, reason: str, what: str = "backup") -> None:
 def record_restore(data_dir: Path, entry: dict) -> None:
     with update(data_dir) as s:
         s["restores"] = ([{"at": stamp(), **entry}] + list(s.get("restores") or []))[:MAX_RESTORES]
+
+
+class BackupLock:
+    """One backup or restore at a time per data folder, across the server and the CLI."""
+
+    def __init__(self, data_dir: Path, name: str = LOCK_FILE):
+        self.path = backups_dir(data_dir) / name
+        self._cm = None
+
+    def acquire(self, blocking: bool = True) -> bool:
+        cm = locked(self.path, blocking)
+        if cm.__enter__():
+            self._cm = cm
+            return True
+        cm.__exit__(None, None, None)
+        return False
+
+    def release(self) -> None:
+        if self._cm is not None:
+            cm, self._cm = self._cm, None
+            cm.__exit__(None, None, None)
+
+    def __enter__(self) -> "BackupLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def server_running(data_dir: Path) -> bool:
+    """True while a `zhurnal serve` holds this data folder (its scheduler holds the lock)."""
+    lock = BackupLock(data_dir, SERVER_LOCK_FILE)
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True

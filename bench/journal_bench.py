@@ -52,6 +52,7 @@ SUBJECTS = ["Русский язык", "Литература", "Математи
 def generate(data: Path, seed: int = 7) -> dict:
     """The large school. Returns what the measurements need."""
     sys.path.insert(0, str(ROOT))
+    from server import clock
     from server.accounts.passwords import hash_password
     from server.db import migrate
     from server.timeutil import now_text, school_year_start
@@ -64,7 +65,7 @@ def generate(data: Path, seed: int = 7) -> dict:
     conn.execute("PRAGMA synchronous=OFF")  # generating only; the server uses FULL
     conn.execute("BEGIN")
     now = now_text()
-    start = school_year_start(date.today())
+    start = school_year_start(clock.today())
     y0, y1 = f"{start}-09-01", f"{start + 1}-05-31"
     conn.execute("INSERT INTO school(id, uid, name, created_at) VALUES (1, ?, 'Школа для замеров', ?)",
                  (str(uuid.uuid4()), now))
@@ -125,7 +126,7 @@ def generate(data: Path, seed: int = 7) -> dict:
     day0 = date.fromisoformat(y0)
     days = [(day0 + timedelta(d)) for d in range((date.fromisoformat(y1) - day0).days + 1)]
     past_cells = []
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     for jid, cid, members, slots in journals:
         by_wd = {}
         for wd, n in slots:

@@ -1,20 +1,33 @@
 #!/bin/sh
 # Install Zhurnal for a real school (not the demo) as a systemd service:
-#   /opt/zhurnal/venv           the program (a plain `pip install` of this checkout)
-#   /var/lib/zhurnal            the data folder (database, keys, backups), owner zhurnal, 0750
-#   /var/lib/zhurnal/zhurnal.toml   settings, from deploy/zhurnal.toml.example (kept if present)
+#   /opt/zhurnal/versions/V/venv   the program, one folder per version
+#   /opt/zhurnal/current           -> versions/V, what the service runs (previous -> the one before)
+#   /var/lib/zhurnal               the data folder (database, keys, backups), owner zhurnal, 0750
+#   /var/lib/zhurnal/zhurnal.toml  settings, from deploy/zhurnal.toml.example (kept if present)
 #   /etc/systemd/system/zhurnal.service   from deploy/zhurnal.service, enabled and started
-#   /usr/local/bin/zhurnal      console commands, run as the zhurnal user on that data folder
-# Run again after `git pull` to update: the data and zhurnal.toml are kept, the service restarts.
+#   /etc/systemd/system/zhurnal-update.{path,service}   updates asked for on the sysadmin's page
+#   /usr/local/bin/zhurnal         console commands, run as the zhurnal user on that data folder
 #
-# Usage: sudo sh deploy/install.sh [--dry-run] [--root DIR] [--no-start]
+# From an unpacked release bundle (sh deploy/bundle.sh; deploy/appliance.md) it needs no
+# network at all: `sudo sh install.sh`. A machine that already has Zhurnal is updated the safe
+# way (`zhurnal update`: backup, migrations tried on a copy, automatic rollback). From a git
+# checkout it needs the internet once (pip downloads the dependencies).
+#
+# Usage: sudo sh install.sh [--dry-run] [--root DIR] [--no-start]
 #   --dry-run   only print what would be done
 #   --root DIR  install under DIR as if it were / (to try it out or prepare an image):
 #               no user is created, nothing is chowned, systemd is not touched
 #   --no-start  install and enable, but do not start or restart the service
 set -e
 
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -f "$HERE/MANIFEST.json" ] && [ -d "$HERE/wheels" ]; then
+    BUNDLE=$HERE   # an unpacked release bundle: install.sh at its top, deploy/ beside it
+    SRC=$HERE
+else
+    BUNDLE=""
+    SRC=$(cd "$HERE/.." && pwd)
+fi
 ROOT=""
 DRY=""
 START=1
@@ -24,8 +37,8 @@ while [ $# -gt 0 ]; do
         --root) [ $# -ge 2 ] || { echo "Ошибка: после --root укажите папку." >&2; exit 2; }
                 ROOT=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
         --no-start) START="" ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "Ошибка: неизвестный параметр «$1». Справка: sh deploy/install.sh --help" >&2; exit 2 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "Ошибка: неизвестный параметр «$1». Справка: sh install.sh --help" >&2; exit 2 ;;
     esac
     shift
 done
@@ -49,47 +62,103 @@ system() {
 
 if [ -z "$ROOT" ] && [ -z "$DRY" ] && [ "$(id -u)" != 0 ]; then
     echo "Ошибка: установка меняет систему (пользователь, служба): запустите через sudo:" >&2
-    echo "    sudo sh deploy/install.sh" >&2
+    echo "    sudo sh $0" >&2
     exit 2
 fi
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    echo "Ошибка: нужен Python 3.11 или новее, а установлен $(python3 --version 2>&1)." >&2
+PY=${ZHURNAL_INSTALL_PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Ошибка: нужен Python 3.11 или новее, а установлен $("$PY" --version 2>&1)." >&2
     exit 1
 fi
 
-echo "Устанавливаю Журнал из $SRC${ROOT:+ в $ROOT}${DRY:+ (только показ, ничего не меняется)}"
-
-# 1. The program: a virtual environment in /opt/zhurnal/venv.
-VENV="$ROOT$APP/venv"
-if [ ! -x "$VENV/bin/python" ]; then
-    run mkdir -p "$ROOT$APP"
-    run rm -rf "$VENV"
-    echo "+ python3 -m venv $VENV"
-    if [ -z "$DRY" ] && ! python3 -m venv "$VENV" >/dev/null 2>&1; then
-        # Debian keeps venv's pip in a separate package.
-        rm -rf "$VENV"
-        pyver=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
-        system apt-get update -qq
-        system env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$pyver-venv"
-        python3 -m venv "$VENV"
-    fi
-fi
-echo "+ $VENV/bin/python -m pip install --upgrade $SRC  (подробности: $ROOT$APP/install.log)"
-if [ -z "$DRY" ]; then
-    # The checkout is copied first: building in place would leave build/ and *.egg-info in it.
-    BUILD=$(mktemp -d)
-    trap 'rm -rf "$BUILD"' EXIT
-    (cd "$SRC" && tar --exclude=./.git --exclude=./.venv --exclude=./data --exclude='*.egg-info' \
-        --exclude=./build -cf - .) | (cd "$BUILD" && tar -xf -)
-    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade "$BUILD" \
-            >"$ROOT$APP/install.log" 2>&1; then
-        tail -n 30 "$ROOT$APP/install.log" >&2
-        echo "Ошибка: установка не удалась (подробности выше и в $ROOT$APP/install.log)." >&2
-        echo "Прежняя версия, если она была, не тронута; служба не перезапускалась." >&2
+if [ -n "$BUNDLE" ]; then
+    VERSION=$(sed -n 's/^ *"version": "\(.*\)",\{0,1\}$/\1/p' "$BUNDLE/MANIFEST.json")
+    want=$(sed -n 's/^ *"python": "\(.*\)",\{0,1\}$/\1/p' "$BUNDLE/MANIFEST.json")
+    have=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    if [ "$want" != "$have" ]; then
+        echo "Ошибка: пакет собран для Python $want (Debian 12, Raspberry Pi OS 12), а здесь Python $have." >&2
         exit 1
     fi
-    "$VENV/bin/zhurnal" --help >/dev/null
+    # Every file as the release manager signed it, before anything is installed from them.
+    if ! (cd "$BUNDLE" && sha256sum --quiet -c SHA256SUMS); then
+        echo "Ошибка: файлы пакета повреждены или изменены (см. выше). Скопируйте пакет заново." >&2
+        exit 1
+    fi
+else
+    VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$SRC/server/__init__.py")-$(date -u +%Y%m%d%H%M%S)
 fi
+
+# An installed Zhurnal is updated by the installed program itself: it checks the signature with
+# the key it already trusts, backs up, tries the migrations on a copy and rolls back on failure.
+if [ -n "$BUNDLE" ] && [ -z "$DRY" ] && [ -x "$ROOT$APP/current/venv/bin/zhurnal" ]; then
+    echo "Журнал уже установлен: обновляю его до $VERSION (zhurnal update)."
+    exec "$ROOT$APP/current/venv/bin/zhurnal" update "$BUNDLE" --yes --data "$ROOT$DATA"
+fi
+
+echo "Устанавливаю Журнал $VERSION из $SRC${ROOT:+ в $ROOT}${DRY:+ (только показ, ничего не меняется)}"
+
+# 1. The program: a virtual environment in /opt/zhurnal/versions/VERSION/venv.
+TARGET="$ROOT$APP/versions/$VERSION"
+VENV="$TARGET/venv"
+LOG="$ROOT$APP/install.log"
+run mkdir -p "$ROOT$APP/versions"
+run rm -rf "$TARGET"
+echo "+ python3 -m venv $VENV"
+if [ -z "$DRY" ] && ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian keeps venv's pip in a separate package (it is on the installation media).
+    rm -rf "$VENV"
+    pyver=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    system apt-get install -y -qq "python$pyver-venv" || {
+        echo "Ошибка: нужен пакет python$pyver-venv: sudo apt install python$pyver-venv" >&2; exit 1; }
+    "$PY" -m venv "$VENV"
+fi
+failed() {
+    tail -n 30 "$LOG" >&2
+    rm -rf "$TARGET"
+    echo "Ошибка: установка не удалась (подробности выше и в $LOG)." >&2
+    echo "Прежняя версия, если она была, не тронута; служба не перезапускалась." >&2
+    exit 1
+}
+if [ -n "$BUNDLE" ]; then
+    echo "+ $VENV/bin/python -m pip install --no-index --find-links $BUNDLE/wheels zhurnal==$VERSION  (без сети)"
+    if [ -z "$DRY" ]; then
+        # --isolated: no pip.conf or PIP_* variable of this machine; --no-index: no network at all.
+        "$VENV/bin/python" -m pip install --isolated --no-index --no-cache-dir --disable-pip-version-check \
+            --find-links "$BUNDLE/wheels" "zhurnal==$VERSION" >"$LOG" 2>&1 || failed
+        # The signature, checked by the program just installed (its own release keys).
+        if ! "$VENV/bin/zhurnal" update --check "$BUNDLE" >>"$LOG" 2>&1; then
+            tail -n 3 "$LOG" >&2
+            rm -rf "$TARGET"
+            echo "Ошибка: подпись пакета не подтверждена: он не установлен." >&2
+            exit 1
+        fi
+        sed -n 's/.*подпись верна: ключ \(.*\)\.$/Подпись пакета верна, ключ выпуска: \1 (сверьте с опубликованным в deploy\/appliance.md)./p' "$LOG"
+    fi
+else
+    echo "+ $VENV/bin/python -m pip install $SRC  (подробности: $LOG)"
+    if [ -z "$DRY" ]; then
+        # The checkout is copied first: building in place would leave build/ and *.egg-info in it.
+        BUILD=$(mktemp -d)
+        trap 'rm -rf "$BUILD"' EXIT
+        (cd "$SRC" && tar --exclude=./.git --exclude=./.venv --exclude=./data --exclude='*.egg-info' \
+            --exclude=./build --exclude=./.release-key -cf - .) | (cd "$BUILD" && tar -xf -)
+        "$VENV/bin/python" -m pip install --disable-pip-version-check "$BUILD" >"$LOG" 2>&1 || failed
+    fi
+fi
+[ -n "$DRY" ] || "$VENV/bin/zhurnal" --help >/dev/null
+OLD=$(readlink "$ROOT$APP/current" 2>/dev/null || true)
+if [ -z "$DRY" ]; then
+    ln -sfn "versions/$VERSION" "$ROOT$APP/.current.new"
+    mv -T "$ROOT$APP/.current.new" "$ROOT$APP/current"
+    if [ -n "$OLD" ] && [ "$OLD" != "versions/$VERSION" ]; then
+        ln -sfn "$OLD" "$ROOT$APP/.previous.new"
+        mv -T "$ROOT$APP/.previous.new" "$ROOT$APP/previous"
+    fi
+else
+    echo "+ ln -s versions/$VERSION $APP/current"
+fi
+# The layout before versions/ (one venv in /opt/zhurnal/venv): not used any more.
+[ ! -d "$ROOT$APP/venv" ] || run rm -rf "$ROOT$APP/venv"
 run install -m 0644 "$SRC/README.md" "$ROOT$APP/README.md"
 
 # 2. The system user and the data folder (never readable by other users).
@@ -108,18 +177,22 @@ else
     echo "  $DATA/zhurnal.toml уже есть: оставляю как есть (все настройки: deploy/zhurnal.toml.example)"
 fi
 
-# 3. Console commands: `sudo zhurnal user list` works on the school's data as the zhurnal user.
+# 3. Console commands: `sudo zhurnal user list` works on the school's data as the zhurnal user;
+# `sudo zhurnal update …` runs as root (it installs the program and restarts the service).
 run mkdir -p "$ROOT$(dirname "$BIN")"
 if [ -z "$DRY" ]; then
     cat >"$ROOT$BIN" <<EOF
 #!/bin/sh
-# Журнал: команды для консоли установленной школы (deploy/install.sh). Работают от имени
-# пользователя $USER_NAME с папкой данных $DATA, чтобы созданные файлы были доступны службе.
+# Журнал: команды для консоли установленной школы (install.sh). Работают от имени
+# пользователя $USER_NAME с папкой данных $DATA, чтобы созданные файлы были доступны службе;
+# обновление (zhurnal update) — от имени root: оно ставит программу и перезапускает службу.
 export ZHURNAL_DATA=$DATA
+PROGRAM=$APP/current/venv/bin/zhurnal
 if [ "\$(id -u)" = 0 ]; then
-    exec runuser -u $USER_NAME -- $APP/venv/bin/zhurnal "\$@"
+    case "\$1" in update) exec "\$PROGRAM" "\$@" ;; esac
+    exec runuser -u $USER_NAME -- "\$PROGRAM" "\$@"
 fi
-if [ "\$(id -un)" = $USER_NAME ]; then exec $APP/venv/bin/zhurnal "\$@"; fi
+if [ "\$(id -un)" = $USER_NAME ]; then exec "\$PROGRAM" "\$@"; fi
 echo "Запустите через sudo: sudo zhurnal \$*" >&2
 exit 2
 EOF
@@ -128,13 +201,22 @@ else
     echo "+ (записать $BIN)"
 fi
 
-# 4. The service.
+# 4. The services: the server, and the updater the sysadmin's page asks for.
 run mkdir -p "$ROOT$(dirname "$UNIT")"
 run install -m 0644 "$SRC/deploy/zhurnal.service" "$ROOT$UNIT"
+run install -m 0644 "$SRC/deploy/zhurnal-update.service" "$ROOT$(dirname "$UNIT")/zhurnal-update.service"
+run install -m 0644 "$SRC/deploy/zhurnal-update.path" "$ROOT$(dirname "$UNIT")/zhurnal-update.path"
 system systemctl daemon-reload
-system systemctl enable zhurnal.service
+system systemctl enable zhurnal.service zhurnal-update.path
 if [ -n "$START" ]; then
     system systemctl restart zhurnal.service
+    system systemctl start zhurnal-update.path
+fi
+# Versions before the one replaced are not needed any more (previous stays for a rollback).
+if [ -z "$DRY" ]; then
+    for v in "$ROOT$APP"/versions/*; do
+        case "$v" in */"$VERSION"|*/"$(basename "${OLD:-none}")") ;; *) [ ! -d "$v" ] || rm -rf "$v" ;; esac
+    done
 fi
 
 if [ -n "$ROOT" ] || [ -n "$DRY" ]; then

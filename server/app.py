@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -20,6 +21,7 @@ from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
 from .admin import backups as backup_routes
 from .admin import routes as admin_routes
+from .appliance import routes as appliance_routes
 from .config import Settings
 from .db import Database, migrate
 from .memory import release_memory, settle_memory
@@ -28,8 +30,9 @@ from .paths import resource_dir
 from .journal import api as journal_api
 from .journal import grading
 from .journal import routes as journal_routes
-from .journal import plan as plan_routes
 from .messages import api as messages_api
+from .planning import api as plan_api
+from .planning import routes as plan_routes
 from .messages import informing as informing_routes
 from .messages import routes as messages_routes
 from .school import api as school_api
@@ -58,13 +61,11 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
-        from datetime import timedelta
-
         migrate(settings.db_path)
         db = Database(settings.db_path, settings.read_connections)
         await db.open()
         app.state.db = db
-        await purge_sessions(db, timedelta(minutes=settings.session_idle_minutes))
+        await db.write(purge_sessions, timedelta(minutes=settings.session_idle_minutes))
         purge_pending_imports(settings.data_dir)  # uploads left waiting before a restart
         from backups.scheduler import BackupScheduler
 
@@ -76,7 +77,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         app.state.uploader.start()
         advertiser = Advertiser()
         if settings.mdns:
-            school = await load_school(db)
+            school = await db.read(load_school)
             await advertiser.start(settings, school["name"] if school else "Журнал")
         if warm:
             compile_all(jinja)
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *journal_routes.ROUTES,
             *journal_api.ROUTES,
             *plan_routes.ROUTES,
+            *plan_api.ROUTES,
             *grading.ROUTES,
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
@@ -117,8 +119,11 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *messages_api.ROUTES,
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
+            *appliance_routes.ROUTES,
         ],
-        guards=[access_guard],  # access first, then ids in the path: a stranger learns nothing
+        # Access first, then ids in the path: a stranger learns nothing. Then no school data
+        # on an impossible date (the server's clock; server/appliance/routes.py).
+        guards=[appliance_routes.with_clock_check(access_guard)],
         # After the guard: the menu's unread-messages count for full pages.
         before_request=messages_routes.unread_for_menu,
         lifespan=[lifespan],

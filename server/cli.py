@@ -13,7 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
-from .config import ConfigError, Settings, default_data_dir, load_settings
+from .config import Settings, default_data_dir, load_settings
 from .db import migrate
 from .errors import UserError as _UserError
 
@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backups import cli as backups_cli
 
     backups_cli.add_parser(sub)
+    from .appliance import cli as appliance_cli
+
+    appliance_cli.add_parser(sub, _data_arg)  # doctor, update, tls, migrate
 
     from sync import cli as sync_cli
 
@@ -133,9 +136,20 @@ def main(argv: list[str] | None = None) -> int:
             from backups import cli as backups_cli
 
             return backups_cli.run(load_settings(data), args)
+        from .appliance import cli as appliance_cli
+
+        if args.command in appliance_cli.COMMANDS:
+            return appliance_cli.run(load_settings(data), args)
     except UserError as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `zhurnal user list | head`: the reader has gone, which is not an error. Python would
+        # complain again while flushing stdout at exit: point it at /dev/null first.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 
@@ -218,16 +232,27 @@ def serve(settings: Settings) -> int:
     from .memory import return_big_blocks_to_the_os
     from .netinfo import server_urls
 
+    from . import health
+    from .appliance import tls
+
     check_can_listen(settings.host, settings.port)
+    https = tls.is_set_up(settings)  # `zhurnal tls setup` was run: HTTPS too (server/appliance/tls.py)
+    if https:
+        tls.check_files(settings)
+        check_can_listen(settings.host, settings.https_port)
     # A missing database is created empty: the first visit shows the set-up page.
     migrate(settings.db_path)
+    health.record_start(settings)
     return_big_blocks_to_the_os()
     print("Электронный журнал запущен. Откройте в браузере:")
-    for url in server_urls(settings):
+    for url in (tls.https_urls(settings) if https else []) + server_urls(settings):
         print("   ", url)
     sys.stdout.flush()
-    uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, log_level="warning",
-                proxy_headers=False, server_header=False)
+    options = {"log_level": "warning", "proxy_headers": False, "server_header": False}
+    if https:
+        tls.serve_both(create_app(settings, warm=True), settings, **options)
+        return 0
+    uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, **options)
     return 0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from .accounts import store
 from .accounts.passwords import hash_password, one_time_password, password_problem
 from .accounts.roles import ROLE_LABELS, parse_roles
@@ -11,7 +9,10 @@ from .accounts.routes import LOGIN_RULE, valid_login
 from .cli import UserError
 from .config import Settings
 from .db import Database, migrate
-from .timeutil import now_text
+from .school.structure import set_up_school
+
+# Changes made here are ledger entries with no account (the console) and this reason.
+CONSOLE = "консоль: zhurnal user {}"
 
 
 async def run(settings: Settings, args) -> int:
@@ -49,36 +50,36 @@ async def create(db: Database, args) -> int:
         raise UserError(str(e)) from e
     if not roles:
         raise UserError("Укажите хотя бы одну роль.")
-    has_school = await db.fetchval("SELECT count(*) FROM school")
-    if not has_school and not args.school:
+    if not await db.read(_has_school) and not args.school:
         raise UserError("База пуста: укажите название школы параметром --school.")
     password, must_change = _password(args, args.login)
-    password_hash = hash_password(password)
-
-    async def write(conn) -> None:
-        if args.school:
-            await conn.execute(
-                "INSERT INTO school(id, uid, name, created_at) VALUES (1, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET name = excluded.name",
-                (str(uuid.uuid4()), args.school.strip(), now_text()),
-            )
-        person_id = await store.insert_person(conn, args.last_name.strip(), args.first_name.strip(),
-                                              args.middle_name.strip())
-        await store.insert_account(conn, person_id, args.login, password_hash, roles, must_change)
-
-    await db.write(write)
+    await db.write(_create, args, roles, hash_password(password), must_change)
     print(f"Создан пользователь {args.login} ({', '.join(ROLE_LABELS[r] for r in sorted(roles))}).")
     if must_change:
         print(f"Одноразовый пароль: {password}  (сменить при первом входе)")
     return 0
 
 
+def _has_school(conn) -> bool:
+    return conn.execute("SELECT 1 FROM school").fetchone() is not None
+
+
+def _create(conn, args, roles: frozenset[str], password_hash: str, must_change: bool) -> None:
+    reason = CONSOLE.format("create")
+    if args.school:
+        set_up_school(conn, None, args.school, reason=reason)
+    person_id = store.create_person(conn, None, args.last_name.strip(), args.first_name.strip(),
+                                    args.middle_name.strip(), reason=reason)
+    store.create_account(conn, None, person_id, args.login, password_hash, roles, must_change, reason)
+
+
 async def reset_password(db: Database, args) -> int:
-    row = await store.find_account(db, args.login)
+    # A password is not school data: nothing of it goes to the ledger (credentials are their own record).
+    row = await db.read(store.find_account, args.login)
     if row is None:
         raise UserError(f"Нет учётной записи с логином «{args.login}».")
     password, must_change = _password(args, args.login)
-    await store.set_password(db, row["account_id"], hash_password(password), must_change)
+    await db.write(store.set_password, row["account_id"], hash_password(password), must_change)
     print(f"Пароль пользователя {row['login']} сброшен, все его сеансы завершены.")
     if must_change:
         print(f"Одноразовый пароль: {password}  (сменить при первом входе)")
@@ -90,13 +91,13 @@ async def set_roles(db: Database, args) -> int:
         roles = parse_roles(args.roles)
     except ValueError as e:
         raise UserError(str(e)) from e
-    await store.set_roles(db, args.login, roles)
+    await db.write(store.set_roles, None, args.login, roles, CONSOLE.format("set-roles"))
     print(f"Роли {args.login}: {', '.join(ROLE_LABELS[r] for r in sorted(roles)) or 'нет'}.")
     return 0
 
 
 async def list_users(db: Database, args) -> int:
-    rows = await store.list_accounts(db)
+    rows = await db.read(store.list_accounts)
     for r in rows:
         flags = []
         if r["must_change_password"]:

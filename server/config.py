@@ -61,6 +61,16 @@ class Settings:
     # The program's clock (server/clock.py) starts at this moment and runs on — for a demo
     # shown on a chosen date and for tests, e.g. "2026-11-18T10:15". Empty: the real time.
     clock: str = ""
+    # Health checks (server/health.py) read /sys and /proc under this folder instead of "/"
+    # (tests give a fake one). Empty: the real system.
+    system_root: str = ""
+    # HTTPS on the LAN once `zhurnal tls setup` made the school's certificates: the HTTPS port;
+    # plain HTTP then either redirects to HTTPS ("redirect", except the page that offers the
+    # school's CA certificate) or keeps working ("all"); addresses in tls_http_allow (the hall
+    # kiosk, comma-separated) keep plain HTTP whatever tls_http says.
+    https_port: int = 8443
+    tls_http: str = "redirect"
+    tls_http_allow: str = ""
 
     @property
     def db_path(self) -> Path:
@@ -96,13 +106,49 @@ def load_settings(data_dir: Path | None = None, **overrides) -> Settings:
         if name == "data_dir":
             continue
         default = getattr(settings, name)
-        try:
-            if isinstance(default, bool):
-                converted[name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "да")
-            elif isinstance(default, int):
+        if isinstance(default, bool):
+            converted[name] = _boolean(name, raw)
+        elif isinstance(default, int):
+            if isinstance(raw, bool):
+                raise ConfigError(f"Настройка {name}: ожидалось целое число, получено «{raw}».")
+            try:
                 converted[name] = int(raw)
-            else:
-                converted[name] = str(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(f"Настройка {name}: ожидалось целое число, получено «{raw}».") from None
+        else:
+            converted[name] = str(raw)
+    result = replace(settings, **converted)
+    _check(result)
+    return result
+
+
+_TRUE = ("1", "true", "yes", "on", "да")
+_FALSE = ("0", "false", "no", "off", "нет", "")
+
+
+def _boolean(name: str, raw) -> bool:
+    """true/false (also 1/0, yes/no, да/нет); anything else is a typo, not False."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"Настройка {name}: нужно true или false (да или нет), а указано «{raw}».")
+
+
+def _check(s: Settings) -> None:
+    """Values a setting cannot take: said at load, not discovered at 2 a.m."""
+    import re
+
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", s.backup_time.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ConfigError(f"Настройка backup_time: время в формате ЧЧ:ММ, например 02:00, а указано «{s.backup_time}».")
+    if s.clock:
+        from .clock import parse_moment
+
+        try:
+            parse_moment(s.clock)
         except ValueError as e:
-            raise ConfigError(f"Настройка {name}: ожидалось число, получено «{raw}»") from e
-    return replace(settings, **converted)
+            raise ConfigError(f"Настройка clock: {e}") from None

@@ -17,25 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import random
+import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from . import clock, demo_journal, demo_school
 from .accounts import store as accounts
 from .accounts.passwords import hash_password
 from .cli import UserError
 from .config import Settings
 from .db import Database, connect_sync, migrate
-from . import demo_journal, demo_school
 from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
-from .school import store as school
-from .timeutil import now_text, school_year_start
+from .school import people, structure
+from .timeutil import school_year_start
 
 DEFAULT_PASSWORD = "demo-parol"
 SEED = 20260901
 SCHOOL_NAME = "МБОУ «Средняя общеобразовательная школа № 7»"
+DEMO = "демо-школа (zhurnal demo)"  # the reason of the ledger's entries for the people the demo makes
 CLASS_ORDER = [(p, l) for p in list(range(5, 12)) + list(range(1, 5)) for l in "АБ"]  # 5А first, see above
 STUDENTS_PER_CLASS = 25
 FIRST_SURNAME = min(SURNAMES)
@@ -180,7 +181,7 @@ def build_demo(settings: Settings, password: str | None) -> int:
     shutil.rmtree(building, ignore_errors=True)
     side = replace(settings, data_dir=building)
     migrate(side.db_path)
-    plan = plan_school(date.today())
+    plan = plan_school(clock.today())
     asyncio.run(_write(side, plan, hash_password(password)))
     conn = connect_sync(side.db_path)
     try:
@@ -194,57 +195,59 @@ def build_demo(settings: Settings, password: str | None) -> int:
 
 
 async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
-    # All demo accounts share one password, so one Argon2 hash serves them all
-    # (hashing ~1700 passwords one by one would take minutes on a Raspberry Pi).
     db = Database(settings.db_path, read_connections=1)
     await db.open()
-    rng: random.Random = plan["rng"]
-    start = plan["start"]
-
-    async def write(conn) -> None:
-        await conn.execute(
-            "INSERT INTO school(id, uid, name, address, district_code, created_at) VALUES (1, ?, ?, ?, ?, ?)",
-            (str(uuid.UUID(int=rng.getrandbits(128), version=4)), SCHOOL_NAME,
-             "г. Светлогорск, ул. Школьная, д. 7", "04-217", now_text()),
-        )
-        year_id = await school.insert_year(conn, f"{start}/{start + 1}", f"{start}-09-01", f"{start + 1}-08-31")
-
-        async def add(p: Person) -> None:
-            p.id = await accounts.insert_person(conn, p.last, p.first, p.middle, sex=p.sex, birth_date=p.birth,
-                                                position=p.position)
-            await accounts.insert_account(conn, p.id, p.login, password_hash, p.roles, False)
-
-        for p in plan["staff"]:
-            await add(p)
-        enrol = []
-        for c in plan["classes"]:
-            class_id = await school.insert_class(conn, year_id, c["parallel"], c["letter"], c["teacher"].id)
-            c["id"] = class_id
-            for s in c["students"]:
-                await add(s)
-                form = "очная" if rng.random() > 0.01 else "на дому"
-                enrol.append((s.id, form, class_id, f"{start}-09-01"))
-        await school.insert_students(conn, enrol)
-        links = []
-        consent_at = f"{start}-09-01T09:00:00Z"
-        for children, parents in plan["families"]:
-            for p, relation in parents:
-                await add(p)
-                first_family = p.login == "parent0001"
-                consent = consent_at if first_family or rng.random() < 0.93 else None
-                paper = not first_family and rng.random() < 0.06
-                for ch in children:
-                    links.append((p.id, ch.id, relation, consent, "paper" if paper else "electronic"))
-        await school.insert_guardians(conn, links)
-        await conn.execute("UPDATE class SET period_kind = 'half' WHERE parallel >= 10")
-        await demo_school.fill(conn, plan, year_id, plan["classes"])
-
     try:
-        await db.write(write)
+        await db.write(_build_school, plan, password_hash)
         # The journals' first quarter: its own transaction, written through the journal's bulk path.
-        await demo_journal.fill(db, date.today())
+        await demo_journal.fill(db, clock.today())
     finally:
         await db.close()
+
+
+def _build_school(conn, plan: dict, password_hash: str) -> None:
+    """The school, its people and its structure through the school area's own (audited)
+    functions, as the sysadmin and the class teachers would have entered them on 31 August;
+    the parents' consents the next morning. The ledger's entries carry those moments, so that
+    the journals' entries, dated as their lessons were given, follow them in time."""
+    rng: random.Random = plan["rng"]
+    start = plan["start"]
+    consents = []
+    with clock.frozen_at(f"{start}-08-31T12:00:00Z"):
+        structure.set_up_school(conn, None, SCHOOL_NAME, "г. Светлогорск, ул. Школьная, д. 7", "04-217",
+                                uid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), reason=DEMO)
+        year_id = structure.create_year(conn, None, f"{start}-09-01", f"{start + 1}-08-31")
+
+        def add(p: Person) -> None:
+            # All demo accounts share one password, so one Argon2 hash serves them all
+            # (hashing ~1700 passwords one by one would take minutes on a Raspberry Pi).
+            p.id = accounts.create_person(conn, None, p.last, p.first, p.middle, sex=p.sex, birth_date=p.birth,
+                                          position=p.position, reason=DEMO)
+            accounts.create_account(conn, None, p.id, p.login, password_hash, p.roles, False, DEMO)
+
+        for p in plan["staff"]:
+            add(p)
+        for c in plan["classes"]:
+            c["id"] = structure.save_class(conn, None, year_id, c["parallel"], c["letter"], c["teacher"].id)
+            for s in c["students"]:
+                add(s)
+                form = "очная" if rng.random() > 0.01 else "на дому"
+                people.enrol(conn, None, s.id, c["id"], form, f"{start}-09-01")
+        for children, parents in plan["families"]:
+            for p, relation in parents:
+                add(p)
+                first_family = p.login == "parent0001"
+                consent = first_family or rng.random() < 0.93
+                paper = not first_family and rng.random() < 0.06
+                for ch in children:
+                    people.link_parent(conn, None, p.id, ch.id, relation)
+                    if consent or paper:
+                        consents.append((p.id, ch.id, consent, "paper" if paper else "electronic"))
+        demo_school.fill(conn, plan, year_id, plan["classes"])
+    # Not later than now: a demo built on the morning of 1 September has its consents all the same.
+    with clock.frozen_at(min(clock.parse_moment(f"{start}-09-01T09:00:00Z"), clock.now())):
+        for parent_id, child_id, consent, diary_form in consents:
+            people.record_consent(conn, None, parent_id, child_id, consent, diary_form)
 
 
 def print_logins(plan: dict, password: str) -> None:

@@ -17,9 +17,9 @@ quarter's earlier grades.) Substitutes are never teacher02 or teacher20: the tes
 them as teachers with no business in journal 1.
 
 Deterministic: its own seed, the same date gives the same journals. Written through
-server/journal/bulk.py — the journal's rules checked in set-based form, the audit log and
-the change feed extended as the one write path does (entries dated at the lessons' times),
-so `zhurnal audit verify` passes on the demo."""
+server/journal/bulk.py — the journal's rules checked in set-based form, the ledger extended
+as the one write path does (entries dated at the lessons' times; each КТП by its teacher the
+day before the year begins), so `zhurnal audit verify` passes on the demo."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ class Output:
 
 async def fill(db: Database, today: date) -> dict[str, int]:
     """Generate and write the demo journals of the open year; returns row counts."""
-    src = await _load(db)
+    src = await db.read(load)
     if src is None:
         return {}
     out = _Generator(src, today).run()
@@ -104,30 +104,31 @@ class Source:
     deputy_account: int
 
 
-async def _load(db: Database) -> Source | None:
-    year = await db.fetchone("SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1")
+def load(conn) -> Source | None:
+    """What the generator works from: the open year's journals, their students, the staff."""
+    year = store.open_year(conn)
     if year is None:
         return None
     infos, members = {}, {}
-    for (jid,) in await db.fetchall("SELECT id FROM journal WHERE year_id = ? AND archived_at IS NULL ORDER BY id",
-                                    (year["id"],)):
-        infos[jid] = await store.journal_info(db, jid)
-        members[jid] = await store.students(db, infos[jid], year["starts_on"], year["ends_on"])
+    for (jid,) in conn.execute("SELECT id FROM journal WHERE year_id = ? AND archived_at IS NULL ORDER BY id",
+                               (year["id"],)).fetchall():
+        infos[jid] = store.journal_info(conn, jid)
+        members[jid] = store.students(conn, infos[jid], year["starts_on"], year["ends_on"])
     staff = {}
-    for r in await db.fetchall("SELECT a.id, a.login, a.person_id, p.position, group_concat(r.role) AS roles"
-                               " FROM account a JOIN person p ON p.id = a.person_id"
-                               " JOIN account_role r ON r.account_id = a.id"
-                               " WHERE r.role IN ('teacher', 'deputy', 'director', 'sysadmin')"
-                               " GROUP BY a.id ORDER BY a.id"):
+    for r in conn.execute("SELECT a.id, a.login, a.person_id, p.position, group_concat(r.role) AS roles"
+                          " FROM account a JOIN person p ON p.id = a.person_id"
+                          " JOIN account_role r ON r.account_id = a.id"
+                          " WHERE r.role IN ('teacher', 'deputy', 'director', 'sysadmin')"
+                          " GROUP BY a.id ORDER BY a.id"):
         staff[r["person_id"]] = {"account": r["id"], "login": r["login"], "position": r["position"] or "",
                                  "roles": set(r["roles"].split(","))}
     deputy = next(s["account"] for s in staff.values() if "deputy" in s["roles"])
-    work_types = await db.fetchall("SELECT code, weight, is_control FROM work_type")
+    work_types = conn.execute("SELECT code, weight, is_control FROM work_type").fetchall()
     return Source(
         infos=infos, members=members,
-        periods=await db.fetchall("SELECT * FROM study_period WHERE year_id = ? ORDER BY starts_on, kind",
-                                  (year["id"],)),
-        bells={r["number"]: r["starts_at"] for r in await db.fetchall(
+        periods=conn.execute("SELECT * FROM study_period WHERE year_id = ? ORDER BY starts_on, kind",
+                             (year["id"],)).fetchall(),
+        bells={r["number"]: r["starts_at"] for r in conn.execute(
             "SELECT number, starts_at FROM bell WHERE year_id = ?", (year["id"],))},
         weights={w["code"]: w["weight"] for w in work_types},
         controls={w["code"] for w in work_types if w["is_control"]},
@@ -232,8 +233,11 @@ class _Generator:
         self._place_controls()
         for j in self.journals.values():
             self._name_topics(j)
-            self.out.plan += [bulk.PlanItemIn(j.info.id, it.number, it.topic, 1, it.planned, None, it.work_type)
-                              for it in j.items]
+            # The teacher makes the plan before the year begins.
+            teacher = self.src.staff[j.info.row["teacher_id"]]["account"]
+            made = _at((date.fromisoformat(j.info.year_start) - timedelta(days=1)).isoformat(), "16:00", 0)
+            self.out.plan += [bulk.PlanItemIn(j.info.id, it.number, it.topic, 1, it.planned, None, it.work_type,
+                                              teacher, made) for it in j.items]
         substitutions = self._substitutions(cancelled)
         absences = self._absences()
         grades: dict[tuple[int, int, int], list[tuple[str, float]]] = defaultdict(list)

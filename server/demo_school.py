@@ -1,12 +1,12 @@
 """The demo school's year: periods, holidays, subjects, English subgroups, an elective,
 the teaching load after the federal curriculum (simplified) and a weekly timetable made
 by a small greedy scheduler that respects teachers' and classes' double bookings.
-Everything goes through the school area's own functions, so the demo also exercises them."""
+Everything goes through the school area's own (audited) functions, so the demo also exercises
+them; `actor` None: the demo acts as nobody's account."""
 
 from __future__ import annotations
 
-from datetime import date
-
+from . import clock
 from .school import structure
 
 # Hours a week per parallel: {subject: {parallel: hours}} (ФООП, simplified).
@@ -77,17 +77,17 @@ def periods_of(start: int) -> tuple[list, list]:
     return periods, holidays
 
 
-async def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
+def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
     """`classes`: dicts with id, parallel, letter, teacher (Person) and students (Persons with ids)."""
     start = plan["start"]
     periods, holidays = periods_of(start)
     for kind, number, a, b in periods:
-        await structure.save_period(conn, year_id, kind, number, a, b)
+        structure.save_period(conn, None, year_id, kind, number, a, b)
     for name, a, b in holidays:
-        await structure.add_holiday(conn, year_id, name, a, b)
+        structure.add_holiday(conn, None, year_id, name, a, b)
     for number, a, b in BELLS:
-        await structure.save_bell(conn, year_id, number, a, b)
-    subject_ids = {name: await structure.save_subject(conn, name, SHORT.get(name, "")) for name in CURRICULUM}
+        structure.save_bell(conn, None, year_id, number, a, b)
+    subject_ids = {name: structure.save_subject(conn, None, name, SHORT.get(name, "")) for name in CURRICULUM}
 
     staff = plan["staff"]
     by_subject: dict[str, list] = {}
@@ -107,7 +107,7 @@ async def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
         pool = by_subject[subject]
         return min(pool, key=lambda t: (load.get(t.id, 0), t.login))
 
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     lessons: dict[int, list[tuple[list[int], list[int]]]] = {}  # class id → [(journal ids, teacher ids)] per hour
     for cls in classes:
         items = []
@@ -121,35 +121,34 @@ async def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
                 pair = []
                 for n, members in ((1, cls["students"][:half]), (2, cls["students"][half:])):
                     teacher = teacher_for(subject, cls)
-                    group_id = await structure.save_group(conn, year_id, f"{cls['parallel']}{cls['letter']} англ. {n}",
-                                                          "subgroup", cls["id"], [s.id for s in members],
-                                                          f"{start}-09-01")
-                    jid = await structure.save_journal(conn, year_id, subject_ids[subject], None, group_id,
-                                                       teacher.id, h)
+                    group_id = structure.save_group(conn, None, year_id, f"{cls['parallel']}{cls['letter']} англ. {n}",
+                                                    "subgroup", cls["id"], [s.id for s in members], f"{start}-09-01")
+                    jid = structure.save_journal(conn, None, year_id, subject_ids[subject], None, group_id, teacher.id,
+                                                 h)
                     load[teacher.id] = load.get(teacher.id, 0) + h
                     pair.append((jid, teacher.id))
                 items += [([j for j, _ in pair], [t for _, t in pair])] * h
                 continue
             teacher = teacher_for(subject, cls)
-            jid = await structure.save_journal(conn, year_id, subject_ids[subject], cls["id"], None, teacher.id, h)
+            jid = structure.save_journal(conn, None, year_id, subject_ids[subject], cls["id"], None, teacher.id, h)
             load[teacher.id] = load.get(teacher.id, 0) + h
             items += [([jid], [teacher.id])] * h
         lessons[cls["id"]] = items
-    await _elective(conn, plan, year_id, classes, subject_ids, today)
-    await _timetable(conn, classes, lessons)
+    _elective(conn, plan, year_id, classes, subject_ids, today)
+    _timetable(conn, classes, lessons)
 
 
-async def _elective(conn, plan, year_id, classes, subject_ids, today) -> None:
+def _elective(conn, plan, year_id, classes, subject_ids, today) -> None:
     """An elective across 10А–11Б, taught after the main lessons."""
     seniors = [s for c in classes if c["parallel"] >= 10 for s in c["students"][:4]]
-    group_id = await structure.save_group(conn, year_id, "Факультатив «Решение олимпиадных задач»", "elective",
-                                          None, [s.id for s in seniors], f"{plan['start']}-09-01")
+    group_id = structure.save_group(conn, None, year_id, "Факультатив «Решение олимпиадных задач»", "elective",
+                                    None, [s.id for s in seniors], f"{plan['start']}-09-01")
     teacher = next(p for p in plan["staff"] if p.position == "учитель математики")
-    jid = await structure.save_journal(conn, year_id, subject_ids["Математика"], None, group_id, teacher.id, 1)
-    await structure.add_slot(conn, jid, 4, 8, "21")
+    jid = structure.save_journal(conn, None, year_id, subject_ids["Математика"], None, group_id, teacher.id, 1)
+    structure.add_slot(conn, None, jid, 4, 8, "21")
 
 
-async def _timetable(conn, classes: list[dict], lessons: dict) -> None:
+def _timetable(conn, classes: list[dict], lessons: dict) -> None:
     """Greedy: each class's hours spread over Monday–Friday, first free lesson of a day
     where neither the class nor any of the lesson's teachers is busy."""
     teacher_busy: set[tuple[int, int, int]] = set()
@@ -170,7 +169,7 @@ async def _timetable(conn, classes: list[dict], lessons: dict) -> None:
                     if (d, n) in class_busy or any((t, d, n) in teacher_busy for t in teacher_ids):
                         continue
                     for jid in journal_ids:
-                        await structure.add_slot(conn, jid, d, n, "")
+                        structure.add_slot(conn, None, jid, d, n, "")
                     class_busy.add((d, n))
                     teacher_busy.update((t, d, n) for t in teacher_ids)
                     seen_per_day[(d, journal_ids[0])] = 1

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import date
+import sqlite3
+from datetime import date, timedelta
 
 import anyio.to_thread
-from backups.service import problems as backup_problems
+from backups.status import problems as backup_problems
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from . import __version__
+from . import __version__, clock, health
 from .accounts import store as accounts
+from .accounts.store import User
 from .db import latest_version
 from .diary import store as diary_store
 from .messages import store as messages
 from .netinfo import server_urls
+from .journal import access as journal_access
 from .journal import store as journal_store
 from .school import store as school
 from .web.access import load_user
 from .web.templating import page
+
+
+def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today: date) -> dict:
+    """The parts of the home page read from this program's own areas (messages, logins, the
+    diary), in one snapshot."""
+    ctx: dict = {"announcements": messages.pinned_for(conn, user.person_id)}
+    if user.has("director", "deputy", "sysadmin"):
+        ctx["failed_logins"] = accounts.failed_logins(conn, timedelta(days=1))
+    if user.has("parent"):
+        ctx["recent"] = {child_id: diary_store.recent(conn, child_id, today) for child_id in child_ids}
+    if user.has("student"):
+        ctx["my_recent"] = diary_store.recent(conn, user.person_id, today)
+    return ctx
 
 
 @get("/", opt={"public": True}, name="home")
@@ -26,23 +42,19 @@ async def home(request: Request) -> Response:
     db = request.app.state.db
     user = await load_user(request)
     if user is None:
-        if await accounts.account_count(db) == 0:
+        if await db.read(accounts.account_count) == 0:
             return Redirect("/setup", status_code=303)
         return Redirect("/login", status_code=303)
     if user.must_change_password:
         return Redirect("/password", status_code=303)
     if user.kiosk:
         return Redirect("/kiosk", status_code=303)
-    ctx: dict = {"school": await school.school(db), "year": await school.current_year(db),
-                 "announcements": await messages.pinned_for(db, user.person_id)}
+    ctx: dict = {"school": await db.read(school.school), "year": await db.read(school.current_year)}
     if user.has("director", "deputy", "sysadmin"):
-        ctx["counts"] = await school.school_counts(db)
-        ctx["failed_logins"] = await db.fetchval(
-            "SELECT count(*) FROM login_event WHERE outcome IN ('bad_password', 'unknown_login', 'throttled')"
-            " AND at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
-        )
+        ctx["counts"] = await db.read(school.school_counts)
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
+        ctx["health_problems"] = await anyio.to_thread.run_sync(health.problems, request.app.state.settings)
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)
@@ -50,16 +62,16 @@ async def home(request: Request) -> Response:
         ctx["app_version"] = __version__
         ctx["data_dir"] = str(settings.data_dir.resolve())
     if user.has("class_teacher"):
-        ctx["my_classes"] = await school.classes_of_class_teacher(db, user.person_id)
+        ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
     if user.has("teacher") and ctx["year"]:
-        ctx["my_journals"] = [j for j in await journal_store.journals_for(db, user, ctx["year"]["id"]) if j["mine"]]
-        ctx["todo"] = await journal_store.todo(db, user.person_id)
+        ctx["my_journals"] = [j for j in await db.read(journal_access.journals_for, user, ctx["year"]["id"])
+                              if j["mine"]]
+        ctx["todo"] = await db.read(journal_store.todo, user.person_id, clock.today().isoformat())
     if user.has("parent"):
-        ctx["children"] = await school.children_of(db, user.person_id)
-        ctx["recent"] = {c["id"]: await diary_store.recent(db, c["id"], date.today()) for c in ctx["children"]}
+        ctx["children"] = await db.read(school.children_of, user.person_id)
     if user.has("student"):
-        ctx["me_student"] = await school.student_card(db, user.person_id)
-        ctx["my_recent"] = await diary_store.recent(db, user.person_id, date.today())
+        ctx["me_student"] = await db.read(school.student_card, user.person_id)
+    ctx.update(await db.read(_own_parts, user, [c["id"] for c in ctx.get("children", [])], clock.today()))
     return page("home/index.html", **ctx)
 
 

@@ -64,7 +64,7 @@ async def kiosk_page(request: Request) -> Response:
         return page("kiosk/busy.html")
     db = request.app.state.db
     return page("kiosk/menu.html", students=await family_students(db, user),
-                unread=await messages.unread_count(db, user.person_id))
+                unread=await db.read(messages.unread_count, user.person_id))
 
 
 @post("/kiosk/login", opt={"public": True, "kiosk": True})
@@ -88,10 +88,7 @@ async def kiosk_login(request: Request) -> Response:
 async def kiosk_logout(request: Request) -> Response:
     """«Выход» on the kiosk, or the idle timer of static/kiosk.js (reason=idle)."""
     user = current_user(request)
-    db = request.app.state.db
-    await accounts.delete_session(db, user.session_hash)
-    await accounts.record_login_event(db, await accounts.login_key(db, user.login), user.account_id,
-                                      client_ip(request), "logout")
+    await request.app.state.db.write(accounts.end_session, user, client_ip(request))
     reason = "idle" if (await request.form()).get("reason") == "idle" else "1"
     return Redirect(f"/kiosk?ended={reason}", status_code=303, cookies=[cleared_cookie(SESSION_COOKIE)])
 

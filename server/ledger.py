@@ -68,7 +68,8 @@ class Audited:
     """One audited table: how its rows look as (key → state) in the ledger.
 
     The key text is `entity:k1:k2…` over `key`; the state is {column: value} over `state`,
-    or the bare value of `scalar` (settings). `where` limits the rows that are school data."""
+    or the bare value of `scalar` (settings). `where` limits the rows that are school data.
+    `bools`: state columns stored as 0/1 that the ledger records as false/true."""
 
     entity: str
     table: str
@@ -76,6 +77,7 @@ class Audited:
     state: tuple[str, ...] = ()
     where: str = ""
     scalar: str = ""
+    bools: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -99,12 +101,12 @@ class Audited:
     def state_of(self, row: Mapping | sqlite3.Row) -> Any:
         if self.scalar:
             return row[self.scalar]
-        return {c: row[c] for c in self.state}
+        return {c: bool(row[c]) if c in self.bools else row[c] for c in self.state}
 
 
 def _t(entity: str, key: tuple[str, ...], state: tuple[str, ...] = (), *, table: str = "", where: str = "",
-       scalar: str = "") -> Audited:
-    return Audited(entity, table or entity, key, state, where, scalar)
+       scalar: str = "", bools: tuple[str, ...] = ()) -> Audited:
+    return Audited(entity, table or entity, key, state, where, scalar, bools)
 
 
 # Every table of school data the ledger covers. Adding one here is all it takes for verify and
@@ -117,6 +119,41 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("attendance", ("lesson_id", "student_id"), ("mark",)),
     _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size")),
     _t("period_grade", ("journal_id", "period_id", "student_id"), ("value",)),
+    # The school (server/school/): its details, years, periods (their dates; closing one is
+    # the "period" entity below), holidays, classes, subjects, groups and their members, the
+    # teaching load (a journal row), bells, the timetable and the class access the deputy grants.
+    _t("school", ("id",), ("name", "address", "district_code")),
+    _t("academic_year", ("id",), ("name", "starts_on", "ends_on", "status")),
+    _t("study_period", ("id",), ("year_id", "kind", "number", "starts_on", "ends_on")),
+    _t("holiday", ("id",), ("year_id", "name", "starts_on", "ends_on")),
+    _t("class", ("id",), ("year_id", "parallel", "letter", "class_teacher_id", "period_kind", "archived_at")),
+    _t("subject", ("id",), ("name", "short_name", "archived_at")),
+    _t("study_group", ("id",), ("year_id", "name", "kind", "class_id", "archived_at")),
+    _t("group_member", ("group_id", "student_id", "from_date"), ("to_date",)),
+    _t("journal", ("id",), ("year_id", "subject_id", "class_id", "group_id", "teacher_id", "hours_per_week",
+                            "archived_at")),
+    _t("bell", ("year_id", "number"), ("starts_at", "ends_at")),
+    _t("timetable_slot", ("id",), ("journal_id", "weekday", "lesson_number", "room")),
+    _t("class_access", ("person_id", "class_id"), ("granted_by",)),
+    # People and their accounts' roles (§2.3, §3.4.2): never a password or its hash — passwords
+    # are not school data; an issued password is a credential_issue record of its own.
+    _t("person", ("id",), ("last_name", "first_name", "middle_name", "sex", "birth_date", "phone", "email",
+                           "position", "archived_at")),
+    _t("account", ("id",), ("person_id", "login", "disabled_at")),
+    _t("account_role", ("account_id", "role")),  # a held role is {}; a revoked one has no state
+    # Students, their enrolments and moves, their parents and consent (§3.3.1, §4.1.1): who
+    # recorded a consent and when is the entry; on what document is the consent_document column.
+    _t("student", ("person_id",), ("study_form", "left_on", "left_reason")),
+    _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
+    _t("guardian", ("parent_id", "student_id"), ("relation", "consent_at", "consent_document", "diary_form")),
+    # The grading settings and work types (§3.2.3, server/journal/grading.py): a weight changes
+    # every average at once. Only the grading keys of `setting` — never the login-key secret.
+    _t("setting", ("key",), scalar="value",
+       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')"),
+    _t("work_type", ("code",), ("name", "weight", "is_control"), bools=("is_control",)),
+    # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
+    # history is one range of the audit_key index (`plan_item:<journal>:<item>`).
+    _t("plan_item", ("journal_id", "id"), ("number", "topic", "hours", "planned_date", "planned_week", "work_type")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

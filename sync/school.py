@@ -660,6 +660,17 @@ def status(settings: Settings) -> dict:
     }
 
 
+def health(settings: Settings) -> dict | None:
+    """For `zhurnal doctor` and the health page (server/health.py); None before set-up."""
+    if not is_set_up(settings.data_dir):
+        return None
+    st = status(settings)
+    last = st["last_success"]
+    return {"district": st["district_url"],
+            "last_success": datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
+            "pending": st["changes_pending"], "last_error": st["last_error"]}
+
+
 def ru_time(stamp: str | None) -> str:
     if not stamp:
         return "никогда"

@@ -3,6 +3,7 @@ and HTTP clients logged in as a given person."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import date
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from server import clock
 from server.app import create_app
 from server.config import load_settings
 from server.demo import build_demo
@@ -29,6 +31,14 @@ ROLE_LOGINS = {
     "parent": "parent0001",
     "student": "student0001",
 }
+
+
+@pytest.fixture(autouse=True)
+def _back_on_the_wall_clock():
+    """A test may move the program's clock (clock.advance(seconds=91) instead of sleeping);
+    the next test starts on the wall clock again."""
+    yield
+    clock.set_now(None)
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +97,27 @@ def session_csrf(client: TestClient) -> str:
 
 def today() -> date:
     return date.today()
+
+
+# --- CI: a missing component fails the run -------------------------------------------------
+# Tests that need Chromium, `age` or PostgreSQL skip with a reason that says "is not
+# installed" on a machine without them (a user's clone). In CI (CI=true, set by .ci/run)
+# such a skip fails the run instead: browser and interop tests must not silently vanish.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+MISSING = "is not installed"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    missing = sorted({str(rep.longrepr[2] if isinstance(rep.longrepr, tuple) else rep.longrepr)
+                      for rep in skipped if MISSING in str(rep.longrepr)})
+    if missing:
+        reporter.ensure_newline()
+        reporter.write_line("CI: нужные тестам компоненты не установлены — это ошибка, а не пропуск:", red=True)
+        for reason in missing:
+            reporter.write_line("    " + reason, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -246,6 +246,16 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/kiosk/login"): PUBLIC,
     ("POST", "/kiosk/logout"): ANY_USER,
     ("POST", "/kiosk/ping"): ANY_USER,
+    # The appliance (server/appliance/): the server's health for the administration (the home
+    # page's line links there), checks and updates by the sysadmin; the page with the school's
+    # CA certificate is public (a phone fetches it before it can trust HTTPS); 404 until set up.
+    ("GET", "/admin/health"): ADMINISTRATION,
+    ("POST", "/admin/health/check-db"): {"sysadmin"},
+    ("GET", "/admin/update"): {"sysadmin"},
+    ("GET", "/admin/update/status"): {"sysadmin"},
+    ("POST", "/admin/update"): {"sysadmin"},  # no file: 409 with the reason
+    ("GET", "/tls"): PUBLIC,
+    ("GET", "/tls/ca.crt"): PUBLIC,
 }
 
 

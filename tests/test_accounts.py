@@ -6,6 +6,7 @@ import sqlite3
 
 from conftest import PASSWORD, csrf_from, login, make_client
 
+from server import clock
 from server.accounts.roles import ROLE_LABELS
 from conftest import ROLE_LOGINS
 
@@ -69,6 +70,14 @@ def test_repeated_failures_throttle_that_login_from_that_address_only(client, da
     assert db_rows(data_dir, "SELECT count(*) FROM login_event WHERE outcome = 'throttled'")[0][0] == 1
 
 
+def test_a_throttled_login_may_try_again_once_the_window_has_passed(client):
+    for _ in range(5):
+        login(client, "teacher01", "wrong-password", expect=401)
+    login(client, "teacher01", PASSWORD, expect=429)
+    clock.advance(minutes=client.app.state.settings.login_window_minutes + 1)  # the login record's clock
+    login(client, "teacher01")
+
+
 def test_a_success_resets_the_failure_count(client):
     for _ in range(4):
         login(client, "teacher01", "wrong-password", expect=401)
@@ -119,6 +128,17 @@ def test_an_expired_session_sends_the_user_to_the_login_page(data_dir):
         assert r.status_code in (303, 401)
     # Expired sessions are purged at start-up.
     assert db_rows(data_dir, "SELECT count(*) FROM session")[0][0] == 0
+
+
+def test_a_session_ends_after_the_idle_time_and_each_request_renews_it(client):
+    login(client, "teacher01")
+    idle = client.app.state.settings.session_idle_minutes
+    for _ in range(3):  # three idle times in all, never one without a request
+        clock.advance(minutes=idle - 10)
+        assert client.get("/api/v1/me").status_code == 200
+    clock.advance(minutes=idle + 1)
+    r = client.get("/classes/1", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/classes/1"
 
 
 def test_login_returns_to_the_page_asked_for_but_never_to_another_site(client):

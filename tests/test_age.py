@@ -1,5 +1,9 @@
-"""Tests for backups/age.py: community test vectors, interop with `age`, tampering, memory."""
+"""Tests for backups/age.py: community test vectors, interop with `age`, tampering, memory.
 
+The vectors' passphrase files and armored files go through tests/agetools.py (scrypt
+identities and the armor decoder, which the backups never use) into the same reader."""
+
+import base64
 import gzip
 import hashlib
 import io
@@ -14,6 +18,7 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import agetools
 import pytest
 
 from backups import age
@@ -40,7 +45,7 @@ EXPECTED_ERROR = {
     "HMAC failure": age.HeaderMACError,
     "header failure": age.HeaderError,
     "payload failure": age.PayloadError,
-    "armor failure": age.ArmorError,
+    "armor failure": agetools.ArmorError,
 }
 UNSUPPORTED_REASON = (
     "mlkem768x25519 (post-quantum hybrid) identities are not implemented; "
@@ -66,7 +71,7 @@ def _load_vector(name: str):
         if key == "identity":
             identities.append(value)
         elif key == "passphrase":
-            identities.append(age.ScryptIdentity(value))
+            identities.append(agetools.ScryptIdentity(value))
         else:
             meta[key] = value
     if meta.get("compressed") == "zlib":
@@ -91,9 +96,9 @@ def _run_vector(name: str, read_size: int | None = None):
     out = io.BytesIO()
     try:
         if read_size is None:
-            age.decrypt(io.BytesIO(body), out, ours, armored=armored)
+            agetools.decrypt(io.BytesIO(body), out, ours, armored=armored)
         else:
-            with age.AgeReader(io.BytesIO(body), ours, armored=armored) as reader:
+            with agetools.reader(io.BytesIO(body), ours, armored=armored) as reader:
                 while data := reader.read(read_size):
                     out.write(data)
     except age.AgeError as e:
@@ -142,8 +147,26 @@ def test_armored_vectors_are_detected_without_being_told():
     for name in ("armor_x25519", "armor_crlf", "armor_whitespace_outside", "armor_scrypt"):
         meta, identities, body = _load_vector(name)
         out = io.BytesIO()
-        age.decrypt(io.BytesIO(body), out, identities)
+        agetools.decrypt(io.BytesIO(body), out, identities)
         assert hashlib.sha256(out.getvalue()).hexdigest() == meta["payload"]
+
+
+def test_the_backups_reader_takes_binary_files_only_and_the_armor_stays_in_the_tests():
+    """Backups are binary age files; an armored one (`age -a`) is refused by the server's
+    reader in Russian, and opens through the tests' armor decoder."""
+    identity, recipient = age.generate_identity()
+    binary = io.BytesIO()
+    age.encrypt(io.BytesIO(b"journal"), binary, [recipient])
+    body = base64.b64encode(binary.getvalue())
+    armored = b"\n".join([agetools.ARMOR_BEGIN, *(body[i:i + 64] for i in range(0, len(body), 64)),
+                          agetools.ARMOR_END, b""])
+    with pytest.raises(age.HeaderError) as info:
+        age.decrypt(io.BytesIO(armored), io.BytesIO(), [identity])
+    assert info.value.message == "Это не зашифрованный файл резервной копии"
+    out = io.BytesIO()
+    agetools.decrypt(io.BytesIO(armored), out, [identity])
+    assert out.getvalue() == b"journal"
+    assert not hasattr(age, "ScryptIdentity") and "armor" not in age.AgeReader.__init__.__code__.co_varnames
 
 
 # --- Keys ---------------------------------------------------------------------------
@@ -215,9 +238,9 @@ def _encrypt(data: bytes, recipients) -> bytes:
     return out.getvalue()
 
 
-def _decrypt(blob: bytes, identities) -> bytes:
+def _decrypt(blob: bytes, identities, decrypt=age.decrypt) -> bytes:
     out = io.BytesIO()
-    age.decrypt(io.BytesIO(blob), out, identities)
+    decrypt(io.BytesIO(blob), out, identities)
     return out.getvalue()
 
 
@@ -369,7 +392,7 @@ def test_we_restore_files_the_age_tool_encrypted(tmp_path, size, armor):
     subprocess.run(args, check=True)
     blob = (tmp_path / "plain.age").read_bytes()
     for identity, _ in keys:
-        assert _decrypt(blob, [identity]) == data
+        assert _decrypt(blob, [identity], agetools.decrypt if armor else age.decrypt) == data
 
 
 @needs_age
@@ -416,9 +439,9 @@ def test_we_restore_passphrase_file_from_age_tool(tmp_path):
     (tmp_path / "plain").write_bytes(b"report card")
     _age_encrypt_with_passphrase(tmp_path / "plain", tmp_path / "plain.age", "верный пароль")
     blob = (tmp_path / "plain.age").read_bytes()
-    assert _decrypt(blob, [age.ScryptIdentity("верный пароль")]) == b"report card"
+    assert _decrypt(blob, [agetools.ScryptIdentity("верный пароль")]) == b"report card"
     with pytest.raises(age.NoIdentityMatch):
-        _decrypt(blob, [age.ScryptIdentity("неверный пароль")])
+        _decrypt(blob, [agetools.ScryptIdentity("неверный пароль")])
 
 
 # --- Memory -------------------------------------------------------------------------

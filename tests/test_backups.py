@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import csrf_from, login, make_client
 
-from backups import archive, keys, retention, scheduler, service, state, usb
+from backups import archive, create, keys, restore, retention, scheduler, state, status, usb
 from backups.errors import BackupError
 from server.cli import main
 from server.config import load_settings
@@ -71,7 +71,7 @@ def digest(path: Path) -> str:
 
 
 def listed(data: Path) -> list[str]:
-    return [e.name for e in service.list_backups(data / "backups")]
+    return [e.name for e in status.list_backups(data / "backups")]
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def school(data_dir, tmp_path):
 def backup(school):
     """One good backup of the demo school: (data dir, recovery key file, backup path)."""
     data, key = school
-    entry = service.create_backup(settings_for(data), "manual")
+    entry = create.create_backup(settings_for(data), "manual")
     return data, key, entry.path
 
 
@@ -141,8 +141,8 @@ def test_extra_recipient_can_open_new_backups(capsys, school, tmp_path):
     assert code == 0, err
     code, _, err = run_cli(capsys, "backup", "add-recipient", "--data", data, "age1notakey")
     assert code == 2 and "Ошибка" in err
-    entry = service.create_backup(settings_for(data))
-    manifest = service.verify_backup(settings_for(data), entry.path, [keys.age.parse_identity(district_secret)])
+    entry = create.create_backup(settings_for(data))
+    manifest = create.verify_backup(settings_for(data), entry.path, [keys.age.parse_identity(district_secret)])
     assert manifest["school_name"]
 
 
@@ -158,7 +158,9 @@ def test_backup_is_a_manifest_and_the_database_in_a_compressed_tar(backup):
         assert tar.getnames() == ["manifest.json", "zhurnal.sqlite3"]
         manifest = json.loads(tar.extractfile("manifest.json").read())
         db = tar.extractfile("zhurnal.sqlite3").read()
-    assert manifest["format"] == "zhurnal-backup" and manifest["format_version"] == 1
+    # Format 2 (issue 11): the school's files follow the database; this school has none yet.
+    assert manifest["format"] == "zhurnal-backup" and manifest["format_version"] == 2
+    assert manifest["files"] == []
     assert manifest["schema_version"] == latest_version()
     assert manifest["app_version"] and manifest["created_at"].endswith("Z")
     assert manifest["school_uid"] == sqlite3.connect(data / "zhurnal.sqlite3").execute("SELECT uid FROM school").fetchone()[0]
@@ -292,7 +294,7 @@ def test_a_full_disk_fails_the_backup_with_a_message_and_leaves_no_file(capsys, 
     assert "Недостаточно места" in state.read(data)["last_failure"]["reason"]
     # Too little room is seen before anything is written, too.
     monkeypatch.setattr(archive, "write_backup", real)
-    monkeypatch.setattr(service, "_free_bytes", lambda path: 1000)
+    monkeypatch.setattr(status, "free_bytes", lambda path: 1000)
     code, _, err = run_cli(capsys, "backup", "create", "--data", data)
     assert code == 2 and "свободно 0 МБ" in err
 
@@ -353,7 +355,7 @@ def test_a_backup_made_while_teachers_keep_writing_restores_to_a_consistent_data
         while batches[0] < 5:
             time.sleep(0.001)
         started = batches[0]
-        entry = service.create_backup(settings_for(data), "manual")
+        entry = create.create_backup(settings_for(data), "manual")
         during = batches[0] - started
         while batches[0] < started + during + 5:
             time.sleep(0.001)
@@ -418,9 +420,9 @@ def test_restore_at_the_console_makes_a_safety_copy_and_asks_to_confirm(capsys, 
     code, out, err = run_cli(capsys, "backup", "restore", "--data", data, path)
     assert code == 0, err
     assert _school_name(data) != "Изменено после копии"
-    safety = [e for e in service.list_backups(data / "backups", state.read(data)) if e.kind == "safety"]
+    safety = [e for e in status.list_backups(data / "backups", state.read(data)) if e.kind == "safety"]
     assert len(safety) == 1 and safety[0].keep
-    prepared = service.prepare_restore(settings_for(data), safety[0].path, [keys.server_identity(data)])
+    prepared = restore.prepare_restore(settings_for(data), safety[0].path, [keys.server_identity(data)])
     assert prepared.school_name == "Изменено после копии"
     prepared.discard()
 
@@ -541,12 +543,12 @@ def test_pruning_deletes_old_backups_but_never_marked_ones(school):
     settings = settings_for(data, backup_keep_daily=2, backup_keep_weekly=0, backup_keep_monthly=0)
     folder = data / "backups"
     folder.mkdir(exist_ok=True)
-    first = service.create_backup(settings)
-    service.set_keep(settings, first.name, True)
+    first = create.create_backup(settings)
+    status.set_keep(settings, first.name, True)
     for days in (5, 4, 3):  # older files copied in under older names
         when = datetime.now(timezone.utc) - timedelta(days=days)
         shutil.copy(first.path, folder / archive.new_name(folder, when))
-    service.create_backup(settings)
+    create.create_backup(settings)
     left = listed(data)
     assert first.name in left and len(left) == 3  # two newest days + the marked one
 
@@ -589,7 +591,7 @@ def test_usb_copy_is_verified_and_a_pulled_drive_leaves_no_backup_there(school, 
     stick = tmp_path / "stick"
     stick.mkdir()
     settings = settings_for(data, backup_usb_dir=str(stick))
-    entry = service.create_backup(settings)  # the nightly path copies to USB by itself
+    entry = create.create_backup(settings)  # the nightly path copies to USB by itself
     assert (stick / entry.name).read_bytes() == entry.path.read_bytes()
     assert state.read(data)["last_usb"]["ok"]
 
@@ -598,11 +600,11 @@ def test_usb_copy_is_verified_and_a_pulled_drive_leaves_no_backup_there(school, 
             shutil.rmtree(stick)
 
     with pytest.raises(BackupError, match="USB"):
-        service.copy_to_usb(settings, entry.name, progress=pull_out)
+        usb.copy_to_usb(settings, entry.name, progress=pull_out)
     assert not stick.exists() or not list(stick.iterdir())
     assert state.read(data)["last_usb"]["ok"] is False
     with pytest.raises(BackupError, match="недоступна"):
-        service.copy_to_usb(settings)
+        usb.copy_to_usb(settings)
 
 
 def test_a_stick_the_service_may_not_write_says_what_to_do(school, tmp_path, monkeypatch):
@@ -615,7 +617,7 @@ def test_a_stick_the_service_may_not_write_says_what_to_do(school, tmp_path, mon
     data, _ = school
     stick = tmp_path / "media" / "pi" / "ZHURNAL"
     stick.mkdir(parents=True)
-    entry = service.create_backup(settings_for(data))
+    entry = create.create_backup(settings_for(data))
     settings = settings_for(data, backup_usb_dir=str(stick))
     real_mkdir = Path.mkdir
 
@@ -626,7 +628,7 @@ def test_a_stick_the_service_may_not_write_says_what_to_do(school, tmp_path, mon
 
     monkeypatch.setattr(Path, "mkdir", refused)
     with pytest.raises(BackupError, match="Нет права записи на USB-накопитель.*fstab") as e:
-        service.copy_to_usb(settings, entry.name)
+        usb.copy_to_usb(settings, entry.name)
     assert str(stick) in str(e.value)
     last = state.read(data)["last_usb"]
     assert last["ok"] is False and "fstab" in last["reason"]
@@ -709,7 +711,7 @@ def test_admin_page_lists_backups_and_restores_one_after_confirmation(school):
 
 def test_restore_from_an_uploaded_file_needs_the_right_recovery_key(school, tmp_path):
     data, key = school
-    entry = service.create_backup(settings_for(data))
+    entry = create.create_backup(settings_for(data))
     wrong_secret, _ = keys.age.generate_identity()
     with _client(data) as c:
         login(c, "sysadmin")
@@ -758,7 +760,7 @@ def test_director_sees_backups_but_has_no_buttons(backup):
 
 def test_deputy_and_director_see_a_failed_backup_on_their_home_page(school):
     data, _ = school
-    service.create_backup(settings_for(data))
+    create.create_backup(settings_for(data))
     state.record_failure(data, "Недостаточно места на диске для создания резервной копии.")
     with _client(data) as c:
         for who in ("deputy", "director"):
@@ -769,7 +771,7 @@ def test_deputy_and_director_see_a_failed_backup_on_their_home_page(school):
         c.cookies.clear()
         login(c, "teacher01")
         assert "Резервная копия не создана" not in c.get("/").text
-    service.create_backup(settings_for(data))  # the next success clears the alarm
+    create.create_backup(settings_for(data))  # the next success clears the alarm
     with _client(data) as c:
         login(c, "deputy")
         assert "Резервная копия не создана" not in c.get("/").text
@@ -793,7 +795,7 @@ def test_audit_verify_finds_the_last_entries_cut_off_by_comparing_with_the_backu
         t = Teacher(client, 1)
         student = next(s for s in t.students
                        if t.cell(s, day, n, "").status_code == 200 and t.cell(s, day, n, "3").status_code == 200)
-    entry = service.create_backup(settings_for(data))
+    entry = create.create_backup(settings_for(data))
     head = state.read(data)["backups"][entry.name]["audit_head"]
     assert head and head["id"] > 0
     assert cli_main(["audit", "verify", "--data", str(data)]) == 0
@@ -812,3 +814,278 @@ def test_audit_verify_finds_the_last_entries_cut_off_by_comparing_with_the_backu
     # After a restore the chain is shorter on purpose: the backups before it do not count.
     state.record_restore(data, {"file": entry.name})
     assert cli_main(["audit", "verify", "--data", str(data)]) == 0
+
+
+# --- the school's files (issue 11) ---------------------------------------------------------
+
+def _school_files(data: Path) -> dict[str, bytes]:
+    """Every file under the data folder's file folders, by its name in a backup."""
+    return {p.relative_to(data).as_posix(): p.read_bytes()
+            for top in archive.FILE_FOLDERS if (data / top).is_dir()
+            for p in sorted((data / top).rglob("*")) if p.is_file()}
+
+
+def _add_files_as_users(data: Path) -> dict[str, bytes]:
+    """A homework file and a message attachment, uploaded as a teacher does; and an archive
+    PDF (a later issue writes those) in a subfolder. Returns the school's files."""
+    from datetime import date as _date
+
+    from test_journal import Teacher, lessons_of
+    from test_messages import pid, send
+
+    (day, n), = lessons_of(data, 1, after=_date.today(), count=1)
+    with make_client(data, backup_auto=False) as c:
+        login(c, "teacher01")
+        r = Teacher(c, 1).homework(day, n, "Прочитать параграф 12", "30",
+                                   files={"file": ("задание.pdf", b"%PDF-1.4 homework " * 100, "application/pdf")})
+        assert r.status_code == 200 and "задание.pdf" in r.text
+        send(c, kind="person", to=pid(data, "parent0001"), subject="Справка", body="Во вложении.",
+             files={"files": ("справка.jpg", bytes(range(256)) * 40, "image/jpeg")})
+    archived = data / "archive" / "2025-2026" / "5А.pdf"
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes(b"%PDF-1.4 archive")
+    found = _school_files(data)
+    assert {k.split("/")[0] for k in found} == {"files", "messages", "archive"} and len(found) == 3
+    return found
+
+
+def test_the_schools_files_go_into_the_backup_are_verified_listed_and_come_back(capsys, school, tmp_path):
+    data, key = school
+    files = _add_files_as_users(data)
+    code, out, err = run_cli(capsys, "backup", "create", "--data", data)
+    assert code == 0, err
+    made = Path(out.strip())
+    # In the archive after the database, each with its SHA-256 in the manifest.
+    raw = io.BytesIO()
+    with open(made, "rb") as f:
+        keys.age.decrypt(f, raw, [keys.server_identity(data)])
+    raw.seek(0)
+    with tarfile.open(fileobj=raw, mode="r:gz") as tar:
+        assert tar.getnames() == ["manifest.json", "zhurnal.sqlite3", *sorted(files)]
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
+        p: hashlib.sha256(b).hexdigest() for p, b in files.items()}
+    # Counted in the list, checked by verify.
+    code, out, _ = run_cli(capsys, "backup", "list", "--data", data)
+    size_mb = f"{sum(map(len, files.values())) / 1_000_000:.1f}".replace(".", ",")
+    assert f"файлов 3 ({size_mb} МБ)" in out
+    code, out, err = run_cli(capsys, "backup", "verify", "--data", data, made, "--key", key)
+    assert code == 0 and "файлов 3" in out, err
+    code, out, err = run_cli(capsys, "backup", "test-restore", "--data", data, "--key", key)
+    assert code == 0 and "файлы на месте (3)" in out, err
+    assert state.read(data)["last_restore_test"]["files"] == 3
+    # The machine dies; the files come back on the new one, readable by the server only.
+    fresh = tmp_path / "new-machine"
+    code, out, err = run_cli(capsys, "backup", "restore", "--data", fresh, made, "--key", key, "--yes")
+    assert code == 0 and "Файлов:" in out, err
+    assert _school_files(fresh) == files
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in fresh.rglob("*") if p.is_file()
+               and p.parts[-3 if "archive" in p.parts else -2] in archive.FILE_FOLDERS)
+    assert not list((fresh / "backups").glob(".restore-*"))
+    with make_client(fresh, backup_auto=False) as c:  # and the homework file opens from the journal
+        login(c, "teacher01")
+        lesson_id = sqlite3.connect(fresh / "zhurnal.sqlite3").execute(
+            "SELECT lesson_id FROM homework WHERE file_path IS NOT NULL").fetchone()[0]
+        r = c.get(f"/homework-files/{lesson_id}")
+        assert r.status_code == 200 and r.content == files[next(p for p in files if p.startswith("files/"))]
+
+
+def test_a_restore_in_the_running_server_brings_the_files_back_and_keeps_the_replaced_ones_in_the_safety_copy(school):
+    data, key = school
+    files = _add_files_as_users(data)
+    entry = create.create_backup(settings_for(data))
+    assert entry.meta["files"] == 3
+    # After the backup: one file lost, one new one.
+    lost = data / next(p for p in files if p.startswith("messages/"))
+    lost.unlink()
+    (data / "files" / "later").write_bytes(b"after the backup")
+    with _client(data) as c:
+        login(c, "sysadmin")
+        page = c.get("/admin/backups")
+        size_mb = f"{sum(map(len, files.values())) / 1_000_000:.1f}".replace(".", ",")
+        assert f"3 ({size_mb} МБ)" in page.text  # the list counts the files
+        token = csrf_from(page.text)
+        confirm = c.post("/admin/backups/restore", data={"csrf_token": token, "file": entry.name})
+        assert "Файлов (домашние задания, вложения)" in confirm.text and "3 (" in confirm.text
+        restore_token = confirm.text.split('name="token" value="')[1].split('"')[0]
+        done = c.post("/admin/backups/restore/confirm", data={"csrf_token": token, "token": restore_token})
+        assert done.status_code == 200 and "База восстановлена" in done.text
+    assert _school_files(data) == files
+    assert not list((data / "backups").glob(".files-before-restore-*"))
+    # The state before the restore is in the safety copy, files included.
+    safety = next(e for e in status.list_backups(data / "backups", state.read(data)) if e.kind == "safety")
+    manifest = create.verify_backup(settings_for(data), safety.path)
+    assert "files/later" in {f["path"] for f in manifest["files"]}
+    assert lost.relative_to(data).as_posix() not in {f["path"] for f in manifest["files"]}
+
+
+def test_a_file_that_does_not_match_its_hash_or_escapes_its_folder_is_refused(capsys, school, tmp_path):
+    data, key = school
+    _add_files_as_users(data)
+    recipients = keys.require_set_up(data)
+    db_before, files_before = digest(data / "zhurnal.sqlite3"), _school_files(data)
+
+    def made_with(change) -> Path:
+        """A backup made by hand (tar, gzip, age) with the manifest changed and each file
+        stored under the name the changed manifest gives it."""
+        snap = archive.take_snapshot(data / "zhurnal.sqlite3", tmp_path / f"snap-{change.__name__}.sqlite3",
+                                     files_from=data)
+        sources = [data / f["path"] for f in snap.manifest["files"]]
+        change(snap.manifest)
+        plain = io.BytesIO()
+        with tarfile.open(fileobj=plain, mode="w:gz") as tar:
+            body = json.dumps(snap.manifest).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+            tar.add(snap.path, "zhurnal.sqlite3")
+            for f, source in zip(snap.manifest["files"], sources):
+                tar.add(source, f["path"])
+        out = tmp_path / f"{change.__name__}.age"
+        with open(out, "wb") as f:
+            keys.age.encrypt(io.BytesIO(plain.getvalue()), f, recipients)
+        return out
+
+    def other_hash(m):
+        m["files"][0]["sha256"] = "0" * 64
+
+    def escapes(m):
+        m["files"][0]["path"] = "files/../../keys/backup-server.key"
+
+    def elsewhere(m):
+        m["files"][0]["path"] = "keys/backup-server.key"
+
+    for change, words in ((other_hash, "Контрольная сумма файла"), (escapes, "не является резервной копией"),
+                          (elsewhere, "не является резервной копией")):
+        bad = made_with(change)
+        for command in ("verify", "restore"):
+            extra = ["--yes"] if command == "restore" else []
+            code, out, err = run_cli(capsys, "backup", command, "--data", data, bad, "--key", key, *extra)
+            assert code == 2 and words in err, (change.__name__, command, err)
+    assert digest(data / "zhurnal.sqlite3") == db_before and _school_files(data) == files_before
+    assert not list((data / "backups").glob(".restore-*"))
+
+
+def test_an_older_backup_without_files_still_verifies_and_restores_and_leaves_the_files_alone(capsys, school, tmp_path):
+    """A format-1 backup (the database only) knows nothing of the files: they stay."""
+    data, key = school
+    files = _add_files_as_users(data)
+    snap = archive.take_snapshot(data / "zhurnal.sqlite3", tmp_path / "snap.sqlite3")
+    manifest = {k: v for k, v in snap.manifest.items() if k != "files"} | {"format_version": 1}
+    old = tmp_path / "zhurnal-20261101T230000Z.tar.gz.age"
+    with open(old, "wb") as f:
+        archive.write_backup(f, keys.require_set_up(data), manifest, snap.path)
+    code, out, err = run_cli(capsys, "backup", "verify", "--data", data, old)
+    assert code == 0 and "Копия в порядке" in out and "файлов" not in out, err
+    code, out, err = run_cli(capsys, "backup", "restore", "--data", data, old, "--yes")
+    assert code == 0 and "Файлов:" not in out, err
+    assert _school_files(data) == files
+
+
+# --- decrypted copies do not linger (issue 11) ------------------------------------------------
+
+def _staging(data: Path) -> list[Path]:
+    return sorted((data / "backups").glob(".restore-*"))
+
+
+def _open_restore(c, data: Path, name: str) -> str:
+    token = csrf_from(c.get("/admin/backups").text)
+    confirm = c.post("/admin/backups/restore", data={"csrf_token": token, "file": name})
+    assert confirm.status_code == 200 and "Восстановить базу из резервной копии?" in confirm.text
+    return confirm.text.split('name="token" value="')[1].split('"')[0]
+
+
+def test_a_decrypted_copy_is_private_and_gone_when_cancelled_expired_or_the_server_stops(backup):
+    from server import clock  # moved forward below; conftest puts it back on the wall clock
+
+    data, _, path = backup
+    (data / "files").mkdir(exist_ok=True)
+    (data / "files" / "hw").write_bytes(b"homework")
+    entry = create.create_backup(settings_for(data))
+    with _client(data) as c:
+        login(c, "sysadmin")
+        # Cancelled: gone at once.
+        restore_token = _open_restore(c, data, entry.name)
+        (staged,) = _staging(data)
+        assert oct(staged.stat().st_mode & 0o777) == "0o700"
+        for p in staged.rglob("*"):
+            assert oct(p.stat().st_mode & 0o777) == ("0o700" if p.is_dir() else "0o600"), p
+        assert (staged / "zhurnal.sqlite3").exists() and (staged / "files" / "hw").read_bytes() == b"homework"
+        token = csrf_from(c.get("/admin/backups").text)
+        r = c.post("/admin/backups/restore/cancel", data={"csrf_token": token, "token": restore_token},
+                   follow_redirects=True)
+        assert "Восстановление отменено" in r.text and _staging(data) == []
+        # Left waiting: gone once it expires (a few minutes) on the program's clock, without any request.
+        assert restore.PENDING_TTL <= timedelta(minutes=15)
+        restore_token = _open_restore(c, data, entry.name)
+        assert len(_staging(data)) == 1
+        clock.advance(seconds=restore.PENDING_TTL.total_seconds() - 60)
+        time.sleep(2 * restore.SWEEP_SECONDS + 0.5)
+        assert len(_staging(data)) == 1  # not yet
+        clock.advance(seconds=61)
+        deadline = time.monotonic() + 10
+        while _staging(data) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _staging(data) == []
+        r = c.post("/admin/backups/restore/confirm", data={"csrf_token": token, "token": restore_token})
+        assert r.status_code == 409 and "устарело" in r.text
+        # Left waiting when the server stops: gone with it.
+        _open_restore(c, data, entry.name)
+        assert len(_staging(data)) == 1
+    assert _staging(data) == []
+    assert state.read(data)["restores"] == []  # nothing was restored
+
+
+def test_a_decrypted_copy_left_by_a_crash_is_gone_at_the_next_start(backup):
+    data, _, path = backup
+    crash = ("import os, signal, sys; from backups import keys, restore; from server.config import load_settings;"
+             f"s = load_settings({str(data)!r}, mdns=False);"
+             f"p = restore.prepare_restore(s, {str(path)!r}, [keys.server_identity(s.data_dir)]);"
+             "print(p.folder, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run([sys.executable, "-c", crash], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    left = Path(proc.stdout.strip())
+    assert left.exists() and _staging(data) == [left]
+    with _client(data):
+        assert _staging(data) == []
+    # And a restore at the console also clears what a killed one left.
+    proc = subprocess.run([sys.executable, "-c", crash], cwd=REPO, capture_output=True, text=True)
+    assert _staging(data) == [Path(proc.stdout.strip())]
+    prepared = restore.prepare_restore(settings_for(data), path, [keys.server_identity(data)])
+    assert _staging(data) == [prepared.folder]
+    prepared.discard()
+    assert _staging(data) == []
+
+
+# --- the recovery key's file, and state.json (issue 11) ----------------------------------------
+
+def test_setup_resolves_the_recovery_key_path_before_comparing_it_with_the_data_folder(capsys, data_dir, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    sneaky = other / ".." / data_dir.name / "key.txt"  # OTHER/../DATA/key.txt
+    code, _, err = run_cli(capsys, "backup", "setup", "--data", data_dir, "--recovery-key-out", sneaky)
+    assert code == 2 and "папке данных" in err
+    assert not (data_dir / "key.txt").exists() and not keys.is_set_up(data_dir)
+    link = tmp_path / "link-to-data"
+    link.symlink_to(data_dir)
+    code, _, err = run_cli(capsys, "backup", "setup", "--data", data_dir, "--recovery-key-out", link / "key.txt")
+    assert code == 2 and "папке данных" in err
+    beside = data_dir / ".." / "x.key"  # DATA/../x.key is outside the data folder
+    code, out, err = run_cli(capsys, "backup", "setup", "--data", data_dir, "--recovery-key-out", beside)
+    assert code == 0, err
+    assert (tmp_path / "x.key").read_text().count("AGE-SECRET-KEY-1") == 1 and keys.is_set_up(data_dir)
+
+
+def test_state_json_with_the_audit_anchors_is_written_atomically_with_a_folder_fsync(school, monkeypatch):
+    from server import fsutil
+
+    data, _ = school
+    synced = []
+    real = fsutil.fsync_dir
+    monkeypatch.setattr(fsutil, "fsync_dir", lambda path: (synced.append(Path(path)), real(path)))
+    with state.update(data) as s:
+        s["last_attempt"] = "x"
+    assert synced == [data / "backups"]
+    assert state.read(data)["last_attempt"] == "x"
+    assert oct((data / "backups" / "state.json").stat().st_mode & 0o777) == "0o600"
+    assert not list((data / "backups").glob(".state.json.tmp"))

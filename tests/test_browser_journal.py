@@ -19,8 +19,8 @@ import pytest
 from test_browser import Page, browser, expect, log_in, server, tab  # noqa: F401 (fixtures)
 from test_journal import lessons_of, period_average
 
-from server.journal import store
 from server.journal.rules import weighted_average
+from server.planning import store as plan_store
 
 JOURNAL = 1                       # Русский язык, 5А; teacher01 teaches it
 GRID_SHOT = "/tmp/zhurnal-journal-grid.png"
@@ -45,32 +45,14 @@ def q(data: Path, sql: str, params=()) -> list[tuple]:
         conn.close()
 
 
-class ReadOnly:
-    """Just enough of server.db.Database for the store's read functions, on the test's copy."""
-
-    def __init__(self, data: Path):
-        self.path = data / "zhurnal.sqlite3"
-
-    async def fetchone(self, sql: str, params=()) -> sqlite3.Row | None:
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        try:
-            return conn.execute(sql, params).fetchone()
-        finally:
-            conn.close()
-
-
 def offered_plan_item(data: Path, day: str) -> tuple[int, int, str]:
-    """What the lesson panel offers as the topic: store.next_plan_item, read from the database."""
-    # Playwright's loop runs in this thread, and ReadOnly never suspends: step the coroutine once.
-    coro = store.next_plan_item(ReadOnly(data), JOURNAL, day)
+    """What the lesson panel offers as the topic: planning.store.next_item, read from the database."""
+    conn = sqlite3.connect(f"file:{data / 'zhurnal.sqlite3'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
     try:
-        coro.send(None)
-    except StopIteration as done:
-        item = done.value
-    else:
-        coro.close()
-        raise AssertionError("store.next_plan_item awaited more than ReadOnly.fetchone")
+        item = plan_store.next_item(conn, JOURNAL, day)
+    finally:
+        conn.close()
     assert item is not None, "journal 1 has no topic left in its КТП"
     return item["id"], item["number"], item["topic"]
 

@@ -227,6 +227,32 @@ def test_admin_cannot_set_roles_of_an_unknown_login(capsys, data_dir):
     assert "nobody" in err
 
 
+def test_accounts_and_roles_changed_at_the_console_are_ledger_entries_of_the_console(capsys, data_dir):
+    db = data_dir / "zhurnal.sqlite3"
+    start = count(db, "SELECT max(id) FROM audit_log")
+    code, _, err = run_cli(capsys, "user", "create", "--data", str(data_dir), "novaya", "--last-name", "Новая",
+                           "--first-name", "Анна", "--roles", "teacher", "--password", NEW_PASSWORD)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "user", "set-roles", "--data", str(data_dir), "teacher20", "teacher,deputy")
+    assert code == 0, err
+    conn = sqlite3.connect(db)
+    try:
+        made = conn.execute("SELECT account_id, entity, reason FROM audit_log WHERE id > ? ORDER BY id",
+                            (start,)).fetchall()
+        new_account = conn.execute("SELECT id FROM account WHERE login = 'novaya'").fetchone()[0]
+        passwords = conn.execute("SELECT count(*) FROM audit_log WHERE new LIKE '%password%'").fetchone()[0]
+    finally:
+        conn.close()
+    assert [e for _, e, _ in made] == ["person", "account", "account_role", "account_role"]
+    assert {a for a, _, _ in made} == {None} and all("консоль" in r for _, _, r in made)
+    assert passwords == 0, "a password (or its hash) is not school data"
+    # A password reset changes nothing the ledger keeps.
+    before = count(db, "SELECT max(id) FROM audit_log")
+    assert run_cli(capsys, "user", "reset-password", "--data", str(data_dir), "novaya")[0] == 0
+    assert count(db, "SELECT max(id) FROM audit_log") == before
+    assert new_account and run_cli(capsys, "audit", "verify", "--data", str(data_dir))[0] == 0
+
+
 # --- user list -------------------------------------------------------------------------------
 
 def test_admin_can_list_all_logins_at_the_console(capsys, data_dir):
@@ -458,3 +484,17 @@ def test_a_port_from_the_settings_file_is_checked_as_well(capsys, tmp_path):
     code, _, err = run_cli(capsys, "serve", "--data", str(data), "--no-mdns")
     assert code == 2 and "от 1 до 65535" in err
     assert not (data / "zhurnal.sqlite3").exists()
+
+
+def test_a_listing_cut_short_by_head_ends_quietly(tmp_path):
+    """`zhurnal user list | head -n 1`: no BrokenPipeError traceback when the reader goes."""
+    data = tmp_path / "data"
+    assert main(["user", "create", "admin", "--data", str(data), "--last-name", "Иванова", "--first-name", "Анна",
+                 "--roles", "sysadmin", "--password", "dlinnyi-parol", "--school", "Школа"]) == 0
+    for i in range(40):
+        assert main(["user", "create", f"teacher{i:02d}", "--data", str(data), "--last-name", "Петров",
+                     "--first-name", "Пётр", "--roles", "teacher", "--password", "dlinnyi-parol"]) == 0
+    r = subprocess.run(f"{sys.executable} -m server.cli user list --data {data} | head -n 1",
+                       shell=True, capture_output=True, text=True)
+    assert r.stdout.count("\n") == 1
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr

@@ -17,7 +17,7 @@ from test_journal import lessons_of
 from server.accounts.store import User
 from server.cli import main as cli_main
 from server.db import Database
-from server.demo_journal import EMPTY_TAIL, SHOWCASE, _Generator, _load
+from server.demo_journal import EMPTY_TAIL, SHOWCASE, _Generator, load
 from server.journal import bulk, store, writes
 from server.ledger import verify
 from server.journal.rules import HOMEWORK_LIMIT_MINUTES, JournalError
@@ -51,13 +51,22 @@ def test_audit_verify_passes_on_the_demo(data_dir, capsys):
     assert "Журнал аудита цел" in out
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     try:
-        entries = one(conn, "SELECT count(*) FROM audit_log")
-        records = sum(one(conn, f"SELECT count(*) FROM {t}")
-                      for t in ("lesson", "grade", "attendance", "homework", "period_grade"))
-        baseline = one(conn, "SELECT count(*) FROM audit_log WHERE reason LIKE 'исходное состояние%'")
+        journal = ("lesson", "grade", "attendance", "homework", "period_grade", "plan_item")
+        in_journal = f"entity IN ({', '.join(repr(t) for t in journal)})"
+        entries = one(conn, f"SELECT count(*) FROM audit_log WHERE {in_journal}")
+        records = sum(one(conn, f"SELECT count(*) FROM {t}") for t in journal)
+        baseline = one(conn, f"SELECT count(*) FROM audit_log WHERE {in_journal}"
+                             " AND reason LIKE 'исходное состояние%'")
         assert entries - baseline == records  # one entry per record
+        # The school itself was built through the same ledger, not recorded afterwards as a baseline.
+        assert one(conn, "SELECT count(*) FROM audit_log WHERE reason LIKE 'исходное состояние%'") == 0
+        for table in ("person", "account_role", "enrollment", "guardian", "journal", "timetable_slot"):
+            assert one(conn, "SELECT count(DISTINCT key) FROM audit_log WHERE entity = ?", (table,)) == \
+                one(conn, f"SELECT count(*) FROM {table}"), table
         # Dated as the lessons were given, day by day in order of time (a day's entries within a day).
-        stamps = [datetime.strptime(at, STORE_FMT) for (at,) in conn.execute("SELECT at FROM audit_log ORDER BY id")]
+        # Not the «исходное состояние» entries: the school's settings as the database was made.
+        stamps = [datetime.strptime(at, STORE_FMT) for (at,) in conn.execute(
+            "SELECT at FROM audit_log WHERE reason NOT LIKE 'исходное состояние%' ORDER BY id")]
         assert stamps[-1] < datetime.now() and all(b > a - timedelta(days=1) for a, b in zip(stamps, stamps[1:]))
         start = date.fromisoformat(one(conn, "SELECT starts_on FROM academic_year"))
         assert stamps[0].date() >= start - timedelta(days=1)
@@ -226,7 +235,7 @@ def test_the_generator_is_deterministic(data_dir):
         db = Database(data_dir / "zhurnal.sqlite3", read_connections=1)
         await db.open()
         try:
-            src = await _load(db)
+            src = await db.read(load)
         finally:
             await db.close()
         out = _Generator(src, date.today()).run()
@@ -267,7 +276,7 @@ def test_the_bulk_path_keeps_the_journal_rules_and_the_audit_chain(data_dir):
         db = Database(path, read_connections=1)
         await db.open()
         try:
-            infos = {j: await store.journal_info(db, j) for j in (1, first_grade)}
+            infos = {j: await db.read(store.journal_info, j) for j in (1, first_grade)}
 
             async def attempt(fn_, *args):
                 def job(conn):
@@ -307,8 +316,7 @@ def test_the_bulk_path_keeps_the_journal_rules_and_the_audit_chain(data_dir):
                 await attempt(bulk.add_cells, [bulk.CellIn(lesson, students[0], mine, None, [("4", "lesson")])])
             # The one-by-one path goes on from the chain the bulk path left.
             user = User(mine, teacher[1], "teacher01", "", "", "", frozenset({"teacher"}))
-            info = infos[1]
-            await db.write(writes.set_cell, user, info, day, n, students[0], "4/5")
+            await db.write(writes.set_cell, user, 1, day, n, students[0], "4/5")
         finally:
             await db.close()
 

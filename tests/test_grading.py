@@ -308,3 +308,41 @@ def test_every_change_is_in_the_audit_log_and_on_the_page(client, data_dir):
     assert "Порог округления прогноза" in history and "0,65" in history
     assert "домашняя работа, вес 1" in history and "домашнее задание, вес 1" in history
     assert "Новый вид работы" in history and "проект, вес 2" in history
+
+
+def test_audit_verify_reports_a_work_type_or_a_setting_changed_directly_in_sqlite(client, data_dir, capsys):
+    """The grading settings and the work types are in the ledger (ledger.TABLES): a weight or a
+    threshold changed behind the program's back is reported, as a grade is. The login-key
+    secret in the same table is not school data and never enters the ledger."""
+    from test_journal import execute
+
+    from server.cli import main as cli_main
+
+    def verify_cli() -> tuple[int, str]:
+        code = cli_main(["audit", "verify", "--data", str(data_dir)])
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    login(client, "deputy")
+    post(client, "/school/grading/work-types", types_form(data_dir, weight_test="1,75", control_test="1"))
+    assert q(data_dir, "SELECT weight, is_control FROM work_type WHERE code = 'test'") == [(1.75, 1)]
+    assert verify_cli()[0] == 0
+    for change, undo, key in [
+            ("UPDATE work_type SET weight = 3 WHERE code = 'lesson'", "UPDATE work_type SET weight = 1 WHERE code = 'lesson'",
+             "work_type:lesson"),
+            ("UPDATE work_type SET is_control = 0 WHERE code = 'test'",
+             "UPDATE work_type SET is_control = 1 WHERE code = 'test'", "work_type:test"),
+            ("INSERT INTO work_type(code, name, weight, is_control, sort) VALUES ('trip', 'экскурсия', 1, 0, 99)",
+             "DELETE FROM work_type WHERE code = 'trip'", "work_type:trip"),
+            ("UPDATE setting SET value = '0.3' WHERE key = 'forecast_threshold'",
+             "UPDATE setting SET value = '0.5' WHERE key = 'forecast_threshold'", "setting:forecast_threshold"),
+            ("UPDATE setting SET value = '1' WHERE key = 'grade_one_allowed'",
+             "UPDATE setting SET value = '0' WHERE key = 'grade_one_allowed'", "setting:grade_one_allowed")]:
+        execute(data_dir, change)
+        code, text = verify_cli()
+        assert code == 1 and f"«{key}»" in text, (change, text)
+        execute(data_dir, undo)
+        assert verify_cli()[0] == 0, undo
+    execute(data_dir, "UPDATE setting SET value = 'другой' WHERE key = 'login_key_secret'")
+    assert verify_cli()[0] == 0
+    assert q(data_dir, "SELECT count(*) FROM audit_log WHERE key LIKE '%login_key%' OR new LIKE '%другой%'") == [(0,)]

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from conftest import csrf_from, login, session_csrf
 
+from server import tables
 from server.school import imports
 from server.timeutil import school_year_start
 
@@ -192,6 +193,26 @@ def test_sysadmin_imports_a_class_list_into_an_empty_school_with_parents_links_a
     # The history on the import page.
     page = school.c.get("/school/import").text
     assert "История импорта" in page and "Списки 5-х классов.csv" in page and "Кузнецова" in page
+
+
+def test_what_an_import_creates_is_in_the_ledger_as_the_importers_doing(school, capsys):
+    from server.cli import main as cli_main
+
+    school.import_file(csv_bytes(ROWS))
+    school.import_file(csv_bytes([["Смирнова", "Елена", "", "учитель", "учитель"]],
+                                 header=["Фамилия", "Имя", "Отчество", "Должность", "Роли"]), "staff.csv", "staff")
+    conn = sqlite3.connect(school.data / "zhurnal.sqlite3")
+    try:
+        by = dict(conn.execute("SELECT l.entity, group_concat(DISTINCT a.login) FROM audit_log l"
+                               " LEFT JOIN account a ON a.id = l.account_id WHERE l.entity IN"
+                               " ('person', 'account', 'account_role', 'student', 'enrollment', 'guardian')"
+                               " AND l.key NOT IN ('person:1', 'account:1', 'account_role:1:sysadmin')"
+                               " GROUP BY l.entity").fetchall())
+    finally:
+        conn.close()
+    assert by == {e: "admin" for e in ("person", "account", "account_role", "student", "enrollment", "guardian")}
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--data", str(school.data)]) == 0
 
 
 def test_reimporting_the_same_file_creates_no_duplicates_and_the_preview_says_what_is_skipped(school):
@@ -382,10 +403,10 @@ def test_unreadable_or_misencoded_files_get_a_clear_message_and_nothing_is_writt
 
 
 def test_a_file_over_the_limit_is_refused_with_a_clear_message(school):
-    r = school.upload(b"x" * (imports.MAX_FILE_BYTES + 1024 * 1024), "big.csv")
+    r = school.upload(b"x" * (tables.MAX_FILE_BYTES + 1024 * 1024), "big.csv")
     assert r.status_code == 413
     assert "Файл больше 10 МБ" in r.text
-    r = school.upload(b"a;b\n" * (imports.MAX_FILE_BYTES // 4 + 10), "big.csv", expect=400)
+    r = school.upload(b"a;b\n" * (tables.MAX_FILE_BYTES // 4 + 10), "big.csv", expect=400)
     assert "Файл больше 10 МБ" in notice_of(r.text)
 
 

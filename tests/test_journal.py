@@ -650,16 +650,16 @@ def test_the_to_do_list_leaves_out_closed_periods(teacher, data_dir):
 
 def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
     """What a route checked before its write may be stale by the time the write runs (the
-    journal handed to another teacher, archived): the write job reads the journal again."""
+    journal handed to another teacher, archived): the write reads the journal again, inside
+    its own transaction, and decides there."""
     import asyncio
 
     import pytest as _pytest
-    from litestar.exceptions import NotFoundException
 
     from server.accounts.store import User
     from server.db import Database
-    from server.journal import routes, store, writes
-    from server.journal.rules import JournalError
+    from server.errors import Forbidden, NotFound
+    from server.journal import access, writes
 
     (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
     person, account = q(data_dir, "SELECT person_id, id FROM account WHERE login = 'teacher01'")[0]
@@ -669,17 +669,15 @@ def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
         db = Database(data_dir / "zhurnal.sqlite3")
         await db.open()
         try:
-            stale = await store.journal_info(db, 1)
+            await db.read(access.for_writer, teacher01, 1, day, n)  # what the route saw a moment before
             other = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
             execute(data_dir, "UPDATE journal SET teacher_id = ? WHERE id = 1", (other,))
-            with _pytest.raises(JournalError, match="вносит его учитель"):
-                await db.write(routes._fresh, teacher01, stale, False, writes.save_lesson, day, n, "Повторение",
-                               "lesson", None, "")
+            with _pytest.raises(Forbidden, match="вносит его учитель"):
+                await db.write(writes.save_lesson, teacher01, 1, day, n, "Повторение", "lesson", None, "")
             execute(data_dir, "UPDATE journal SET teacher_id = ?, archived_at = '2026-11-01T00:00:00Z' WHERE id = 1",
                     (person,))
-            with _pytest.raises(NotFoundException):
-                await db.write(routes._fresh, teacher01, stale, False, writes.save_lesson, day, n, "Повторение",
-                               "lesson", None, "")
+            with _pytest.raises(NotFound):
+                await db.write(writes.save_lesson, teacher01, 1, day, n, "Повторение", "lesson", None, "")
         finally:
             await db.close()
 

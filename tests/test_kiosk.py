@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 
 import pytest
 from conftest import PASSWORD, csrf_from, login, make_client
+
+from server import clock
 
 
 def kiosk_login(client, login_name: str, password: str = PASSWORD):
@@ -123,10 +124,10 @@ def test_a_wrong_password_on_the_kiosk_is_refused_without_echoing_the_login(clie
 
 
 def test_the_kiosk_session_ends_on_the_server_after_the_idle_time(data_dir):
-    with make_client(data_dir, kiosk_idle_seconds=1) as client:
+    with make_client(data_dir) as client:  # kiosk_idle_seconds = 90
         kiosk_login(client, "parent0001")
         assert client.get("/diary").status_code == 200
-        time.sleep(2.3)
+        clock.advance(seconds=91)  # the server's clock, not a sleep: 90 s and its second of grace
         r = client.get("/diary", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
         # This browser is the kiosk: the login page sends it back to the kiosk's own form.
@@ -137,16 +138,16 @@ def test_the_kiosk_session_ends_on_the_server_after_the_idle_time(data_dir):
 
 
 def test_activity_keeps_the_kiosk_session_and_normal_sessions_keep_their_own_idle_time(data_dir):
-    with make_client(data_dir, kiosk_idle_seconds=2) as client:
+    with make_client(data_dir) as client:  # kiosk_idle_seconds = 90
         kiosk_login(client, "parent0001")
         csrf = kiosk_csrf(client)
-        for _ in range(4):  # 4.4 s in all, never more than 1.1 s without a request
-            time.sleep(1.1)
+        for _ in range(4):  # 4 minutes in all, never more than 60 s without a request
+            clock.advance(seconds=60)
             assert client.post("/kiosk/ping", headers={"X-CSRF-Token": csrf}).status_code == 204
         assert client.get("/diary").status_code == 200
-    with make_client(data_dir, kiosk_idle_seconds=1) as client:
+    with make_client(data_dir) as client:
         login(client, "parent0001")  # a normal session at home
-        time.sleep(2.3)
+        clock.advance(seconds=91)
         assert client.get("/diary").status_code == 200
 
 

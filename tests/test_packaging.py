@@ -242,14 +242,21 @@ def test_the_systemd_unit_runs_the_installed_program_on_the_installed_data_folde
     exec_start = re.search(r"^ExecStart=(.+)$", unit, flags=re.M).group(1).split()
     app = re.search(r"^APP=(\S+)$", install, flags=re.M).group(1)
     data = re.search(r"^DATA=(\S+)$", install, flags=re.M).group(1)
-    assert exec_start == [f"{app}/venv/bin/zhurnal", "serve", "--data", data]
+    # The version the `current` link points at (versions/V/venv; server/appliance/update.py).
+    assert exec_start == [f"{app}/current/venv/bin/zhurnal", "serve", "--data", data]
+    update_unit = (REPO / "deploy" / "zhurnal-update.service").read_text(encoding="utf-8")
+    assert re.search(r"^ExecStart=(.+)$", update_unit, flags=re.M).group(1).split() == [
+        f"{app}/current/venv/bin/zhurnal", "update", "--queued", "--data", data]
+    path_unit = (REPO / "deploy" / "zhurnal-update.path").read_text(encoding="utf-8")
+    assert f"PathExists={data}/updates/request.json" in path_unit
     assert re.search(r"^User=zhurnal$", unit, flags=re.M)
     assert re.search(r"^USER_NAME=zhurnal$", install, flags=re.M)
     assert f"WorkingDirectory={data}" in unit
 
 
 def test_the_install_script_is_plain_sh():
-    for script in ("deploy/install.sh", "deploy/demo.sh", "deploy/venv.sh", "tests/run.sh", ".ci/run"):
+    for script in ("deploy/install.sh", "deploy/demo.sh", "deploy/venv.sh", "tests/run.sh", ".ci/run",
+                   "deploy/bundle.sh", "deploy/kiosk-setup.sh"):
         r = subprocess.run(["sh", "-n", str(REPO / script)], capture_output=True, text=True)
         assert r.returncode == 0, (script, r.stderr)
 

@@ -121,9 +121,11 @@ def test_teacher_adds_edits_and_deletes_plan_items(client, data_dir, teacher01):
     assert [n for n, *_ in items(data_dir)] == [1]
     assert client.post(f"/journals/{J}/plan/items/{second}/delete",
                        data={"csrf_token": teacher01}).status_code == 404
-    # Who changed the plan when: one entry per action, with the teacher's name on the page.
-    log = q(data_dir, "SELECT action FROM plan_log WHERE journal_id = ? ORDER BY id", (J,))
-    assert [a for (a,) in log][-4:] == ["add", "add", "edit", "delete"]
+    # Who changed the plan when: in the ledger, one entry per item changed (added, edited,
+    # deleted), with the teacher's name on the page.
+    log = q(data_dir, "SELECT old IS NULL, new IS NULL FROM audit_log WHERE key LIKE ? ORDER BY id", (f"plan_item:{J}:%",))
+    actions = {(1, 0): "add", (0, 0): "edit", (0, 1): "delete"}
+    assert [actions[tuple(x)] for x in log][-4:] == ["add", "add", "edit", "delete"]
     page = client.get(f"/journals/{J}/plan").text
     assert "Изменения КТП" in page and "Удалена тема № 5 «Текст и его признаки»" in page and "Ершова" in page
 
@@ -371,3 +373,42 @@ def test_other_teachers_and_families_cannot_read_or_change_the_plan(client, data
     login(client, "director")
     page = client.get(f"/journals/{J}/plan")
     assert page.status_code == 200 and "Язык и речь" in page.text and "Загрузить из файла" not in page.text
+
+
+def test_plan_changes_are_in_the_ledger_and_a_direct_change_is_reported(client, data_dir, capsys):
+    """The КТП is in the ledger (`plan_item:<journal>:<item>`): every change by the page is an
+    entry, and an item added, changed or deleted directly in SQLite is reported by verify."""
+    from server.cli import main as cli_main
+
+    def verify_cli() -> tuple[int, str]:
+        code = cli_main(["audit", "verify", "--data", str(data_dir)])
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    login(client, "teacher01")
+    csrf = session_csrf(client)
+    assert verify_cli()[0] == 0  # the demo's plans
+    rows = [["№", "Тема", "Часы"], [901, "Повторение изученного", 1], [902, "Итоговое повторение", 2]]
+    r = upload(client, csrf, "ktp.csv", csv_bytes(rows))
+    assert r.status_code == 200 and "ktp.csv" in r.text
+    first = item_id(data_dir, 901)
+    client.post(f"/journals/{J}/plan/items/{first}", data={"csrf_token": csrf, "number": "901",
+                                                          "topic": "Повторение изученного в 5 классе",
+                                                          "work_type": "lesson"})
+    client.post(f"/journals/{J}/plan/items/{item_id(data_dir, 902)}/delete", data={"csrf_token": csrf})
+    reasons = [x for (x,) in q(data_dir, "SELECT reason FROM audit_log WHERE key LIKE ? ORDER BY id DESC LIMIT 2",
+                                (f"plan_item:{J}:%",))]
+    assert reasons[0].startswith("Удалена тема № 902") and reasons[1].startswith("Изменена тема № 901")
+    assert verify_cli()[0] == 0
+    for change, undo in [
+            (("UPDATE plan_item SET topic = 'Другая тема' WHERE id = ?", (first,)),
+             ("UPDATE plan_item SET topic = 'Повторение изученного в 5 классе' WHERE id = ?", (first,))),
+            (("INSERT INTO plan_item(id, journal_id, number, topic) VALUES (999999, ?, 999, 'Лишняя тема')", (J,)),
+             ("DELETE FROM plan_item WHERE id = 999999", ())),
+            (("UPDATE plan_item SET hours = 3 WHERE id = ?", (first,)),
+             ("UPDATE plan_item SET hours = 1 WHERE id = ?", (first,)))]:
+        execute(data_dir, *change)
+        code, text = verify_cli()
+        assert code == 1 and "plan_item:" in text, (change, text)
+        execute(data_dir, *undo)
+        assert verify_cli()[0] == 0

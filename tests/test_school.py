@@ -335,3 +335,135 @@ def test_subjects_load_and_periods_can_be_edited(client, data_dir):
     assert "пересекаются с периодом «2-я четверть»" in b.error(r)
     b.post(f"/school/periods/{pid}", {"starts_on": start, "ends_on": start[:4] + "-10-26"})
     assert "26.10." in b.get(f"/school/years/{year}").text
+
+
+# --- the ledger: every change of school data is an entry, checked by `audit verify` ---------------
+
+def entries(data_dir, key_like: str, since: int = 0) -> list[tuple]:
+    """(account login or None, key, old, new, reason) of the ledger entries whose key is like `key_like`."""
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    try:
+        return conn.execute("SELECT a.login, l.key, l.old, l.new, l.reason FROM audit_log l"
+                            " LEFT JOIN account a ON a.id = l.account_id WHERE l.key LIKE ? AND l.id > ?"
+                            " ORDER BY l.id", (key_like, since)).fetchall()
+    finally:
+        conn.close()
+
+
+def audit_verify(data_dir, capsys) -> tuple[int, str]:
+    from server.cli import main as cli_main
+
+    capsys.readouterr()
+    code = cli_main(["audit", "verify", "--data", str(data_dir)])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_consent_says_who_recorded_it_when_and_on_what_document(client, data_dir, capsys):
+    login(client, "teacher01")
+    b = Browser(client)
+    sid = count(data_dir, "SELECT person_id FROM account WHERE login = 'student0001'")
+    b.post(f"/students/{sid}/parents", {"p_last_name": "Опекунова", "p_first_name": "Вера", "p_middle_name": "Ильинична",
+                                        "relation": "опекун", "phone": "8 (900) 765-43-21"})
+    pid = count(data_dir, "SELECT id FROM person WHERE phone = '+7 900 765-43-21'")
+    b.post(f"/students/{sid}/parents/{pid}/consent", {"consent": "1", "diary_form": "electronic",
+                                                      "consent_document": " заявление № 12  от 01.09.2026 "})
+    assert count(data_dir, "SELECT consent_document FROM guardian WHERE parent_id = ?", (pid,)) == \
+        "заявление № 12 от 01.09.2026"
+    assert 'value="заявление № 12 от 01.09.2026"' in b.get(f"/students/{sid}").text
+    who, key, old, new, _ = entries(data_dir, f"guardian:{pid}:{sid}")[-1]
+    assert who == "teacher01" and key == f"guardian:{pid}:{sid}"
+    assert '"consent_document":"заявление № 12 от 01.09.2026"' in new and '"consent_at":null' in old
+    # The form sent again unchanged records nothing; a withdrawn consent takes its document with it.
+    b.post(f"/students/{sid}/parents/{pid}/consent", {"consent": "1", "diary_form": "electronic",
+                                                      "consent_document": "заявление № 12 от 01.09.2026"})
+    assert len(entries(data_dir, f"guardian:{pid}:{sid}")) == 2
+    b.post(f"/students/{sid}/parents/{pid}/consent", {"diary_form": "electronic",
+                                                      "consent_document": "заявление № 12 от 01.09.2026"})
+    assert count(data_dir, "SELECT consent_at IS NULL AND consent_document IS NULL FROM guardian"
+                           " WHERE parent_id = ?", (pid,)) == 1
+    assert '"consent_at":null' in entries(data_dir, f"guardian:{pid}:{sid}")[-1][3]
+    assert audit_verify(data_dir, capsys)[0] == 0
+
+
+def test_roles_granted_and_revoked_and_class_access_are_ledger_entries_of_who_did_it(client, data_dir, capsys):
+    login(client, "deputy")
+    b = Browser(client)
+    teacher20 = count(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")
+    account = count(data_dir, "SELECT id FROM account WHERE login = 'teacher20'")
+    b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher", "staff"]})
+    b.post(f"/school/staff/{teacher20}/roles", {"role": ["teacher"]})
+    granted, revoked = entries(data_dir, f"account_role:{account}:staff")
+    assert granted[0] == revoked[0] == "deputy"
+    assert (granted[2], granted[3]) == (None, "{}") and (revoked[2], revoked[3]) == ("{}", None)
+    staff01 = count(data_dir, "SELECT person_id FROM account WHERE login = 'staff01'")
+    class_id = count(data_dir, "SELECT id FROM class WHERE parallel = 7 AND letter = 'А'")
+    b.post("/school/access", {"person_id": staff01, "class_id": class_id})
+    b.post("/school/access/revoke", {"person_id": staff01, "class_id": class_id})
+    grant, revoke = entries(data_dir, f"class_access:{staff01}:{class_id}")
+    assert grant[0] == revoke[0] == "deputy" and grant[2] is None and revoke[3] is None
+    assert audit_verify(data_dir, capsys)[0] == 0
+
+
+def test_structure_changes_are_ledger_entries_and_an_unchanged_form_records_nothing(client, data_dir, capsys):
+    login(client, "sysadmin")
+    b = Browser(client)
+    start = count(data_dir, "SELECT max(id) FROM audit_log")
+    sid = count(data_dir, "SELECT id FROM subject WHERE name = 'Химия'")
+    b.post(f"/school/subjects/{sid}", {"name": "Химия (углублённо)", "short_name": "Хим."})
+    (who, _, old, new, _), = entries(data_dir, f"subject:{sid}", start)
+    assert who == "sysadmin" and '"name":"Химия"' in old and '"name":"Химия (углублённо)"' in new
+    jid = count(data_dir, "SELECT id FROM journal WHERE subject_id = ? LIMIT 1", (sid,))
+    teacher20 = count(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")
+    b.post(f"/school/load/{jid}", {"teacher_id": teacher20, "hours": "2,5"})
+    (who, _, _, new, _), = entries(data_dir, f"journal:{jid}", start)
+    assert who == "sysadmin" and f'"teacher_id":{teacher20}' in new and '"hours_per_week":2.5' in new
+    bells = b.get("/school/bells").text
+    form = dict(re.findall(r'name="((?:start|end)_\d+)" value="([^"]*)"', bells))
+    assert form, "the bells form shows the schedule"
+    before = count(data_dir, "SELECT max(id) FROM audit_log")
+    b.post("/school/bells", form)
+    assert count(data_dir, "SELECT max(id) FROM audit_log") == before
+    assert audit_verify(data_dir, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("what, sql, key", [
+    ("a role granted", "INSERT INTO account_role(account_id, role, granted_at) SELECT id, 'director',"
+                       " '2026-01-01T00:00:00Z' FROM account WHERE login = 'teacher20'", "account_role:"),
+    ("a role revoked", "DELETE FROM account_role WHERE role = 'deputy'", "account_role:"),
+    ("a consent", "UPDATE guardian SET consent_at = NULL WHERE parent_id ="
+                  " (SELECT person_id FROM account WHERE login = 'parent0001')", "guardian:"),
+    ("an enrolment", "UPDATE enrollment SET class_id = (SELECT max(id) FROM class) WHERE student_id ="
+                     " (SELECT person_id FROM account WHERE login = 'student0001')", "enrollment:"),
+    ("a timetable slot", "UPDATE timetable_slot SET lesson_number = 9 WHERE id = (SELECT min(id) FROM timetable_slot)",
+     "timetable_slot:"),
+])
+def test_audit_verify_reports_school_data_changed_directly_in_sqlite(data_dir, capsys, what, sql, key):
+    assert audit_verify(data_dir, capsys)[0] == 0
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+    code, message = audit_verify(data_dir, capsys)
+    assert code == 1, what
+    assert f"«{key}" in message and "в обход программы" in message, message
+
+
+def test_a_school_set_up_through_the_pages_passes_audit_verify(school, tmp_path, capsys):
+    b, ids_ = school
+    c = ids_["classes"]
+    student = {"last_name": "Сидорова", "first_name": "Мария", "middle_name": "Олеговна", "birth_date": "2015-05-05",
+               "sex": "ж", "study_form": "очная", "from_date": "2026-09-01"}
+    b.post(f"/classes/{c['5А']}/students", student)
+    data = tmp_path / "empty"
+    sid = count(data, "SELECT person_id FROM account WHERE login LIKE 'sidorova%'")
+    r = b.post("/school/groups", {"name": "5А англ. 1", "kind": "subgroup", "class_id": c["5А"]})
+    group = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    b.post(f"/school/groups/{group}/members", {"class_id": c["5А"], "student_id": [str(sid)]})
+    b.post(f"/students/{sid}/move", {"class_id": c["5Б"], "on_date": "2026-11-10"})
+    b.post(f"/students/{sid}/leave", {"on_date": "2026-12-01", "reason": "переезд, приказ № 5"})
+    who = {w for w, *_ in entries(data, "%")}
+    assert who == {None, "admin"}  # the set-up page (no account yet), then the sysadmin
+    assert len(entries(data, f"group_member:{group}:{sid}:%")) == 2  # joined; left the subgroup with the move
+    assert len(entries(data, "enrollment:%")) == 4  # enrolled; moved: the old row closed, a new one; left
+    assert audit_verify(data, capsys)[0] == 0

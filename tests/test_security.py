@@ -59,9 +59,9 @@ def test_a_burst_of_parallel_guesses_cannot_outrun_the_failure_limit(client, mon
 
     async def verify_after_a_burst(password_hash, password):
         db = app.state.db
-        key = await accounts.login_key(db, "teacher01")
+        key = await db.read(accounts.login_key, "teacher01")
         for i in range(25):  # the rest of the burst, finished while this request waited for a slot
-            await accounts.record_login_event(db, key, None, f"10.0.0.{i}", "bad_password")
+            await db.write(accounts.record_login_event, key, None, f"10.0.0.{i}", "bad_password")
         return await real_verify(password_hash, password)
 
     monkeypatch.setattr(auth, "verify_password_async", verify_after_a_burst)
@@ -128,7 +128,7 @@ def test_adding_the_same_parent_again_without_a_phone_does_not_duplicate_them(cl
 def test_a_restore_does_not_bring_back_sessions_that_had_ended(data_dir, tmp_path):
     """A backup holds the session table: restoring it must not revive a session that was
     logged out (or ended by a password change, a reissued slip, a student leaving) since."""
-    from backups import keys, service
+    from backups import create, keys
     from conftest import make_client, session_csrf
     from server.config import load_settings
 
@@ -137,7 +137,7 @@ def test_a_restore_does_not_bring_back_sessions_that_had_ended(data_dir, tmp_pat
     with make_client(data_dir) as c:
         login(c, "teacher01")
         old_cookie = c.cookies.get("zhurnal_session")
-        entry = service.create_backup(load_settings(data_dir, mdns=False), "manual")
+        entry = create.create_backup(load_settings(data_dir, mdns=False), "manual")
         c.post("/logout", data={"csrf_token": session_csrf(c)}, follow_redirects=False)
         assert c.get("/journals", follow_redirects=False).status_code == 303
         c.cookies.clear()

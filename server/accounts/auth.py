@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from datetime import timedelta
 
@@ -49,6 +50,16 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
         raise
 
 
+def _look_up(conn: sqlite3.Connection, login: str, ip: str, window: timedelta):
+    """What a login attempt needs, in one snapshot: (login key, recent failures, account row,
+    consent recorded for a parent)."""
+    key = store.login_key(conn, login)
+    failures = store.recent_failures(conn, key, ip, window)
+    row = store.find_account(conn, login)
+    consent = has_consent(conn, row["person_id"]) if row is not None else False
+    return key, failures, row, consent
+
+
 async def _authenticate(db: Database, settings: Settings, login: str, password: str, ip: str,
                         kiosk: bool) -> User:
     login = (login or "").strip()
@@ -58,37 +69,37 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
     if len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         raise LoginRefused(BAD_CREDENTIALS)
 
-    key = await store.login_key(db, login)
-    await refuse_if_throttled(db, settings, key, ip)
+    window = _window(settings)
+    key, failures, row, consent = await db.read(_look_up, login, ip, window)
+    await _refuse_if_too_many(db, settings, key, ip, failures)
 
-    row = await store.find_account(db, login)
     if row is None:
         await burn_time()
-        await store.record_login_event(db, key, None, ip, "unknown_login")
+        await db.write(store.record_login_event, key, None, ip, "unknown_login")
         raise LoginRefused(BAD_CREDENTIALS)
     if not row["password_hash"]:
         # No credentials issued yet: as slow as an unknown login, or timing tells that the
         # person (logins are made from names) is at the school.
         await burn_time()
-        await store.record_login_event(db, key, row["account_id"], ip, "bad_password")
+        await db.write(store.record_login_event, key, row["account_id"], ip, "bad_password")
         raise LoginRefused(BAD_CREDENTIALS)
     if not await verify_password_async(row["password_hash"], password):
-        await store.record_login_event(db, key, row["account_id"], ip, "bad_password")
+        await db.write(store.record_login_event, key, row["account_id"], ip, "bad_password")
         raise LoginRefused(BAD_CREDENTIALS)
     # The requests of a parallel burst all passed the check above before any of their failures
     # was recorded (Argon2 queues behind two slots): look again before accepting a right guess.
     await refuse_if_throttled(db, settings, key, ip)
     if row["disabled_at"]:
-        await store.record_login_event(db, key, row["account_id"], ip, "disabled")
+        await db.write(store.record_login_event, key, row["account_id"], ip, "disabled")
         raise LoginRefused("Учётная запись отключена. Обратитесь к администратору школы.", status_code=403)
 
     user = store._user(row)
     if kiosk and not (user.roles & {"parent", "student"} and not user.roles - {"parent", "student"}):
-        await store.record_login_event(db, key, row["account_id"], ip, "disabled")
+        await db.write(store.record_login_event, key, row["account_id"], ip, "disabled")
         raise LoginRefused("На киоске входят только родители и учащиеся. Сотрудники входят со своего компьютера.", status_code=403)
-    if user.roles == frozenset({"parent"}) and not await has_consent(db, user.person_id):
+    if user.roles == frozenset({"parent"}) and not consent:
         # §4.1.1: without the parent's consent the school may not show the child's data.
-        await store.record_login_event(db, key, row["account_id"], ip, "no_consent")
+        await db.write(store.record_login_event, key, row["account_id"], ip, "no_consent")
         raise LoginRefused(
             "Согласие на обработку персональных данных ещё не оформлено. "
             "Обратитесь к классному руководителю.",
@@ -97,20 +108,29 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
     if needs_rehash(row["password_hash"]):
         # A hash from an older version's Argon2 settings: store it again with today's. Same
         # password, same "must change" flag, sessions kept.
-        await store.rehash_password(db, row["account_id"], row["password_hash"],
-                                    await hash_password_async(password))
-    await store.record_login_event(db, key, row["account_id"], ip, "ok")
+        await db.write(store.rehash_password, row["account_id"], row["password_hash"],
+                       await hash_password_async(password))
+    await db.write(store.record_login_event, key, row["account_id"], ip, "ok")
     return user
+
+
+def _window(settings: Settings) -> timedelta:
+    return timedelta(minutes=settings.login_window_minutes)
 
 
 async def refuse_if_throttled(db: Database, settings: Settings, key: str, ip: str) -> None:
     """LoginRefused (429) when this login or this address has failed too often lately."""
-    window = timedelta(minutes=settings.login_window_minutes)
-    pair, per_login, per_ip = await store.recent_failures(db, key, ip, window)
+    failures = await db.read(store.recent_failures, key, ip, _window(settings))
+    await _refuse_if_too_many(db, settings, key, ip, failures)
+
+
+async def _refuse_if_too_many(db: Database, settings: Settings, key: str, ip: str,
+                              failures: tuple[int, int, int]) -> None:
+    pair, per_login, per_ip = failures
     if (pair >= settings.login_max_failures_account_address
             or per_login >= settings.login_max_failures_account
             or per_ip >= settings.login_max_failures_address):
-        await store.record_login_event(db, key, None, ip, "throttled")
+        await db.write(store.record_login_event, key, None, ip, "throttled")
         raise LoginRefused(
             "Слишком много неудачных попыток входа. Подождите "
             f"{settings.login_window_minutes} минут и попробуйте снова "
@@ -119,7 +139,7 @@ async def refuse_if_throttled(db: Database, settings: Settings, key: str, ip: st
         )
 
 
-async def has_consent(db: Database, parent_person_id: int) -> bool:
-    return bool(await db.fetchval(
-        "SELECT 1 FROM guardian WHERE parent_id = ? AND consent_at IS NOT NULL LIMIT 1", (parent_person_id,)
-    ))
+def has_consent(conn: sqlite3.Connection, parent_person_id: int) -> bool:
+    """A parent may log in once a child's consent is recorded (§4.1.1)."""
+    return conn.execute("SELECT 1 FROM guardian WHERE parent_id = ? AND consent_at IS NOT NULL LIMIT 1",
+                        (parent_person_id,)).fetchone() is not None

@@ -6,7 +6,8 @@ parents — and only to accounts that are nothing but family, so that a class te
 never reset a colleague's account who happens to be a parent in the class.
 
 A password exists only in the one response that shows the sheet (or the API answer): the
-database gets its Argon2 hash, the record gets who issued whose credentials when.
+database gets its Argon2 hash, the record gets who issued whose credentials when. That
+record (credential_issue) is itself a log and stays outside the ledger, like sessions.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 
-import aiosqlite
 import anyio
 import segno
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 from markupsafe import Markup
 
+from .. import clock
 from ..db import Database
-from ..errors import UserError
+from ..errors import Forbidden, NotFound, UserError
 from ..netinfo import server_urls
 from ..school import people
 from ..school import store as school
@@ -52,7 +52,8 @@ MAX_PER_SHEET = 300
 SLIPS_PER_PAGE = 8  # 2 columns × 4 rows on A4; see the @media print rules in zhurnal.css
 
 # An enrolment that has not ended: today's class and, during a move, the next one too.
-_NOT_ENDED = "(e.to_date IS NULL OR e.to_date >= date('now', 'localtime'))"
+# :today is the school's date from the one clock (server/clock.py).
+_NOT_ENDED = "(e.to_date IS NULL OR e.to_date >= :today)"
 
 
 class CredentialRefused(UserError):
@@ -155,10 +156,11 @@ SELECT g.parent_id, 'parent', s.last_name, s.first_name, g.consent_at, c.id, c.p
 """
 
 
-async def load_targets(db: Database, person_ids: list[int]) -> dict[int, Target]:
+def load_targets(conn: sqlite3.Connection, person_ids: list[int], today: str) -> dict[int, Target]:
+    """The people with their accounts and family links, as of `today` (ISO date)."""
     ids = json.dumps(sorted(set(person_ids)))
-    rows = await db.fetchall(_TARGETS_SQL, {"ids": ids})
-    links = await db.fetchall(_LINKS_SQL, {"ids": ids})
+    rows = conn.execute(_TARGETS_SQL, {"ids": ids}).fetchall()
+    links = conn.execute(_LINKS_SQL, {"ids": ids, "today": today}).fetchall()
     targets = {}
     for r in rows:
         roles = frozenset(filter(None, (r["roles"] or "").split(",")))
@@ -177,7 +179,13 @@ async def my_class_ids(db: Database, user: User) -> set[int]:
     """The classes (open year) whose class teacher the user is."""
     if "class_teacher" not in user.roles:
         return set()
-    return {c["id"] for c in await school.classes_of_class_teacher(db, user.person_id)}
+    return {c["id"] for c in await db.read(school.classes_of_class_teacher, user.person_id)}
+
+
+def last_issues(conn: sqlite3.Connection) -> dict[int, str]:
+    """When each account last got credentials: account id → time."""
+    return {r["account_id"]: r["at"] for r in conn.execute(
+        "SELECT account_id, max(issued_at) AS at FROM credential_issue GROUP BY account_id")}
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -225,7 +233,7 @@ async def check_issue(db: Database, user: User, person_ids: list[int], in_scope)
         raise CredentialRefused("Отметьте хотя бы одного человека.", status_code=400)
     if len(ids) > MAX_PER_SHEET:
         raise CredentialRefused(f"За один раз можно выдать доступ не больше чем {MAX_PER_SHEET} людям.", status_code=400)
-    targets = await load_targets(db, ids)
+    targets = await db.read(load_targets, ids, clock.today().isoformat())
     missing = [i for i in ids if i not in targets]
     if missing:
         raise CredentialRefused("Нет такого человека (возможно, список устарел — обновите страницу).", status_code=404)
@@ -267,9 +275,9 @@ async def _hash_all(passwords: list[str]) -> list[str]:
     return hashes
 
 
-async def _store_issue(conn: aiosqlite.Connection, plan: list[tuple[int, str]], by_account: int) -> None:
+def _store_issue(conn: sqlite3.Connection, plan: list[tuple[int, str]], by_account: int) -> None:
     now = now_text()
-    cur = await conn.executemany(
+    cur = conn.executemany(
         "UPDATE account SET password_hash = ?, must_change_password = 1, password_changed_at = ?"
         " WHERE id = ? AND disabled_at IS NULL",
         [(h, now, account_id) for account_id, h in plan],
@@ -277,13 +285,13 @@ async def _store_issue(conn: aiosqlite.Connection, plan: list[tuple[int, str]], 
     if cur.rowcount != len(plan):
         # Disabled while the passwords were being hashed: give out nothing.
         raise CredentialRefused("Пока готовились пароли, одну из учётных записей отключили. Повторите выдачу.", status_code=409)
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO credential_issue(account_id, issued_by, issued_at) VALUES (?, ?, ?)",
         [(account_id, by_account, now) for account_id, _ in plan],
     )
     # A new password ends every session of the old one (someone may have had the old slip).
-    await conn.execute("DELETE FROM session WHERE account_id IN (SELECT value FROM json_each(?))",
-                       (json.dumps([a for a, _ in plan]),))
+    conn.execute("DELETE FROM session WHERE account_id IN (SELECT value FROM json_each(?))",
+                 (json.dumps([a for a, _ in plan]),))
 
 
 async def issue(db: Database, user: User, targets: list[Target]) -> list[Slip]:
@@ -320,7 +328,7 @@ def qr_svg(url: str) -> Markup:
 
 async def sheet(request: Request, slips: list[Slip], back: str) -> Response:
     shown, qr_url = sheet_addresses(server_urls(request.app.state.settings))
-    school_row = await school.school(request.app.state.db)
+    school_row = await request.app.state.db.read(school.school)
     return page(
         "credentials/sheet.html",
         pages=[slips[i:i + SLIPS_PER_PAGE] for i in range(0, len(slips), SLIPS_PER_PAGE)],
@@ -344,10 +352,8 @@ async def _issue_from_page(request: Request, in_scope, back: str, again) -> Resp
         ids = await _person_ids(request)
         slips = await issue(db, user, await check_issue(db, user, ids, in_scope))
     except CredentialRefused as e:
-        if e.status_code == 403:
-            raise PermissionDeniedException(e.message) from None
-        if e.status_code == 404:
-            raise NotFoundException(e.message) from None
+        if e.status_code in (403, 404):
+            raise  # the error page (server/web/errors.py)
         return await again(e.message, set(ids), e.status_code)
     return await sheet(request, slips, back)
 
@@ -357,19 +363,19 @@ async def _issue_from_page(request: Request, in_scope, back: str, again) -> Resp
 async def _class_or_refuse(request: Request, class_id: int):
     user = current_user(request)
     db = request.app.state.db
-    info = await school.class_info(db, class_id)
+    info = await db.read(school.class_info, class_id)
     if info is None:
-        raise NotFoundException("Такого класса нет.")
+        raise NotFound("Такого класса нет.")
     if not user.has(*ADMIN_ISSUERS) and class_id not in await my_class_ids(db, user):
-        raise PermissionDeniedException("Это не ваш класс: доступ родителям и учащимся выдаёт их классный руководитель.")
+        raise Forbidden("Это не ваш класс: доступ родителям и учащимся выдаёт их классный руководитель.")
     return info
 
 
 async def class_rows(db: Database, class_id: int, only_new: bool) -> list[dict]:
     """The class's students, each followed by their parents, for the list with checkboxes."""
-    families = await people.class_families(db, class_id)
+    families = await db.read(people.class_families, class_id)
     ids = {r["student_id"] for r in families} | {r["parent_id"] for r in families if r["parent_id"]}
-    targets = await load_targets(db, list(ids))
+    targets = await db.read(load_targets, list(ids), clock.today().isoformat())
     rows, seen = [], set()
     for r in families:
         if r["student_id"] not in targets:  # every person has an account; a row without one is skipped
@@ -416,9 +422,8 @@ async def _staff_page(request: Request, error: str | None = None, checked: set[i
                       status: int = 200) -> Response:
     db = request.app.state.db
     only_new = request.query_params.get("new") == "1"
-    staff = [s for s in await people.staff_list(db) if not only_new or not s["has_credentials"]]
-    issued = {r["account_id"]: r["at"] for r in await db.fetchall(
-        "SELECT account_id, max(issued_at) AS at FROM credential_issue GROUP BY account_id")}
+    staff = [s for s in await db.read(people.staff_list) if not only_new or not s["has_credentials"]]
+    issued = await db.read(last_issues)
     return page("credentials/staff.html", status_code=status, staff=staff, issued=issued, only_new=only_new,
                 error=error, checked=checked, me=current_user(request).person_id, ok=None)
 
@@ -446,11 +451,9 @@ class IssueRequest:
 async def api_issue(request: Request, data: JSONBody[IssueRequest]) -> Response:
     """Выдать одноразовые пароли (по тем же правилам, что и страницы): ответ — единственное место, где виден пароль."""
     user = current_user(request)
-    try:
-        targets = await check_issue(request.app.state.db, user, data.person_ids, None)
-        slips = await issue(request.app.state.db, user, targets)
-    except CredentialRefused as e:
-        return Response({"error": e.message, "status": e.status_code}, status_code=e.status_code)
+    # A refusal (CredentialRefused) is answered as every API error is: {"error": …, "status": …}.
+    targets = await check_issue(request.app.state.db, user, data.person_ids, None)
+    slips = await issue(request.app.state.db, user, targets)
     return Response({"issued": [{"person_id": s.person_id, "login": s.login, "password": s.password}
                                 for s in slips]})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 # Close to the passport rules (ГОСТ 52535.1-2006 / МВД), simplified: only [a-z].
 _TRANSLIT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -22,13 +24,13 @@ def login_base(last_name: str, first_name: str, middle_name: str = "") -> str:
     return f"{base}.{initials}" if initials else base
 
 
-async def free_login(conn, last_name: str, first_name: str, middle_name: str = "") -> str:
+def free_login(conn: sqlite3.Connection, last_name: str, first_name: str, middle_name: str = "") -> str:
     """A login not yet taken: ivanova.ap, then ivanova.ap2, ivanova.ap3 …"""
     base = login_base(last_name, first_name, middle_name)
-    rows = await (await conn.execute(
+    rows = conn.execute(
         "SELECT login FROM account WHERE login = ? OR login LIKE ? ESCAPE '\\'",
         (base, base.replace("_", "\\_").replace("%", "\\%") + "%"),
-    )).fetchall()
+    ).fetchall()
     taken = {r[0].lower() for r in rows}
     if base not in taken:
         return base

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotFoundException
 from typing import Annotated
 
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from ..timeutil import now_text
+from ..errors import NotFound
+from ..school.structure import set_up_school
 from ..web.access import KIOSK_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, client_ip, current_user, load_user
 from ..web.templating import page
 from . import store
@@ -51,17 +51,15 @@ def with_presession_cookie(response: Response, token: str) -> Response:
 
 
 async def start_session(request: Request, user: User, kiosk: bool = False) -> tuple[str, str]:
-    db = request.app.state.db
-    # Old sessions go when someone logs in: cheap, and no timer is needed for it.
-    await store.purge_sessions(db, timedelta(minutes=request.app.state.settings.session_idle_minutes))
-    return await store.create_session(db, user.account_id, client_ip(request), kiosk=kiosk)
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    return await request.app.state.db.write(store.start_session, user.account_id, client_ip(request), idle, kiosk)
 
 
 # --- HTML pages ---------------------------------------------------------------
 
 @get("/login", opt={"public": True}, name="login")
 async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Response:
-    if await store.account_count(request.app.state.db) == 0:
+    if await request.app.state.db.read(store.account_count) == 0:
         return Redirect("/setup", status_code=303)
     if await load_user(request):
         return Redirect(safe_next(next_), status_code=303)
@@ -98,10 +96,7 @@ async def login_submit(request: Request) -> Response:
 @post("/logout", opt={"any_user": True, "password_change": True, "kiosk": True})
 async def logout(request: Request) -> Response:
     user = current_user(request)
-    db = request.app.state.db
-    await store.delete_session(db, user.session_hash)
-    await store.record_login_event(db, await store.login_key(db, user.login), user.account_id,
-                                   client_ip(request), "logout")
+    await request.app.state.db.write(store.end_session, user, client_ip(request))
     return Redirect("/kiosk?ended=1" if user.kiosk else "/login", status_code=303,
                     cookies=[cleared_cookie(SESSION_COOKIE)])
 
@@ -117,8 +112,7 @@ async def password_submit(request: Request) -> Response:
     db = request.app.state.db
     form = await request.form()
     current, new, repeat = (str(form.get(k, "")) for k in ("current", "new", "repeat"))
-    row = await store.find_account(db, user.login)
-    key = await store.login_key(db, user.login)
+    row, key = await db.read(_account_and_key, user.login)
     error = None
     try:
         # The current password is a password guess like a login: the same limits apply.
@@ -126,7 +120,7 @@ async def password_submit(request: Request) -> Response:
     except LoginRefused as e:
         return page("accounts/password.html", status_code=e.status_code, error=e.message, done=False)
     if not await verify_password_async(row["password_hash"], current[:256]):
-        await store.record_login_event(db, key, user.account_id, client_ip(request), "bad_password")
+        await db.write(store.record_login_event, key, user.account_id, client_ip(request), "bad_password")
         error = "Текущий пароль введён неверно."
     elif new != repeat:
         error = "Новый пароль и повтор не совпадают."
@@ -136,22 +130,31 @@ async def password_submit(request: Request) -> Response:
         error = password_problem(new, user.login)
     if error:
         return page("accounts/password.html", status_code=400, error=error, done=False)
-    await store.set_password(db, user.account_id, await hash_password_async(new), must_change=False,
-                             keep_session=user.session_hash)
-    await store.record_login_event(db, await store.login_key(db, user.login), user.account_id,
-                                   client_ip(request), "password_changed")
-    request.state.user = await store.user_by_account(db, user.account_id)
+    request.state.user = await db.write(_change_password, user, await hash_password_async(new), key,
+                                        client_ip(request))
     return page("accounts/password.html", error=None, done=True)
+
+
+def _account_and_key(conn: sqlite3.Connection, login: str) -> tuple[sqlite3.Row, str]:
+    return store.find_account(conn, login), store.login_key(conn, login)
+
+
+def _change_password(conn: sqlite3.Connection, user: User, password_hash: str, key: str, ip: str) -> User:
+    """The new password, the other sessions ended, the login record; the user as they now are."""
+    store.set_password(conn, user.account_id, password_hash, must_change=False, keep_session=user.session_hash)
+    store.record_login_event(conn, key, user.account_id, ip, "password_changed")
+    return store.user_by_account(conn, user.account_id)
 
 
 @get("/setup", opt={"public": True})
 async def setup_page(request: Request) -> Response:
-    if await store.account_count(request.app.state.db) > 0:
-        raise NotFoundException()
+    if await request.app.state.db.read(store.account_count) > 0:
+        raise NotFound()
     token = presession_token(request)
     return with_presession_cookie(page("accounts/setup.html", csrf_token=token, form={}, error=None), token)
 
 
+SETUP_REASON = "первоначальная настройка сервера"
 SETUP_FIELDS = ("school_name", "last_name", "first_name", "middle_name", "login", "password", "repeat")
 
 
@@ -159,8 +162,8 @@ SETUP_FIELDS = ("school_name", "last_name", "first_name", "middle_name", "login"
 async def setup_submit(request: Request) -> Response:
     """The one-time set-up of an empty server: the school's name and the first sysadmin."""
     db = request.app.state.db
-    if await store.account_count(db) > 0:
-        raise NotFoundException()
+    if await db.read(store.account_count) > 0:
+        raise NotFound()
     raw = await request.form()
     form = {k: str(raw.get(k, "")).strip()[:200] for k in SETUP_FIELDS}
     error = None
@@ -180,22 +183,24 @@ async def setup_submit(request: Request) -> Response:
         )
     password_hash = await hash_password_async(form["password"])
 
-    async def create(conn) -> None:
+    def create(conn) -> None:
         # Checked again inside the write transaction: two browsers may submit at once.
-        if (await (await conn.execute("SELECT count(*) FROM account")).fetchone())[0]:
-            raise NotFoundException()
-        await conn.execute(
-            "INSERT OR REPLACE INTO school(id, uid, name, created_at) VALUES (1, ?, ?, ?)",
-            (str(uuid.uuid4()), form["school_name"], now_text()),
-        )
-        person_id = await store.insert_person(conn, form["last_name"], form["first_name"], form["middle_name"],
-                                              position="Администратор АСУ")
-        await store.insert_account(conn, person_id, form["login"], password_hash, {"sysadmin"}, False)
+        if conn.execute("SELECT count(*) FROM account").fetchone()[0]:
+            raise NotFound()
+        # School data, so ledger entries: no account acts yet (the first one is being made).
+        set_up_school(conn, None, form["school_name"], reason=SETUP_REASON)
+        person_id = store.create_person(conn, None, form["last_name"], form["first_name"], form["middle_name"],
+                                        position="Администратор АСУ", reason=SETUP_REASON)
+        store.create_account(conn, None, person_id, form["login"], password_hash, {"sysadmin"}, False, SETUP_REASON)
 
     await db.write(create)
-    user = await store.user_by_account(db, (await store.find_account(db, form["login"]))["account_id"])
+    user = await db.read(_user_by_login, form["login"])
     token, _ = await start_session(request, user)
     return Redirect("/", status_code=303, cookies=[session_cookie(token), cleared_cookie(PRESESSION_COOKIE)])
+
+
+def _user_by_login(conn: sqlite3.Connection, login: str) -> User:
+    return store.user_by_account(conn, store.find_account(conn, login)["account_id"])
 
 
 LOGIN_RULE = "Логин: от 3 до 32 латинских букв, цифр, точек, дефисов или подчёркиваний."
@@ -231,7 +236,7 @@ async def me_json(request: Request, user: User) -> dict:
         me["children"] = [
             {"id": c["id"], "name": f"{c['last_name']} {c['first_name']} {c['middle_name']}".strip(),
              "class": c["class_name"]}
-            for c in await school.children_of(db, user.person_id)
+            for c in await db.read(school.children_of, user.person_id)
         ]
     if "student" in user.roles:
         me["student_id"] = user.person_id
@@ -241,11 +246,9 @@ async def me_json(request: Request, user: User) -> dict:
 @post("/api/v1/auth/login", opt={"public": True}, tags=["Вход"], status_code=200)
 async def api_login(request: Request, data: JSONBody[LoginRequest]) -> Response:
     """Вход по логину и паролю: ставит cookie сессии, возвращает CSRF-токен для запросов на изменение."""
-    try:
-        user = await authenticate(request.app.state.db, request.app.state.settings, data.login, data.password,
-                                  client_ip(request))
-    except LoginRefused as e:
-        return Response({"error": e.message, "status": e.status_code}, status_code=e.status_code)
+    # A refusal (LoginRefused) is answered as every API error is: {"error": …, "status": …}.
+    user = await authenticate(request.app.state.db, request.app.state.settings, data.login, data.password,
+                              client_ip(request))
     token, csrf = await start_session(request, user)
     return Response({"csrf_token": csrf, "me": await me_json(request, user)}, cookies=[session_cookie(token)])
 
@@ -254,7 +257,7 @@ async def api_login(request: Request, data: JSONBody[LoginRequest]) -> Response:
 async def api_logout(request: Request) -> Response:
     """Выход: завершает сессию (нужен заголовок X-CSRF-Token)."""
     user = current_user(request)
-    await store.delete_session(request.app.state.db, user.session_hash)
+    await request.app.state.db.write(store.delete_session, user.session_hash)
     return Response({"ok": True}, cookies=[cleared_cookie(SESSION_COOKIE)])
 
 

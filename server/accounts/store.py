@@ -1,4 +1,10 @@
-"""Accounts, roles and sessions in SQL. Other areas call these functions, never the SQL."""
+"""Accounts, roles, sessions and the login record in SQL. Other areas call these functions,
+never the SQL. Each is a plain `def f(conn, …)` run by `Database.read` or `Database.write`.
+
+Sessions, the login record (and credential issues, credentials.py) are not school data: they
+stay outside the ledger (server/ledger.py) — not audited, not verified, not sent to the
+district. A role granted or an account created is school data and goes through the ledger.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,11 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import aiosqlite
 
-from ..db import Database
+from .. import ledger
 from ..errors import UserError
 from ..timeutil import now_text
-from .roles import ROLE_LABELS
+from .roles import ROLE_LABELS, STORED_ROLES
 
 
 class AccountError(UserError):
@@ -91,27 +96,32 @@ def _user(row: sqlite3.Row, **session) -> User:
     )
 
 
-async def find_account(db: Database, login: str) -> sqlite3.Row | None:
-    return await db.fetchone(_USER_SQL + " WHERE a.login = ?", (login,))
+def find_account(conn: sqlite3.Connection, login: str) -> sqlite3.Row | None:
+    return conn.execute(_USER_SQL + " WHERE a.login = ?", (login,)).fetchone()
 
 
-async def user_by_account(db: Database, account_id: int) -> User | None:
-    row = await db.fetchone(_USER_SQL + " WHERE a.id = ?", (account_id,))
+def user_by_account(conn: sqlite3.Connection, account_id: int) -> User | None:
+    row = conn.execute(_USER_SQL + " WHERE a.id = ?", (account_id,)).fetchone()
     return _user(row) if row else None
 
 
-async def account_count(db: Database) -> int:
-    return await db.fetchval("SELECT count(*) FROM account")
+def account_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM account").fetchone()[0]
 
 
 # --- sessions ---------------------------------------------------------------
+# Sessions and the login record below are not school data: they stay outside the ledger
+# (server/ledger.py), as do credential issues (credentials.py) and messages. A session is
+# a key to the door, the login record is itself a log; neither is sent to the district nor
+# checked by `zhurnal audit verify`. Their times come from the one clock (server/clock.py),
+# so a test moves the clock instead of waiting for a session to go idle.
 
-async def create_session(db: Database, account_id: int, ip: str, kiosk: bool = False) -> tuple[str, str]:
+def create_session(conn: sqlite3.Connection, account_id: int, ip: str, kiosk: bool = False) -> tuple[str, str]:
     """A new session for the account: returns (cookie token, csrf token)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = now_text()
-    await db.execute_write(
+    conn.execute(
         "INSERT INTO session(token_hash, account_id, csrf_token, created_at, last_seen_at, ip, kiosk)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (token_hash(token), account_id, csrf, now, now, ip, int(kiosk)),
@@ -119,56 +129,69 @@ async def create_session(db: Database, account_id: int, ip: str, kiosk: bool = F
     return token, csrf
 
 
-async def session_user(db: Database, token: str, idle: timedelta) -> tuple[User, str] | None:
+def start_session(conn: sqlite3.Connection, account_id: int, ip: str, idle: timedelta,
+                  kiosk: bool = False) -> tuple[str, str]:
+    """Old sessions go, a new one comes, in one transaction: (cookie token, csrf token).
+    Purging when someone logs in is cheap, and no timer is needed for it."""
+    purge_sessions(conn, idle)
+    return create_session(conn, account_id, ip, kiosk)
+
+
+_SESSION_SQL = (
+    "SELECT s.csrf_token, s.kiosk, s.last_seen_at," + _USER_COLUMNS
+    + " FROM session s JOIN account a ON a.id = s.account_id JOIN person p ON p.id = a.person_id"
+    " WHERE s.token_hash = ? AND s.last_seen_at > ? AND a.disabled_at IS NULL"
+)
+
+
+def session_user(conn: sqlite3.Connection, token: str, idle: timedelta) -> tuple[User, str] | None:
     """The user of a live session and its last_seen_at, or None (unknown, expired, disabled)."""
-    row = await db.fetchone(
-        "SELECT s.csrf_token, s.kiosk, s.last_seen_at," + _USER_COLUMNS
-        + " FROM session s JOIN account a ON a.id = s.account_id JOIN person p ON p.id = a.person_id"
-        " WHERE s.token_hash = ? AND s.last_seen_at > ? AND a.disabled_at IS NULL",
-        (token_hash(token), now_text(-idle)),
-    )
+    hashed = token_hash(token)
+    row = conn.execute(_SESSION_SQL, (hashed, now_text(-idle))).fetchone()
     if row is None:
         return None
-    user = _user(row, csrf_token=row["csrf_token"], session_hash=token_hash(token), kiosk=bool(row["kiosk"]))
+    user = _user(row, csrf_token=row["csrf_token"], session_hash=hashed, kiosk=bool(row["kiosk"]))
     return user, row["last_seen_at"]
 
 
-async def touch_session(db: Database, session_hash: str) -> None:
-    await db.execute_write("UPDATE session SET last_seen_at = ? WHERE token_hash = ?", (now_text(), session_hash))
+def touch_session(conn: sqlite3.Connection, session_hash: str) -> None:
+    conn.execute("UPDATE session SET last_seen_at = ? WHERE token_hash = ?", (now_text(), session_hash))
 
 
-async def delete_session(db: Database, session_hash: str) -> None:
-    await db.execute_write("DELETE FROM session WHERE token_hash = ?", (session_hash,))
+def delete_session(conn: sqlite3.Connection, session_hash: str) -> None:
+    conn.execute("DELETE FROM session WHERE token_hash = ?", (session_hash,))
 
 
-async def purge_sessions(db: Database, idle: timedelta) -> int:
-    async def run(conn: aiosqlite.Connection) -> int:
-        cur = await conn.execute("DELETE FROM session WHERE last_seen_at <= ?", (now_text(-idle),))
-        return cur.rowcount
+def end_session(conn: sqlite3.Connection, user: User, ip: str) -> None:
+    """Logging out: the session goes and the login record says so, in one transaction."""
+    delete_session(conn, user.session_hash)
+    record_login_event(conn, login_key(conn, user.login), user.account_id, ip, "logout")
 
-    return await db.write(run)
+
+def purge_sessions(conn: sqlite3.Connection, idle: timedelta) -> int:
+    return conn.execute("DELETE FROM session WHERE last_seen_at <= ?", (now_text(-idle),)).rowcount
 
 
 # --- the login record ---------------------------------------------------------
 
-async def login_key(db: Database, login: str) -> str:
-    secret = await db.fetchval("SELECT value FROM setting WHERE key = 'login_key_secret'")
+def login_key(conn: sqlite3.Connection, login: str) -> str:
+    secret = conn.execute("SELECT value FROM setting WHERE key = 'login_key_secret'").fetchone()[0]
     return hmac.new(secret.encode(), login.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-async def record_login_event(db: Database, key: str, account_id: int | None, ip: str, outcome: str) -> None:
-    await db.execute_write(
+def record_login_event(conn: sqlite3.Connection, key: str, account_id: int | None, ip: str, outcome: str) -> None:
+    conn.execute(
         "INSERT INTO login_event(at, login_key, account_id, ip, outcome) VALUES (?, ?, ?, ?, ?)",
         (now_text(), key, account_id, ip, outcome),
     )
 
 
-async def recent_failures(db: Database, key: str, ip: str, window: timedelta) -> tuple[int, int, int]:
+def recent_failures(conn: sqlite3.Connection, key: str, ip: str, window: timedelta) -> tuple[int, int, int]:
     """Failed logins in the window: (this login from this address, this login, this address).
 
     The first counts only failures since the last success of this login from this address.
     """
-    row = await db.fetchone(
+    row = conn.execute(
         """
         SELECT coalesce(sum(login_key = :key AND ip = :ip AND at > coalesce(
                    (SELECT max(at) FROM login_event
@@ -180,13 +203,20 @@ async def recent_failures(db: Database, key: str, ip: str, window: timedelta) ->
            AND (login_key = :key OR ip = :ip)
         """,
         {"key": key, "ip": ip, "since": now_text(-window)},
-    )
+    ).fetchone()
     return row[0], row[1], row[2]
 
 
-async def login_events(db: Database, limit: int = 200, failures_only: bool = False) -> list[sqlite3.Row]:
+def failed_logins(conn: sqlite3.Connection, since: timedelta) -> int:
+    """Failed and throttled logins in the last `since` (the administration's home page)."""
+    return conn.execute(
+        "SELECT count(*) FROM login_event WHERE outcome IN ('bad_password', 'unknown_login', 'throttled')"
+        " AND at > ?", (now_text(-since),)).fetchone()[0]
+
+
+def login_events(conn: sqlite3.Connection, limit: int = 200, failures_only: bool = False) -> list[sqlite3.Row]:
     where = "WHERE e.outcome NOT IN ('ok', 'logout', 'password_changed')" if failures_only else ""
-    return await db.fetchall(
+    return conn.execute(
         f"""
         SELECT e.at, e.ip, e.outcome, a.login, p.last_name, p.first_name, p.middle_name
           FROM login_event e
@@ -196,86 +226,81 @@ async def login_events(db: Database, limit: int = 200, failures_only: bool = Fal
          ORDER BY e.id DESC LIMIT ?
         """,
         (limit,),
-    )
+    ).fetchall()
 
 
-# --- creating and changing accounts ------------------------------------------------
+# --- creating accounts and changing roles ---------------------------------------------
+# People, accounts and roles are school data: every change is a ledger entry (server/ledger.py)
+# in the caller's transaction, with the acting account (None: the console or the set-up).
+# Passwords are not: set_password below changes no ledger state.
 
-async def insert_person(conn: aiosqlite.Connection, last_name: str, first_name: str, middle_name: str = "",
-                        sex: str | None = None, birth_date: str | None = None, position: str | None = None,
-                        phone: str | None = None, email: str | None = None) -> int:
-    cur = await conn.execute(
-        "INSERT INTO person(last_name, first_name, middle_name, sex, birth_date, position, phone, email, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (last_name, first_name, middle_name, sex, birth_date, position, phone, email, now_text()),
-    )
-    return cur.lastrowid
+def create_person(conn: sqlite3.Connection, actor: int | None, last_name: str, first_name: str,
+                  middle_name: str = "", *, sex: str | None = None, birth_date: str | None = None,
+                  position: str | None = None, phone: str | None = None, email: str | None = None,
+                  reason: str = "") -> int:
+    return ledger.insert(conn, actor, "person", {
+        "last_name": last_name, "first_name": first_name, "middle_name": middle_name, "sex": sex,
+        "birth_date": birth_date, "position": position, "phone": phone, "email": email, "created_at": now_text(),
+    }, reason)
 
 
-async def insert_account(conn: aiosqlite.Connection, person_id: int, login: str, password_hash: str,
-                         roles: frozenset[str] | set[str], must_change_password: bool) -> int:
-    taken = await (await conn.execute("SELECT 1 FROM account WHERE login = ?", (login,))).fetchone()
-    if taken:
+def create_account(conn: sqlite3.Connection, actor: int | None, person_id: int, login: str, password_hash: str,
+                   roles: frozenset[str] | set[str], must_change_password: bool, reason: str = "") -> int:
+    if conn.execute("SELECT 1 FROM account WHERE login = ?", (login,)).fetchone():
         raise AccountError(f"Логин «{login}» уже занят.")
-    now = now_text()
-    cur = await conn.execute(
-        "INSERT INTO account(person_id, login, password_hash, must_change_password, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (person_id, login, password_hash, int(must_change_password), now),
-    )
-    account_id = cur.lastrowid
-    await conn.executemany(
-        "INSERT INTO account_role(account_id, role, granted_at) VALUES (?, ?, ?)",
-        [(account_id, r, now) for r in sorted(roles)],
-    )
+    account_id = ledger.insert(conn, actor, "account", {
+        "person_id": person_id, "login": login, "password_hash": password_hash,
+        "must_change_password": int(must_change_password), "created_at": now_text(),
+    }, reason)
+    change_roles(conn, actor, account_id, set(roles), set(roles), reason)
     return account_id
 
 
-async def set_roles(db: Database, login: str, roles: frozenset[str]) -> None:
-    async def run(conn: aiosqlite.Connection) -> None:
-        row = await (await conn.execute("SELECT id FROM account WHERE login = ?", (login,))).fetchone()
-        if row is None:
-            raise AccountError(f"Нет учётной записи с логином «{login}».")
-        now = now_text()
-        await conn.execute("DELETE FROM account_role WHERE account_id = ?", (row[0],))
-        await conn.executemany(
-            "INSERT INTO account_role(account_id, role, granted_at) VALUES (?, ?, ?)",
-            [(row[0], r, now) for r in sorted(roles)],
-        )
-
-    await db.write(run)
+def change_roles(conn: sqlite3.Connection, actor: int | None, account_id: int, roles: set[str],
+                 within: set[str] | frozenset[str], reason: str = "") -> None:
+    """Of the roles in `within`, the account holds exactly `roles` afterwards: new ones are
+    granted, the others revoked (the ledger keeps both); roles it keeps keep their grant date."""
+    held = {r[0] for r in conn.execute("SELECT role FROM account_role WHERE account_id = ?", (account_id,))}
+    now = now_text()
+    for role in sorted(held & set(within) - set(roles)):
+        ledger.delete(conn, actor, "account_role", (account_id, role), reason)
+    for role in sorted(set(roles) - held):
+        ledger.insert(conn, actor, "account_role", {"account_id": account_id, "role": role, "granted_at": now}, reason)
 
 
-async def set_password(db: Database, account_id: int, password_hash: str, must_change: bool,
-                       keep_session: str | None = None) -> None:
+def set_roles(conn: sqlite3.Connection, actor: int | None, login: str, roles: frozenset[str],
+              reason: str = "") -> None:
+    """The account's stored roles become exactly `roles` (the console's set-roles)."""
+    row = conn.execute("SELECT id FROM account WHERE login = ?", (login,)).fetchone()
+    if row is None:
+        raise AccountError(f"Нет учётной записи с логином «{login}».")
+    change_roles(conn, actor, row[0], set(roles), STORED_ROLES, reason)
+
+
+def set_password(conn: sqlite3.Connection, account_id: int, password_hash: str, must_change: bool,
+                 keep_session: str | None = None) -> None:
     """Store a new password hash and end the account's other sessions."""
-
-    async def run(conn: aiosqlite.Connection) -> None:
-        await conn.execute(
-            "UPDATE account SET password_hash = ?, must_change_password = ?, password_changed_at = ?"
-            " WHERE id = ?",
-            (password_hash, int(must_change), now_text(), account_id),
-        )
-        await conn.execute(
-            "DELETE FROM session WHERE account_id = ? AND token_hash IS NOT ?", (account_id, keep_session)
-        )
-
-    await db.write(run)
+    conn.execute(
+        "UPDATE account SET password_hash = ?, must_change_password = ?, password_changed_at = ?"
+        " WHERE id = ?",
+        (password_hash, int(must_change), now_text(), account_id),
+    )
+    conn.execute("DELETE FROM session WHERE account_id = ? AND token_hash IS NOT ?", (account_id, keep_session))
 
 
-async def rehash_password(db: Database, account_id: int, old_hash: str, new_hash: str) -> None:
+def rehash_password(conn: sqlite3.Connection, account_id: int, old_hash: str, new_hash: str) -> None:
     """The same password under new hash settings; nothing else changes. Only if the hash is
     still `old_hash` (a password changed meanwhile stays changed)."""
-    await db.execute_write("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
-                           (new_hash, account_id, old_hash))
+    conn.execute("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                 (new_hash, account_id, old_hash))
 
 
-async def list_accounts(db: Database) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def list_accounts(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(
         """
         SELECT a.login, a.must_change_password, a.disabled_at, p.last_name, p.first_name, p.middle_name,
                (SELECT group_concat(role, ',') FROM account_role r WHERE r.account_id = a.id) AS roles
           FROM account a JOIN person p ON p.id = a.person_id
          ORDER BY a.login
         """
-    )
+    ).fetchall()

@@ -24,7 +24,7 @@ OUTCOME_LABELS = {
 
 @get("/admin/logins", opt={"roles": {"director", "deputy", "sysadmin"}})
 async def login_record(request: Request, failures: Annotated[bool, QueryParameter(name="failures")] = False) -> Response:
-    events = await store.login_events(request.app.state.db, limit=300, failures_only=failures)
+    events = await request.app.state.db.read(store.login_events, 300, failures)
     return page("admin/logins.html", events=events, failures=failures, labels=OUTCOME_LABELS)
 
 

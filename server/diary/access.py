@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from litestar.exceptions import NotFoundException
-
 from ..accounts.store import User
 from ..db import Database
+from ..errors import NotFound, UserError
 from ..school import store as school
-from ..school.errors import SchoolError
 
 # The route rule of every family page: the guard admits parents and students; kiosk
 # sessions in the school hall reach only routes marked kiosk=True.
@@ -22,7 +20,7 @@ NO_CHILDREN = ("Нет детей, по которым записано согл
                "Обратитесь к классному руководителю.")
 
 
-class DiaryError(SchoolError):
+class DiaryError(UserError):
     """A diary request that cannot be answered (a bad date); the message is Russian."""
 
 
@@ -30,11 +28,11 @@ async def family_students(db: Database, user: User) -> list[sqlite3.Row]:
     """The students whose diary this person reads: themselves, then their consented children."""
     found: list[sqlite3.Row] = []
     if user.has("student"):
-        card = await school.student_card(db, user.person_id)
+        card = await db.read(school.student_card, user.person_id)
         if card:
             found.append(card)
     if user.has("parent"):
-        for child in await school.children_of(db, user.person_id):
+        for child in await db.read(school.children_of, user.person_id):
             if all(child["id"] != s["id"] for s in found):
                 found.append(child)
     return found
@@ -45,9 +43,9 @@ async def resolve_student(db: Database, user: User, student_id: int | None) -> t
     students = await family_students(db, user)
     if student_id is None:
         if not students:
-            raise NotFoundException(NO_CHILDREN)
+            raise NotFound(NO_CHILDREN)
         return students[0], students
     for s in students:
         if s["id"] == student_id:
             return s, students
-    raise NotFoundException(NOT_YOURS)
+    raise NotFound(NOT_YOURS)

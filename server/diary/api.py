@@ -3,11 +3,10 @@ the same rule for whose diary it is (access.resolve_student: 404 for anyone else
 
 from __future__ import annotations
 
-from datetime import date
-
 from litestar import Request, get
 from litestar.params import FromPath
 
+from .. import clock
 from ..web.access import current_user
 from ..web.forms import int_or_none
 from . import store
@@ -29,13 +28,8 @@ async def api_diary(request: Request, student_id: FromPath[int]) -> dict:
     отметкой посещаемости."""
     db = request.app.state.db
     student, _ = await resolve_student(db, current_user(request), student_id)
-    monday = store.monday_of(parse_day(request.query_params.get("week"), "Неделя") or date.today())
-    return {"student": _student_json(student), **await store.week(db, student_id, monday)}
-
-
-async def _year(request: Request, student_id: int):
-    years = await store.years_of(request.app.state.db, student_id)
-    return years, store.pick_year(years, int_or_none(request.query_params.get("year_id")), date.today().isoformat())
+    monday = store.monday_of(parse_day(request.query_params.get("week"), "Неделя") or clock.today())
+    return {"student": _student_json(student), **await db.read(store.week, student_id, monday)}
 
 
 @get("/api/v1/students/{student_id:int}/grades", opt=FAMILY, tags=TAGS)
@@ -46,12 +40,13 @@ async def api_grades(request: Request, student_id: FromPath[int]) -> dict:
     «какие отметки нужны» для текущего периода."""
     db = request.app.state.db
     student, _ = await resolve_student(db, current_user(request), student_id)
-    years, year = await _year(request, student_id)
-    out = {"student": _student_json(student), "years": [dict(y) for y in years], "year": None, "class": None,
-           "threshold": await store.threshold(db), "periods": []}
-    if year is None:
+    found = await db.read(store.grades_in_year, student_id, int_or_none(request.query_params.get("year_id")),
+                          clock.today().isoformat())
+    out = {"student": _student_json(student), "years": [dict(y) for y in found.years], "year": None, "class": None,
+           "threshold": found.threshold, "periods": []}
+    overview = found.overview
+    if overview is None:
         return out
-    overview = await store.grades_overview(db, student_id, year, date.today().isoformat())
     for p in overview["periods"]:
         for s in p["subjects"]:
             s["running_average"] = [{"date": d, "average": v} for d, v in s.pop("points")]
@@ -64,11 +59,12 @@ async def api_attendance(request: Request, student_id: FromPath[int]) -> dict:
     отметка (Н, Б, У, ОП) и её значение; итоги по каждой отметке."""
     db = request.app.state.db
     student, _ = await resolve_student(db, current_user(request), student_id)
-    years, year = await _year(request, student_id)
-    out = {"student": _student_json(student), "years": [dict(y) for y in years]}
-    if year is None:
+    found = await db.read(store.attendance_in_year, student_id, int_or_none(request.query_params.get("year_id")),
+                          clock.today().isoformat())
+    out = {"student": _student_json(student), "years": [dict(y) for y in found.years]}
+    if found.overview is None:
         return {**out, "year": None, "class": None, "periods": [], "total": None, "labels": store.ATTENDANCE_LABELS}
-    return {**out, **await store.attendance_overview(db, student_id, year)}
+    return {**out, **found.overview}
 
 
 ROUTES = [api_diary, api_grades, api_attendance]

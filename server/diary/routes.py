@@ -8,10 +8,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from litestar import Request, Response, get
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import File
 
+from .. import clock
+from ..errors import Forbidden, NotFound
 from ..school import people
 from ..school import store as school
 from ..web.access import current_user
@@ -34,7 +35,7 @@ def parse_day(text: str | None, what: str = "Дата") -> date | None:
 
 
 def _today() -> date:
-    return date.today()
+    return clock.today()
 
 
 @get("/diary", opt=FAMILY)
@@ -45,16 +46,11 @@ async def diary_week(request: Request) -> Response:
     student, students = await resolve_student(db, current_user(request), int_or_none(q.get("student")))
     today = _today()
     monday = store.monday_of(parse_day(q.get("week"), "Неделя") or today)
-    week = await store.week(db, student["id"], monday)
+    week = await db.read(store.week, student["id"], monday)
     keep = f"&week={monday.isoformat()}" if q.get("week") else ""
     return page("diary/week.html", student=student, students=students, w=week, today=today.isoformat(),
                 this_week=monday == store.monday_of(today), here="/diary", keep=keep,
                 labels=store.ATTENDANCE_LABELS)
-
-
-async def _year(request: Request, student_id: int) -> tuple[list, object]:
-    years = await store.years_of(request.app.state.db, student_id)
-    return years, store.pick_year(years, int_or_none(request.query_params.get("year")), _today().isoformat())
 
 
 def summary_table(overview: dict) -> dict:
@@ -73,12 +69,12 @@ async def diary_grades(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))
-    years, year = await _year(request, student["id"])
     today = _today().isoformat()
+    found = await db.read(store.grades_in_year, student["id"], int_or_none(request.query_params.get("year")), today)
+    years, year, overview = found.years, found.year, found.overview
     if year is None:
         return page("diary/grades.html", student=student, students=students, years=[], year=None, overview=None,
                     period=None, here="/diary/grades", keep="")
-    overview = await store.grades_overview(db, student["id"], year, today)
     wanted = int_or_none(request.query_params.get("period"))
     period = next((p for p in overview["periods"] if p["id"] == wanted), None) or store.default_period(
         overview["periods"], today)
@@ -98,10 +94,12 @@ async def diary_attendance(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))
-    years, year = await _year(request, student["id"])
-    overview = await store.attendance_overview(db, student["id"], year) if year else None
-    return page("diary/attendance.html", student=student, students=students, years=years, year=year,
-                overview=overview, labels=store.ATTENDANCE_LABELS, here="/diary/attendance", today=_today().isoformat(),
+    today = _today().isoformat()
+    found = await db.read(store.attendance_in_year, student["id"], int_or_none(request.query_params.get("year")),
+                          today)
+    year = found.year
+    return page("diary/attendance.html", student=student, students=students, years=found.years, year=year,
+                overview=found.overview, labels=store.ATTENDANCE_LABELS, here="/diary/attendance", today=today,
                 keep=f"&year={year['id']}" if year else "")
 
 
@@ -110,10 +108,10 @@ async def diary_file(request: Request, lesson_id: FromPath[int]) -> Response:
     """The homework file of a lesson of the person's own child (or their own)."""
     db = request.app.state.db
     students = await family_students(db, current_user(request))
-    row = await store.homework_file(db, lesson_id, [s["id"] for s in students])
+    row = await db.read(store.homework_file, lesson_id, [s["id"] for s in students])
     path = Path(request.app.state.settings.data_dir) / row["file_path"] if row else None
     if path is None or not path.is_file():
-        raise NotFoundException("Файла нет.")
+        raise NotFound("Файла нет.")
     # Uploaded by a teacher, opened by a family: never rendered by the browser as a page.
     return File(path=path, filename=row["file_name"], content_disposition_type="attachment",
                 media_type="application/octet-stream")
@@ -133,9 +131,9 @@ async def diary_print(request: Request) -> Response:
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))
     first = _first_monday(request)
-    sheet = await store.printable(db, student["id"], first, _today().isoformat())
+    sheet = await db.read(store.printable, student["id"], first, _today().isoformat())
     return page("diary/print.html", student=student, students=students, sheet=sheet,
-                school=await school.school(db), first=first.isoformat(), today=_today().isoformat(), here="/diary/print",
+                school=await db.read(school.school), first=first.isoformat(), today=_today().isoformat(), here="/diary/print",
                 keep=f"&from={first.isoformat()}")
 
 
@@ -143,16 +141,16 @@ async def diary_print(request: Request) -> Response:
 async def paper_diaries(request: Request, class_id: FromPath[int]) -> Response:
     """One document with the printed diary of every student whose parents chose paper (§3.3.5)."""
     db = request.app.state.db
-    cls = await school.class_info(db, class_id)
+    cls = await db.read(school.class_info, class_id)
     if cls is None:
-        raise NotFoundException("Такого класса нет.")
-    if not await people.can_manage_class(db, current_user(request), class_id) and not current_user(request).has(
+        raise NotFound("Такого класса нет.")
+    if not await db.read(people.can_manage_class, current_user(request), class_id) and not current_user(request).has(
             "director"):
-        raise PermissionDeniedException("Это не ваш класс: распечатки готовит его классный руководитель.")
+        raise Forbidden("Это не ваш класс: распечатки готовит его классный руководитель.")
     first = _first_monday(request)
     today = _today().isoformat()
-    sheets = [(s, await store.printable(db, s["id"], first, today)) for s in await store.paper_students(db, class_id)]
-    return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await school.school(db),
+    sheets = await db.read(store.paper_batch, class_id, first, today)
+    return page("diary/paper_batch.html", cls=cls, sheets=sheets, school=await db.read(school.school),
                 first=first.isoformat(), today=today)
 
 

@@ -5,15 +5,17 @@ The journal area owns lessons, grades and attendance; its queries are journal-ce
 journals — so the student-centric reads live here, read-only, while what a lesson column,
 an average and a forecast are comes from the journal's own functions (lesson_columns,
 weighted_average, forecast). Every function takes a student id that the caller has
-already checked (see access.py)."""
+already checked (see access.py), and is a plain `def f(conn, …)`: a page reads all it
+shows in one `Database.read` (one snapshot: a grade saved meanwhile shows everywhere or
+nowhere on the page)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..db import Database
 from ..journal.rules import ATTENDANCE_LABELS, NUMERIC, PERIOD_GRADE_LABELS, forecast, weighted_average
 from ..journal.store import JournalInfo, lesson_columns
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
@@ -89,9 +91,9 @@ class StudentJournal:
         return any(a <= end and b >= start for a, b in self.spans)
 
 
-async def student_journals(db: Database, student_id: int, start: str, end: str) -> list[StudentJournal]:
+def student_journals(conn: sqlite3.Connection, student_id: int, start: str, end: str) -> list[StudentJournal]:
     """The student's journals in [start, end], in three queries for any number of journals."""
-    rows = await db.fetchall(_SPANS_SQL, {"s": student_id, "start": start, "end": end})
+    rows = conn.execute(_SPANS_SQL, {"s": student_id, "start": start, "end": end}).fetchall()
     by_id: dict[int, StudentJournal] = {}
     for r in rows:
         if r["id"] not in by_id:
@@ -102,23 +104,24 @@ async def student_journals(db: Database, student_id: int, start: str, end: str) 
     if not by_id:
         return []
     ids = list(by_id)
-    for s in await db.fetchall(f"SELECT journal_id, weekday, lesson_number, room FROM timetable_slot"
-                               f" WHERE journal_id IN ({_marks(ids)}) ORDER BY weekday, lesson_number", ids):
+    for s in conn.execute(f"SELECT journal_id, weekday, lesson_number, room FROM timetable_slot"
+                          f" WHERE journal_id IN ({_marks(ids)}) ORDER BY weekday, lesson_number", ids):
         sj = by_id[s["journal_id"]]
         sj.info.slots.setdefault(s["weekday"], []).append(s["lesson_number"])
         sj.rooms[(s["weekday"], s["lesson_number"])] = s["room"]
     years = sorted({sj.row["year_id"] for sj in by_id.values()})
     holidays: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for h in await db.fetchall(f"SELECT year_id, starts_on, ends_on FROM holiday WHERE year_id IN ({_marks(years)})",
-                               years):
+    for h in conn.execute(f"SELECT year_id, starts_on, ends_on FROM holiday WHERE year_id IN ({_marks(years)})",
+                          years):
         holidays[h["year_id"]].append((h["starts_on"], h["ends_on"]))
     for sj in by_id.values():
         sj.info.holidays.extend(holidays[sj.row["year_id"]])
     return list(by_id.values())
 
 
-async def threshold(db: Database) -> float:
-    value = await db.fetchval("SELECT value FROM setting WHERE key = 'forecast_threshold'")
+def threshold(conn: sqlite3.Connection) -> float:
+    row = conn.execute("SELECT value FROM setting WHERE key = 'forecast_threshold'").fetchone()
+    value = row[0] if row else None
     try:
         return float(value) if value is not None else 0.5
     except ValueError:
@@ -132,14 +135,14 @@ def _grade_json(g) -> dict:
             "weight": g["weight"]}
 
 
-async def week(db: Database, student_id: int, monday: date) -> dict:
+def week(conn: sqlite3.Connection, student_id: int, monday: date) -> dict:
     """Each school day of the week: the lessons from the timetable with topic, homework,
     the student's grades and attendance mark."""
     days_iso = [(monday + timedelta(days=i)).isoformat() for i in range(7)]
     start, end = days_iso[0], days_iso[-1]
-    journals = await student_journals(db, student_id, start, end)
+    journals = student_journals(conn, student_id, start, end)
     ids = [sj.id for sj in journals]
-    lessons = await db.fetchall(
+    lessons = conn.execute(
         f"""
         SELECT l.*, wt.name AS work_type_name, wt.is_control, h.text AS hw_text, h.minutes AS hw_minutes,
                h.file_name AS hw_file, sub.last_name AS sub_last, sub.first_name AS sub_first,
@@ -148,24 +151,25 @@ async def week(db: Database, student_id: int, monday: date) -> dict:
           LEFT JOIN homework h ON h.lesson_id = l.id
           LEFT JOIN person sub ON sub.id = l.substitute_id
          WHERE l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ?
-        """, [*ids, start, end])
+        """, [*ids, start, end]).fetchall()
     by_key = {(l_["journal_id"], l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
     grades: dict[int, list[dict]] = defaultdict(list)
-    for g in await db.fetchall(
+    for g in conn.execute(
             f"""SELECT g.lesson_id, g.value, g.work_type, wt.name AS work_type_name, wt.weight
                   FROM grade g JOIN lesson l ON l.id = g.lesson_id JOIN work_type wt ON wt.code = g.work_type
                  WHERE g.student_id = ? AND l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ?
-                 ORDER BY g.position""", [student_id, *ids, start, end]):
+                 ORDER BY g.position""", [student_id, *ids, start, end]).fetchall():
         grades[g["lesson_id"]].append(_grade_json(g))
-    marks = {a["lesson_id"]: a["mark"] for a in await db.fetchall(
+    marks = {a["lesson_id"]: a["mark"] for a in conn.execute(
         f"""SELECT a.lesson_id, a.mark FROM attendance a JOIN lesson l ON l.id = a.lesson_id
              WHERE a.student_id = ? AND l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ?""",
-        [student_id, *ids, start, end])}
+        [student_id, *ids, start, end]).fetchall()}
     years = sorted({sj.row["year_id"] for sj in journals})
-    bells = {(b["year_id"], b["number"]): f"{b['starts_at']}–{b['ends_at']}" for b in await db.fetchall(
-        f"SELECT * FROM bell WHERE year_id IN ({_marks(years)})", years)}
-    holiday_names = await db.fetchall(
-        "SELECT name, starts_on, ends_on FROM holiday WHERE starts_on <= ? AND ends_on >= ?", (end, start))
+    bells = {(b["year_id"], b["number"]): f"{b['starts_at']}–{b['ends_at']}" for b in conn.execute(
+        f"SELECT * FROM bell WHERE year_id IN ({_marks(years)})", years).fetchall()}
+    holiday_names = conn.execute(
+        "SELECT name, starts_on, ends_on FROM holiday WHERE starts_on <= ? AND ends_on >= ?",
+        (end, start)).fetchall()
 
     days = []
     for i, iso in enumerate(days_iso):
@@ -220,12 +224,12 @@ def _entry(sj: StudentJournal, iso: str, number: int, lesson, grades, marks, bel
 
 # --- years and periods ---------------------------------------------------------------------
 
-async def years_of(db: Database, student_id: int) -> list[sqlite3.Row]:
+def years_of(conn: sqlite3.Connection, student_id: int) -> list[sqlite3.Row]:
     """Every school year the student has an enrolment in (§1.4.4: all periods stay readable)."""
-    return await db.fetchall(
+    return conn.execute(
         "SELECT DISTINCT y.id, y.name, y.starts_on, y.ends_on, y.status FROM enrollment e"
         " JOIN class c ON c.id = e.class_id JOIN academic_year y ON y.id = c.year_id"
-        " WHERE e.student_id = ? ORDER BY y.starts_on", (student_id,))
+        " WHERE e.student_id = ? ORDER BY y.starts_on", (student_id,)).fetchall()
 
 
 def pick_year(years: list[sqlite3.Row], wanted: int | None, today: str) -> sqlite3.Row | None:
@@ -236,17 +240,18 @@ def pick_year(years: list[sqlite3.Row], wanted: int | None, today: str) -> sqlit
     return next((y for y in years if y["starts_on"] <= today <= y["ends_on"]), None) or (years[-1] if years else None)
 
 
-async def class_in_year(db: Database, student_id: int, year_id: int) -> sqlite3.Row | None:
+def class_in_year(conn: sqlite3.Connection, student_id: int, year_id: int) -> sqlite3.Row | None:
     """The student's (latest) class in that year: its period kind decides the periods."""
-    return await db.fetchone(
+    return conn.execute(
         "SELECT c.id, c.parallel || c.letter AS name, c.period_kind FROM enrollment e JOIN class c ON c.id = e.class_id"
-        " WHERE e.student_id = ? AND c.year_id = ? ORDER BY e.from_date DESC LIMIT 1", (student_id, year_id))
+        " WHERE e.student_id = ? AND c.year_id = ? ORDER BY e.from_date DESC LIMIT 1",
+        (student_id, year_id)).fetchone()
 
 
-async def periods_for(db: Database, year_id: int, period_kind: str) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def periods_for(conn: sqlite3.Connection, year_id: int, period_kind: str) -> list[sqlite3.Row]:
+    return conn.execute(
         "SELECT * FROM study_period WHERE year_id = ? AND kind IN (?, 'year') ORDER BY kind = 'year', number",
-        (year_id, period_kind))
+        (year_id, period_kind)).fetchall()
 
 
 def period_name(p) -> str:
@@ -256,9 +261,9 @@ def period_name(p) -> str:
 
 # --- grades by subject ---------------------------------------------------------------------
 
-async def _advice_work_types(db: Database) -> list[tuple[str, float]]:
+def _advice_work_types(conn: sqlite3.Connection) -> list[tuple[str, float]]:
     """The lightest everyday work and the heaviest control work, for the helper's advice."""
-    rows = await db.fetchall("SELECT code, name, weight, is_control FROM work_type ORDER BY weight, sort")
+    rows = conn.execute("SELECT code, name, weight, is_control FROM work_type ORDER BY weight, sort").fetchall()
     if not rows:
         return []
     light = next((r for r in rows if r["code"] == "lesson"), rows[0])
@@ -269,14 +274,14 @@ async def _advice_work_types(db: Database) -> list[tuple[str, float]]:
     return kinds
 
 
-async def grades_overview(db: Database, student_id: int, year: sqlite3.Row, today: str) -> dict:
+def grades_overview(conn: sqlite3.Connection, student_id: int, year: sqlite3.Row, today: str) -> dict:
     """Per period of the year and per subject: the grades, the weighted average with its
     formula, the forecast, the period grade, the running average and the helper's advice."""
-    cls = await class_in_year(db, student_id, year["id"])
-    periods = await periods_for(db, year["id"], cls["period_kind"] if cls else "quarter")
-    journals = await student_journals(db, student_id, year["starts_on"], year["ends_on"])
+    cls = class_in_year(conn, student_id, year["id"])
+    periods = periods_for(conn, year["id"], cls["period_kind"] if cls else "quarter")
+    journals = student_journals(conn, student_id, year["starts_on"], year["ends_on"])
     journals = [sj for sj in journals if sj.row["year_id"] == year["id"]]
-    grade_rows = await db.fetchall(
+    grade_rows = conn.execute(
         """
         SELECT l.date, l.lesson_number, g.value, g.work_type, wt.name AS work_type_name, wt.weight,
                j.subject_id, s.name AS subject_name
@@ -284,13 +289,13 @@ async def grades_overview(db: Database, student_id: int, year: sqlite3.Row, toda
           JOIN subject s ON s.id = j.subject_id JOIN work_type wt ON wt.code = g.work_type
          WHERE g.student_id = ? AND j.year_id = ?
          ORDER BY l.date, l.lesson_number, g.position
-        """, (student_id, year["id"]))
-    period_rows = await db.fetchall(
+        """, (student_id, year["id"])).fetchall()
+    period_rows = conn.execute(
         "SELECT pg.period_id, pg.value, j.subject_id, s.name AS subject_name FROM period_grade pg"
         " JOIN journal j ON j.id = pg.journal_id JOIN subject s ON s.id = j.subject_id"
-        " WHERE pg.student_id = ? AND j.year_id = ?", (student_id, year["id"]))
-    thr = await threshold(db)
-    kinds = await _advice_work_types(db)
+        " WHERE pg.student_id = ? AND j.year_id = ?", (student_id, year["id"])).fetchall()
+    thr = threshold(conn)
+    kinds = _advice_work_types(conn)
 
     out_periods = []
     for p in periods:
@@ -342,19 +347,19 @@ def default_period(periods: list[dict], today: str) -> dict | None:
 
 # --- attendance ----------------------------------------------------------------------------
 
-async def attendance_overview(db: Database, student_id: int, year: sqlite3.Row) -> dict:
+def attendance_overview(conn: sqlite3.Connection, student_id: int, year: sqlite3.Row) -> dict:
     """Missed and late lessons of the year by period, with the marks' meaning."""
-    cls = await class_in_year(db, student_id, year["id"])
-    periods = [p for p in await periods_for(db, year["id"], cls["period_kind"] if cls else "quarter")
+    cls = class_in_year(conn, student_id, year["id"])
+    periods = [p for p in periods_for(conn, year["id"], cls["period_kind"] if cls else "quarter")
                if p["kind"] != "year"]
-    rows = await db.fetchall(
+    rows = conn.execute(
         """
         SELECT l.date, l.lesson_number, a.mark, s.name AS subject
           FROM attendance a JOIN lesson l ON l.id = a.lesson_id JOIN journal j ON j.id = l.journal_id
           JOIN subject s ON s.id = j.subject_id
          WHERE a.student_id = ? AND j.year_id = ?
          ORDER BY l.date, l.lesson_number
-        """, (student_id, year["id"]))
+        """, (student_id, year["id"])).fetchall()
     entries = [{"date": r["date"], "number": r["lesson_number"], "subject": r["subject"], "mark": r["mark"],
                 "label": ATTENDANCE_LABELS[r["mark"]]} for r in rows]
 
@@ -375,28 +380,28 @@ async def attendance_overview(db: Database, student_id: int, year: sqlite3.Row) 
 
 # --- the home page -------------------------------------------------------------------------
 
-async def recent(db: Database, student_id: int, today: date, days: int = 7) -> dict:
+def recent(conn: sqlite3.Connection, student_id: int, today: date, days: int = 7) -> dict:
     """For the home page: the homework of the latest school day up to today, and the grades
     of the last `days` days."""
     start = (today - timedelta(days=days - 1)).isoformat()
-    journals = await student_journals(db, student_id, start, today.isoformat())
+    journals = student_journals(conn, student_id, start, today.isoformat())
     ids = [sj.id for sj in journals]
     members = {sj.id: sj for sj in journals}
-    homework = await db.fetchall(
+    homework = conn.execute(
         f"""SELECT l.id, l.journal_id, l.date, l.lesson_number, h.text, h.minutes, h.file_name
               FROM homework h JOIN lesson l ON l.id = h.lesson_id
              WHERE l.journal_id IN ({_marks(ids)}) AND l.date BETWEEN ? AND ?
-             ORDER BY l.date DESC, l.lesson_number""", [*ids, start, today.isoformat()])
+             ORDER BY l.date DESC, l.lesson_number""", [*ids, start, today.isoformat()]).fetchall()
     homework = [h for h in homework if members[h["journal_id"]].member_on(h["date"])]
     day = homework[0]["date"] if homework else None
-    grades = await db.fetchall(
+    grades = conn.execute(
         """
         SELECT l.date, g.value, g.work_type, wt.name AS work_type_name, s.name AS subject
           FROM grade g JOIN lesson l ON l.id = g.lesson_id JOIN journal j ON j.id = l.journal_id
           JOIN subject s ON s.id = j.subject_id JOIN work_type wt ON wt.code = g.work_type
          WHERE g.student_id = ? AND l.date BETWEEN ? AND ?
          ORDER BY l.date DESC, l.lesson_number, g.position
-        """, (student_id, start, today.isoformat()))
+        """, (student_id, start, today.isoformat())).fetchall()
     return {
         "homework_day": day,
         "homework": [{"subject": members[h["journal_id"]].row["subject_name"], "number": h["lesson_number"],
@@ -409,12 +414,12 @@ async def recent(db: Database, student_id: int, today: date, days: int = 7) -> d
 
 # --- homework files ------------------------------------------------------------------------
 
-async def homework_file(db: Database, lesson_id: int, student_ids: list[int]) -> sqlite3.Row | None:
+def homework_file(conn: sqlite3.Connection, lesson_id: int, student_ids: list[int]) -> sqlite3.Row | None:
     """The homework file of a lesson, if one of `student_ids` belonged to its class or group
     on the lesson's date; None otherwise (the caller answers 404 either way)."""
     if not student_ids:
         return None
-    return await db.fetchone(
+    return conn.execute(
         f"""
         SELECT h.file_name, h.file_path FROM homework h JOIN lesson l ON l.id = h.lesson_id
           JOIN journal j ON j.id = l.journal_id
@@ -425,34 +430,35 @@ async def homework_file(db: Database, lesson_id: int, student_ids: list[int]) ->
                 OR EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = j.group_id
                             AND m.student_id IN ({_marks(student_ids)})
                             AND m.from_date <= l.date AND (m.to_date IS NULL OR m.to_date >= l.date)))
-        """, [lesson_id, *student_ids, *student_ids])
+        """, [lesson_id, *student_ids, *student_ids]).fetchone()
 
 
 # --- the printable diary -------------------------------------------------------------------
 
-async def paper_students(db: Database, class_id: int) -> list[sqlite3.Row]:
+def paper_students(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]:
     """Students now in the class with at least one parent who chose the paper diary (§3.3.5)."""
-    return await db.fetchall(
+    return conn.execute(
         """
         SELECT p.id, p.last_name, p.first_name, p.middle_name FROM enrollment e JOIN person p ON p.id = e.student_id
          WHERE e.class_id = ? AND e.to_date IS NULL
            AND EXISTS (SELECT 1 FROM guardian g WHERE g.student_id = p.id AND g.diary_form = 'paper')
          ORDER BY p.last_name, p.first_name, p.middle_name
-        """, (class_id,))
+        """, (class_id,)).fetchall()
 
 
-async def printable(db: Database, student_id: int, first_monday: date, today: str) -> dict:
+def printable(conn: sqlite3.Connection, student_id: int, first_monday: date, today: str) -> dict:
     """Two weeks of the diary and, per subject, the grades of those weeks with the average
     and forecast of the period the span ends in: what a paper-diary family gets (§4.1.7)."""
-    weeks = [await week(db, student_id, first_monday + timedelta(days=7 * i)) for i in range(2)]
+    weeks = [week(conn, student_id, first_monday + timedelta(days=7 * i)) for i in range(2)]
     start, end = weeks[0]["start"], weeks[1]["end"]
     summary: list[dict] = []
     period = None
-    year = await db.fetchone(
+    year = conn.execute(
         "SELECT y.* FROM enrollment e JOIN class c ON c.id = e.class_id JOIN academic_year y ON y.id = c.year_id"
-        " WHERE e.student_id = ? AND y.starts_on <= ? ORDER BY y.starts_on DESC LIMIT 1", (student_id, end))
+        " WHERE e.student_id = ? AND y.starts_on <= ? ORDER BY y.starts_on DESC LIMIT 1",
+        (student_id, end)).fetchone()
     if year:
-        overview = await grades_overview(db, student_id, year, today)
+        overview = grades_overview(conn, student_id, year, today)
         plain = [p for p in overview["periods"] if p["kind"] != "year"]
         period = (next((p for p in plain if p["starts_on"] <= end <= p["ends_on"]), None)
                   or next((p for p in reversed(plain) if p["starts_on"] <= end), None))
@@ -462,3 +468,35 @@ async def printable(db: Database, student_id: int, first_monday: date, today: st
     absences = [(d["date"], e) for w in weeks for d in w["days"] for e in d["lessons"] if e["attendance"]]
     return {"weeks": weeks, "start": start, "end": end, "period": period, "summary": summary,
             "absences": absences}
+
+
+def paper_batch(conn: sqlite3.Connection, class_id: int, first_monday: date, today: str) -> list[tuple]:
+    """(student, printable two weeks) for every paper-diary student of the class, in one snapshot."""
+    return [(s, printable(conn, s["id"], first_monday, today)) for s in paper_students(conn, class_id)]
+
+
+# --- a page's whole read -------------------------------------------------------------------
+
+@dataclass
+class YearView:
+    """The student's years, the one shown, and what a page shows of it (None without a year)."""
+
+    years: list[sqlite3.Row]
+    year: sqlite3.Row | None
+    overview: dict | None
+    threshold: float
+
+
+def grades_in_year(conn: sqlite3.Connection, student_id: int, wanted_year: int | None, today: str) -> YearView:
+    """Grades by subject for the year asked for (else today's, else the latest), one snapshot."""
+    years = years_of(conn, student_id)
+    year = pick_year(years, wanted_year, today)
+    overview = grades_overview(conn, student_id, year, today) if year else None
+    return YearView(years, year, overview, overview["threshold"] if overview else threshold(conn))
+
+
+def attendance_in_year(conn: sqlite3.Connection, student_id: int, wanted_year: int | None, today: str) -> YearView:
+    """Missed and late lessons for the year asked for (else today's, else the latest), one snapshot."""
+    years = years_of(conn, student_id)
+    year = pick_year(years, wanted_year, today)
+    return YearView(years, year, attendance_overview(conn, student_id, year) if year else None, 0.0)

@@ -1,28 +1,29 @@
 """JSON API of the journal (/api/v1/journals…): the journals a person may open, the grid of a
 period, and the writes of the pages — a lesson, its status and homework, a cell (grades and
 attendance), a grade's work type, a period grade. The same area functions as the pages:
-routes._journal_or_404 and routes._require_writer decide who, writes.py does the rest in
-one transaction with the audit log. A refused entry (JournalError) is 400 with its Russian
-message in `{"error": …}` (server/web/errors.py); not yours — 403; no such journal — 404.
-The КТП has its own routes in plan.py."""
+access.py decides who (the `journal_for_reader` dependency for reads; every write function
+of writes.py for itself, inside its transaction), writes.py does the rest with the ledger.
+Each write runs as one job that also reads the answer, so the answer is what was written.
+A refused entry (JournalError) is 400 with its Russian message in `{"error": …}`
+(server/web/errors.py); not yours — 403; no such journal — 404. The КТП has its own routes
+(server/planning/api.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
 from litestar import Request, delete, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from ..school import store as school
+from .. import clock
+from ..errors import NotFound
+from ..planning import store as plan_store
 from ..web.access import current_user
-from . import store, writes
-from .routes import (MAX_HOMEWORK_FILE, READERS, WRITERS, _day, _fresh, _journal_or_404, _require_writer,
-                     _store_file)
-from .rules import ATTENDANCE, JournalError, cell_text
+from . import access, files, store, writes
+from .access import READ, READERS, WRITERS, Readable
+from .rules import JournalError, cell_text, parse_day
+from .store import JournalInfo
 
 TAGS = ["Журнал"]
 LESSON = "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}"
@@ -37,8 +38,7 @@ def _journal_json(j, user) -> dict:
     return {"id": j["id"], "subject_id": j["subject_id"], "subject": j["subject_name"], "class_id": j["class_id"],
             "group_id": j["group_id"], "name": j["target_name"], "teacher_id": j["teacher_id"],
             "teacher": _name(j["t_last"], j["t_first"], j["t_middle"]), "hours_per_week": j["hours_per_week"],
-            "mine": j["teacher_id"] == user.person_id,
-            "can_write": user.has("deputy") or j["teacher_id"] == user.person_id}
+            "mine": j["teacher_id"] == user.person_id, "can_write": access.keeps(user, j)}
 
 
 def _period_json(p) -> dict:
@@ -75,38 +75,43 @@ async def api_journals(request: Request) -> list[dict]:
     """Журналы текущего года, которые пользователь может открыть: свои, те, где он вёл урок на
     замене, журналы своего класса (классному руководителю); администрации — все. `mine` — журнал
     ведёт сам пользователь, `can_write` — может вносить записи (не считая уроков на замене)."""
-    db = request.app.state.db
     user = current_user(request)
-    year = await school.current_year(db)
-    return [_journal_json(j, user) for j in (await store.journals_for(db, user, year["id"]) if year else [])]
+    return [_journal_json(j, user) for j in await request.app.state.db.read(_journals, user)]
 
 
-@get("/api/v1/journals/{journal_id:int}", opt=READERS, tags=TAGS, summary="Журнал за период")
-async def api_journal(request: Request, journal_id: FromPath[int], period: FromQuery[int | None] = None) -> dict:
+def _journals(conn, user) -> list:
+    year = store.open_year(conn)
+    return access.journals_for(conn, user, year["id"]) if year else []
+
+
+@get("/api/v1/journals/{journal_id:int}", opt=READERS, dependencies=READ, tags=TAGS, summary="Журнал за период")
+async def api_journal(request: Request, info: Readable, period: FromQuery[int | None] = None) -> dict:
     """Журнал за учебный период (`period` — id периода; по умолчанию текущий): уроки по расписанию
     (дата, номер урока, тема, вид работы, домашнее задание, состояние: проведён / на замене / не
     состоялся; `recorded: false` — урок ещё не записан), учащиеся (с датами прибытия и выбытия,
     средним баллом и прогнозом за период), клетки (отметки с видами работ и весами, посещаемость),
     итоговые отметки, виды работ с весами, расписание журнала."""
-    db = request.app.state.db
-    info = await _journal_or_404(request, journal_id)
-    user = current_user(request)
-    periods = await store.periods_of(db, info)
-    if period is not None:
-        chosen = next((p for p in periods if p["id"] == period), None)
+    out = _journal_json(info.row, current_user(request))
+    out.update(await request.app.state.db.read(_grid, info, period, clock.today().isoformat()))
+    return out
+
+
+def _grid(conn, info: JournalInfo, period_id: int | None, today: str) -> dict:
+    periods = store.periods_of(conn, info)
+    if period_id is not None:
+        chosen = next((p for p in periods if p["id"] == period_id), None)
         if chosen is None:
-            raise NotFoundException("Такого учебного периода у этого журнала нет.")
+            raise NotFound("Такого учебного периода у этого журнала нет.")
     else:
-        chosen = store.current_period(periods, date.today().isoformat())
-    out = _journal_json(info.row, user)
-    out.update(no_marks=info.no_marks, period_kind=info.period_kind, periods=[_period_json(p) for p in periods],
-               timetable=[dict(r) for r in await db.fetchall(
+        chosen = store.current_period(periods, today)
+    out = dict(no_marks=info.no_marks, period_kind=info.period_kind, periods=[_period_json(p) for p in periods],
+               timetable=[dict(r) for r in conn.execute(
                    "SELECT weekday, lesson_number, room FROM timetable_slot WHERE journal_id = ?"
-                   " ORDER BY weekday, lesson_number", (journal_id,))],
+                   " ORDER BY weekday, lesson_number", (info.id,))],
                period=None, lessons=[], students=[], cells=[], period_grades=[], work_types=[], threshold=None)
     if chosen is None:
         return out
-    g = await store.grid(db, info, chosen)
+    g = store.grid(conn, info, chosen)
     weights = {code: w["weight"] for code, w in g["work_types"].items()}
     out.update(
         period=_period_json(chosen),
@@ -123,34 +128,37 @@ async def api_journal(request: Request, journal_id: FromPath[int], period: FromQ
     return out
 
 
-async def _lesson_out(request: Request, info: store.JournalInfo, day: str, number: int) -> dict:
-    db = request.app.state.db
-    row = await db.fetchone(
+def _lesson_out(conn, info: JournalInfo, day: str, number: int) -> dict:
+    """A lesson as the API answers it (read in the job that wrote it, or in a read)."""
+    day = parse_day(day)
+    row = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, wt.name AS work_type_name,"
         " wt.is_control FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
         " LEFT JOIN homework h ON h.lesson_id = l.id WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
-        (info.id, day, number))
+        (info.id, day, number)).fetchone()
     if row is None and not store.is_scheduled(info, day, number):
-        raise NotFoundException("Такого урока нет в расписании журнала.")
+        raise NotFound("Такого урока нет в расписании журнала.")
     out = _lesson_json(day, number, row)
-    missing = await store.control_missing(db, info, row) if row else []
+    missing = store.control_missing(conn, info, row) if row else []
     out["control_missing"] = [{"id": s["id"], "name": _name(s["last_name"], s["first_name"], s["middle_name"])}
                               for s in missing]
     return out
 
 
-@get(LESSON, opt=READERS, tags=TAGS, summary="Урок")
-async def api_lesson(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int]) -> dict:
-    """Урок: тема, вид работы, домашнее задание, состояние; для оценочной процедуры —
-    присутствовавшие учащиеся, у которых ещё нет отметки (`control_missing`, п. 3.2.4);
-    `suggested_plan_item` — следующая непройденная тема КТП, пока тема урока не записана."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    out = await _lesson_out(request, info, day, number)
-    item = None if out["topic"] else await store.next_plan_item(request.app.state.db, info.id, day)
+def _lesson_read(conn, info: JournalInfo, day: str, number: int) -> dict:
+    out = _lesson_out(conn, info, day, number)
+    item = None if out["topic"] else plan_store.next_item(conn, info.id, out["date"])
     out["suggested_plan_item"] = ({"id": item["id"], "number": item["number"], "topic": item["topic"],
                                    "work_type": item["work_type"]} if item else None)
     return out
+
+
+@get(LESSON, opt=READERS, dependencies=READ, tags=TAGS, summary="Урок")
+async def api_lesson(request: Request, info: Readable, day: FromPath[str], number: FromPath[int]) -> dict:
+    """Урок: тема, вид работы, домашнее задание, состояние; для оценочной процедуры —
+    присутствовавшие учащиеся, у которых ещё нет отметки (`control_missing`, п. 3.2.4);
+    `suggested_plan_item` — следующая непройденная тема КТП, пока тема урока не записана."""
+    return await request.app.state.db.read(_lesson_read, info, day, number)
 
 
 @dataclass
@@ -167,13 +175,13 @@ async def api_lesson_save(request: Request, journal_id: FromPath[int], day: From
     """Записать урок (создать или изменить): тема, вид работы, тема КТП. Запись заменяется целиком.
     `warnings` — предупреждения о дне класса (больше одной оценочной процедуры, домашнее задание
     сверх норм СанПиН)."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    result = await request.app.state.db.write(
-        _fresh, current_user(request), info, False, writes.save_lesson, day, number,
-        data.topic, data.work_type, data.plan_item_id, data.reason[:200])
-    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
+    return await request.app.state.db.write(_save_lesson, current_user(request), journal_id, day, number, data)
+
+
+def _save_lesson(conn, user, journal_id: int, day: str, number: int, data: LessonIn) -> dict:
+    saved = writes.save_lesson(conn, user, journal_id, day, number, data.topic, data.work_type, data.plan_item_id,
+                               data.reason[:200])
+    return {**_lesson_out(conn, saved.info, saved.day, number), "warnings": saved.warnings}
 
 
 @dataclass
@@ -189,13 +197,13 @@ async def api_lesson_status(request: Request, journal_id: FromPath[int], day: Fr
                             data: JSONBody[LessonStatusIn]) -> dict:
     """Замена и пропуск урока (п. 3.4.4): проведён учителем на замене или не состоялся (с причиной).
     Отмечает учитель журнала или заместитель директора."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info)
-    await request.app.state.db.write(
-        _fresh, current_user(request), info, True, writes.set_lesson_status, day, number,
-        data.status, data.substitute_id, data.status_reason, data.reason[:200])
-    return await _lesson_out(request, info, day, number)
+    return await request.app.state.db.write(_save_status, current_user(request), journal_id, day, number, data)
+
+
+def _save_status(conn, user, journal_id: int, day: str, number: int, data: LessonStatusIn) -> dict:
+    saved = writes.set_lesson_status(conn, user, journal_id, day, number, data.status, data.substitute_id,
+                                     data.status_reason, data.reason[:200])
+    return _lesson_out(conn, saved.info, saved.day, number)
 
 
 @dataclass
@@ -211,57 +219,52 @@ async def api_homework_save(request: Request, journal_id: FromPath[int], day: Fr
                             data: JSONBody[HomeworkIn]) -> dict:
     """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах; приложенный файл остаётся,
     пока не указано `remove_file`. `warnings` — если у класса в этот день задано больше нормы СанПиН."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    result = await request.app.state.db.write(
-        _fresh, current_user(request), info, False, writes.set_homework, day, number,
-        data.text, data.minutes, None, data.remove_file, data.reason[:200])
-    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
+    return await request.app.state.db.write(_save_homework, current_user(request), journal_id, day, number, data)
 
 
-def _attach_file(conn, user, info, day: str, number: int, stored: tuple[str, str, int], reason: str) -> dict:
-    """The homework keeps its text and minutes and gets the file (one transaction: read and write)."""
-    lesson = writes.find_lesson(conn, info.id, day, number)
-    old = (conn.execute("SELECT text, minutes FROM homework WHERE lesson_id = ?", (lesson["id"],)).fetchone()
-           if lesson else None)
-    return writes.set_homework(conn, user, info, day, number, old["text"] if old else "",
-                               old["minutes"] if old else None, stored, False, reason)
+def _save_homework(conn, user, journal_id: int, day: str, number: int, data: HomeworkIn) -> dict:
+    saved = writes.set_homework(conn, user, journal_id, day, number, data.text, data.minutes, None,
+                                data.remove_file, data.reason[:200])
+    return {**_lesson_out(conn, saved.info, saved.day, number), "warnings": saved.warnings}
+
+
+def _attach_file(conn, user, journal_id: int, day: str, number: int, stored: tuple[str, str, int],
+                 reason: str) -> dict:
+    saved = writes.attach_homework_file(conn, user, journal_id, day, number, stored, reason)
+    return {**_lesson_out(conn, saved.info, saved.day, number), "warnings": saved.warnings}
 
 
 @post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, summary="Файл домашнего задания", status_code=200,
-      request_max_body_size=MAX_HOMEWORK_FILE + 100_000)
+      request_max_body_size=files.UPLOAD_LIMIT)
 async def api_homework_file(request: Request, journal_id: FromPath[int], day: FromPath[str],
                             number: FromPath[int]) -> dict:
     """Приложить файл к домашнему заданию: тело multipart/form-data, поле `file` (не больше 10 МБ),
     необязательное поле `reason`; прежний файл заменяется, текст задания остаётся. Скачать —
     GET /homework-files/{id урока}."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    # The form is read by hand, after the checks: a refused request never has its file read.
+    db, user = request.app.state.db, current_user(request)
+    # The form is read by hand, after the checks: a refused request never has its file read
+    # (the write decides again inside its own transaction).
+    await db.read(access.for_upload, user, journal_id, day, number)
     form = await request.form() if request.content_type[0] == "multipart/form-data" else {}
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise JournalError("Приложите файл (поле file, multipart/form-data).")
     content = await upload.read()
-    if len(content) > MAX_HOMEWORK_FILE:
-        raise JournalError(f"Файл больше {MAX_HOMEWORK_FILE // 1024 // 1024} МБ.")
-    settings = request.app.state.settings
-    stored = _store_file(settings.data_dir, upload.filename, content)
+    if len(content) > files.MAX_HOMEWORK_FILE:
+        raise JournalError(files.TOO_LARGE)
+    data_dir = request.app.state.settings.data_dir
+    stored = files.store_homework_file(data_dir, upload.filename, content)
     try:
-        result = await request.app.state.db.write(
-            _fresh, current_user(request), info, False, _attach_file, day, number, stored,
-            str(form.get("reason") or "")[:200])
+        return await db.write(_attach_file, user, journal_id, day, number, stored, str(form.get("reason") or "")[:200])
     except Exception:
-        Path(settings.data_dir, stored[1]).unlink(missing_ok=True)
+        files.discard(data_dir, stored)
         raise
-    return {**await _lesson_out(request, info, day, number), "warnings": result["warnings"]}
 
 
-def _cell_out(conn, info: store.JournalInfo, day: str, number: int, student_id: int, warnings: list[str]) -> dict:
+def _cell_out(conn, saved: writes.Written, number: int, student_id: int) -> dict:
     """The cell as the API answers it, with the student's average and forecast. Read inside the
-    write job that changed the cell (plain sqlite3): what it has just written, no read after."""
+    write job that changed the cell: what it has just written, no read after."""
+    info, day = saved.info, saved.day
     grades = conn.execute(
         "SELECT g.position, g.value, g.work_type, wt.weight FROM grade g JOIN lesson l ON l.id = g.lesson_id"
         " JOIN work_type wt ON wt.code = g.work_type"
@@ -275,15 +278,7 @@ def _cell_out(conn, info: store.JournalInfo, day: str, number: int, student_id: 
     summary = store.student_period_summary(conn, info, student_id, day)
     return {"student_id": student_id, "date": day, "number": number, "mark": mark,
             "grades": [dict(g) for g in grades], "text": cell_text(mark, [g["value"] for g in grades]),
-            "warnings": warnings, **summary}
-
-
-def _cell_job(conn, user, info: store.JournalInfo, change, day: str, number: int, student_id: int,
-              *args) -> dict:
-    """`change(conn, user, info, day, number, student_id, *args)` (a write of writes.py), then the
-    cell as the API answers it — one write job."""
-    result = change(conn, user, info, day, number, student_id, *args)
-    return _cell_out(conn, info, day, number, student_id, result["warnings"] if result else [])
+            "warnings": saved.warnings, **summary}
 
 
 @dataclass
@@ -292,14 +287,10 @@ class CellIn:
     reason: str = ""
 
 
-async def _write_cell(request: Request, journal_id: int, day: str, number: int, student_id: int, value: str,
-                      reason: str) -> dict:
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    return await request.app.state.db.write(
-        _fresh, current_user(request), info, False, _cell_job, writes.set_cell, day, number,
-        student_id, value[:40], reason[:200])
+def _save_cell(conn, user, journal_id: int, day: str, number: int, student_id: int, value: str,
+               reason: str) -> dict:
+    saved = writes.set_cell(conn, user, journal_id, day, number, student_id, value[:40], reason[:200])
+    return _cell_out(conn, saved, number, student_id)
 
 
 @put(CELL, opt=WRITERS, tags=TAGS, summary="Записать клетку")
@@ -308,7 +299,8 @@ async def api_cell_save(request: Request, journal_id: FromPath[int], day: FromPa
     """Клетка журнала — то, что учитель набирает в ней (п. 3.2.2–3.2.3): отметки (до трёх, «5/4»)
     и/или посещаемость (Н, Б, У, ОП); содержимое клетки заменяется. Ответ — клетка, средний балл
     и прогноз учащегося за период."""
-    return await _write_cell(request, journal_id, day, number, student_id, data.value, data.reason)
+    return await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
+                                            data.value, data.reason)
 
 
 @delete(CELL, opt=WRITERS, tags=TAGS, summary="Очистить клетку", status_code=200)
@@ -316,7 +308,8 @@ async def api_cell_clear(request: Request, journal_id: FromPath[int], day: FromP
                          student_id: FromPath[int], reason: FromQuery[str] = "") -> dict:
     """Очистить клетку: снять отметки и посещаемость (в истории клетки удаление сохраняется).
     В закрытом периоде — только заместитель директора, с причиной (`reason`)."""
-    return await _write_cell(request, journal_id, day, number, student_id, "", reason)
+    return await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
+                                            "", reason)
 
 
 @dataclass
@@ -325,13 +318,10 @@ class AttendanceIn:
     reason: str = ""
 
 
-def _set_attendance(conn, user, info, day: str, number: int, student_id: int, mark: str | None,
-                    reason: str) -> dict:
-    """The mark replaces the cell's attendance; its grades stay (read and written in one transaction)."""
-    lesson = writes.find_lesson(conn, info.id, day, number)
-    grades = [r[0] for r in conn.execute("SELECT value FROM grade WHERE lesson_id = ? AND student_id = ?"
-                                         " ORDER BY position", (lesson["id"], student_id))] if lesson else []
-    return writes.set_cell(conn, user, info, day, number, student_id, cell_text(mark, grades), reason)
+def _save_attendance(conn, user, journal_id: int, day: str, number: int, student_id: int, mark: str | None,
+                     reason: str) -> dict:
+    saved = writes.set_attendance(conn, user, journal_id, day, number, student_id, mark, reason[:200])
+    return _cell_out(conn, saved, number, student_id)
 
 
 @put(CELL + "/attendance", opt=WRITERS, tags=TAGS, summary="Посещаемость")
@@ -340,15 +330,8 @@ async def api_attendance_save(request: Request, journal_id: FromPath[int], day: 
                               data: JSONBody[AttendanceIn]) -> dict:
     """Посещаемость учащегося на уроке: Н, Б, У, ОП или пусто; отметки в клетке остаются
     (отсутствовавшему отметку поставить нельзя — тогда 400)."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    mark = (data.mark or "").strip().upper() or None
-    if mark is not None and mark not in ATTENDANCE:
-        raise JournalError("Посещаемость: Н, Б, У, ОП или пусто.")
-    return await request.app.state.db.write(
-        _fresh, current_user(request), info, False, _cell_job, _set_attendance, day, number,
-        student_id, mark, data.reason[:200])
+    return await request.app.state.db.write(_save_attendance, current_user(request), journal_id, day, number,
+                                            student_id, data.mark, data.reason)
 
 
 @dataclass
@@ -362,12 +345,15 @@ async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: 
                               number: FromPath[int], student_id: FromPath[int], position: FromPath[int],
                               data: JSONBody[GradeTypeIn]) -> dict:
     """Вид работы (и тем самым вес) одной отметки клетки; `position` — её номер в клетке с 0."""
-    info = await _journal_or_404(request, journal_id)
-    day = _day(day)
-    await _require_writer(request, info, day, number)
-    return await request.app.state.db.write(
-        _fresh, current_user(request), info, False, _cell_job, writes.set_grade_work_type, day,
-        number, student_id, position, data.work_type, data.reason[:200])
+    return await request.app.state.db.write(_save_grade_type, current_user(request), journal_id, day, number,
+                                            student_id, position, data)
+
+
+def _save_grade_type(conn, user, journal_id: int, day: str, number: int, student_id: int, position: int,
+                     data: GradeTypeIn) -> dict:
+    saved = writes.set_grade_work_type(conn, user, journal_id, day, number, student_id, position, data.work_type,
+                                       data.reason[:200])
+    return _cell_out(conn, saved, number, student_id)
 
 
 @dataclass
@@ -381,14 +367,8 @@ class PeriodGradeIn:
 async def api_period_grade_save(request: Request, journal_id: FromPath[int], period_id: FromPath[int],
                                 student_id: FromPath[int], data: JSONBody[PeriodGradeIn]) -> dict:
     """Итоговая отметка за период (п. 3.2.7): ставит учитель журнала или заместитель директора."""
-    info = await _journal_or_404(request, journal_id)
-    await _require_writer(request, info)
-    await request.app.state.db.write(
-        _fresh, current_user(request), info, True, writes.set_period_grade, period_id, student_id,
-        (data.value or "")[:10], data.reason[:200])
-    value = await request.app.state.db.fetchval(
-        "SELECT value FROM period_grade WHERE journal_id = ? AND period_id = ? AND student_id = ?",
-        (journal_id, period_id, student_id))
+    value = await request.app.state.db.write(writes.set_period_grade, current_user(request), journal_id, period_id,
+                                             student_id, (data.value or "")[:10], data.reason[:200])
     return {"journal_id": journal_id, "period_id": period_id, "student_id": student_id, "value": value}
 
 

@@ -1,22 +1,22 @@
 """Bulk writes to the journal: many new records in one transaction — the demo school's
 first quarter (~100 000 lessons, grades, marks and homework), later imports and big
-generated schools. writes.py reads and audits one record at a time (several queries per
-cell, and audit.record reads the previous hash each time): right for a teacher typing,
+generated schools. writes.py reads and records one change at a time (several queries per
+cell, and ledger.record reads the previous hash each time): right for a teacher typing,
 far too slow for a hundred thousand records.
 
-The contract is writes.py's: the same rules, checked here in set-based form against what
-`Context.load` reads once (the journals as store.JournalInfo, their members, accounts and
-roles, work types, КТП items, study periods) and one query per call for records already
-there; then executemany, and in the same transaction ledger.record_many appends a ledger entry per
-record, with writes.py's keys and state shapes (ledger.TABLES), so that `zhurnal audit
-verify` holds.
+The contract is writes.py's: the same rules (access.py's who, rules.py's what), checked here
+in set-based form against what `Context.load` reads once (the journals as store.JournalInfo,
+their members, accounts and roles, work types, КТП items, study periods) and one query per
+call for records already there; then executemany, and in the same transaction
+ledger.record_many appends a ledger entry per record, with writes.py's keys and state shapes
+(ledger.TABLES), so that `zhurnal audit verify` holds.
 
 Only additions: every record must be new (its old state is none); changing and deleting
 go through writes.py one by one. A closed period is refused outright (a change there needs
 the deputy and a reason, one by one). Each row names the account that makes it, which must
-be allowed to (the journal's teacher, the deputy, for cells also the lesson's substitute),
-and may carry `at`: a generator of past data (the demo) dates its entries, everyone else
-leaves it None (now). Any refused row refuses the whole call with its JournalError, before
+be allowed to (the journal's teacher and the deputy; for cells and homework also the
+lesson's substitute), and may carry `at`: a generator of past data (the demo) dates its
+entries, everyone else leaves it None (now). Any refused row refuses the whole call with its JournalError, before
 anything is written."""
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 
-from .. import ledger as audit
+from .. import clock, ledger
+from ..accounts.store import User
+from . import access
 from .rules import ABSENT, ATTENDANCE, GRADES, MAX_GRADES_PER_CELL, PERIOD_GRADES, JournalError, check_topic
 from .store import JournalInfo
-from .writes import _check_day, lesson_state
+from .writes import check_day, lesson_state
 
 
 @dataclass
@@ -41,6 +42,8 @@ class PlanItemIn:
     planned_date: str | None = None
     planned_week: int | None = None
     work_type: str = "lesson"
+    account_id: int | None = None   # the journal's teacher or the deputy
+    at: str | None = None
 
 
 @dataclass
@@ -96,7 +99,7 @@ class Context:
     infos: dict[int, JournalInfo]
     today: str
     members: dict[int, dict[int, list[tuple[str, str | None]]]]   # journal → student → [(from, to)]
-    accounts: dict[int, tuple[int, frozenset[str]]]               # account → (person, stored roles)
+    accounts: dict[int, User]                                      # account → its person and stored roles
     teachers: set[int]                                             # persons with a teacher account
     work_types: dict[str, bool]                                    # code → is_control
     plan_items: dict[int, int]                                     # plan item → journal
@@ -119,17 +122,17 @@ class Context:
             by_student = members.setdefault(jid, {})
             for student, a, b in rows:
                 by_student.setdefault(student, []).append((a, b))
-        accounts: dict[int, tuple[int, frozenset[str]]] = {}
+        accounts: dict[int, User] = {}
         teachers = set()
         for r in _all(conn, "SELECT a.id, a.person_id, group_concat(r.role) FROM account a"
-                                  " LEFT JOIN account_role r ON r.account_id = a.id"
-                                  " WHERE a.disabled_at IS NULL GROUP BY a.id"):
+                            " LEFT JOIN account_role r ON r.account_id = a.id"
+                            " WHERE a.disabled_at IS NULL GROUP BY a.id"):
             roles = frozenset((r[2] or "").split(","))
-            accounts[r[0]] = (r[1], roles)
+            accounts[r[0]] = User(r[0], r[1], "", "", "", "", roles)
             if "teacher" in roles:
                 teachers.add(r[1])
         return cls(
-            infos=infos, today=today or date.today().isoformat(), members=members, accounts=accounts,
+            infos=infos, today=today or clock.today().isoformat(), members=members, accounts=accounts,
             teachers=teachers,
             work_types={r[0]: bool(r[1]) for r in _all(conn, "SELECT code, is_control FROM work_type")},
             plan_items={r[0]: r[1] for r in _all(conn, "SELECT id, journal_id FROM plan_item")},
@@ -141,16 +144,17 @@ class Context:
     def journal(self, journal_id: int) -> JournalInfo:
         info = self.infos.get(journal_id)
         if info is None:
-            raise JournalError("Такого журнала нет.")
-        if info.row["archived_at"] or info.row["year_status"] == "closed":
-            raise JournalError("Журнал закрыт для изменений.")
+            raise JournalError(access.NO_JOURNAL)
+        if access.is_closed(info):
+            raise JournalError(access.CLOSED)
         return info
 
-    def check_writer(self, account_id: int, info: JournalInfo, substitute_id: int | None = None) -> None:
-        person, roles = self.accounts.get(account_id, (None, frozenset()))
-        if "deputy" in roles or person == info.row["teacher_id"] or (person is not None and person == substitute_id):
-            return
-        raise JournalError("Записи в этот журнал вносит его учитель (или учитель на замене этого урока).")
+    def check_writer(self, account_id: int | None, info: JournalInfo, substitute_id: int | None = None,
+                     refusal: str = access.WRITERS_ONLY) -> None:
+        """access.may_write_lesson (access.keeps without a substitute) for the row's account."""
+        user = self.accounts.get(account_id)
+        if user is None or not access.may_write_lesson(user, info, substitute_id):
+            raise JournalError(refusal)
 
     def check_open(self, info: JournalInfo, day: str) -> None:
         """No bulk writes into a closed period: there only the deputy changes, with a reason."""
@@ -187,11 +191,11 @@ def _next_id(conn, table: str) -> int:
 
 
 def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int]:
-    """КТП items (not audited: the plan is not journal data in the audit sense); their ids in order."""
+    """КТП items of journals, as planning/writes.py records them; their ids in order."""
     if not rows:
         return []
     for r in rows:
-        ctx.journal(r.journal_id)
+        ctx.check_writer(r.account_id, ctx.journal(r.journal_id), refusal=access.PLAN_KEEPERS)
         check_topic(r.topic)
         ctx.work_type(r.work_type)
         if not r.number > 0 or not r.hours > 0:
@@ -199,11 +203,17 @@ def add_plan_items(conn, ctx: Context, rows: list[PlanItemIn]) -> list[int]:
     _unique([(r.journal_id, r.number) for r in rows], "Тема КТП")
     first = _next_id(conn, "plan_item")
     ids = list(range(first, first + len(rows)))
+    values = [{"id": i, "journal_id": r.journal_id, "number": r.number, "topic": " ".join(r.topic.split()),
+               "hours": float(r.hours), "planned_date": r.planned_date, "planned_week": r.planned_week,
+               "work_type": r.work_type} for i, r in zip(ids, rows)]
     conn.executemany(
         "INSERT INTO plan_item(id, journal_id, number, topic, hours, planned_date, planned_week, work_type)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(i, r.journal_id, r.number, " ".join(r.topic.split()), r.hours, r.planned_date, r.planned_week, r.work_type)
-         for i, r in zip(ids, rows)])
+        " VALUES (:id, :journal_id, :number, :topic, :hours, :planned_date, :planned_week, :work_type)", values)
+    # The history on the plan page shows one action per journal, as a file's import would be.
+    counts = Counter(r.journal_id for r in rows)
+    shape = ledger.TABLES["plan_item"]
+    ledger.record_many(conn, [(r.at, r.account_id, "plan_item", shape.key_of(v), None, shape.state_of(v),
+                               f"Загружено тем: {counts[r.journal_id]}") for r, v in zip(rows, values)])
     ctx.plan_items.update((i, r.journal_id) for i, r in zip(ids, rows))
     return ids
 
@@ -216,7 +226,7 @@ def add_lessons(conn, ctx: Context, rows: list[LessonIn]) -> dict[tuple[int, str
     for r in rows:
         info = ctx.journal(r.journal_id)
         ctx.check_writer(r.account_id, info)
-        _check_day(info, r.date, r.number, None, not_future=False)
+        check_day(info, r.date, r.number, None, today=None)
         ctx.check_open(info, r.date)
         topic = "" if r.status == "cancelled" and not r.topic.strip() else check_topic(r.topic)
         ctx.work_type(r.work_type)
@@ -249,7 +259,7 @@ def add_lessons(conn, ctx: Context, rows: list[LessonIn]) -> dict[tuple[int, str
         " substitute_id, status_reason) VALUES (:id, :journal_id, :date, :lesson_number, :topic, :work_type,"
         " :plan_item_id, :status, :substitute_id, :status_reason)",
         [{"id": i, **s} for i, s in zip(ids, states)])
-    audit.record_many(conn, [(r.at, r.account_id, "lesson", f"lesson:{i}", None, lesson_state(s), "")
+    ledger.record_many(conn, [(r.at, r.account_id, "lesson", f"lesson:{i}", None, lesson_state(s), "")
                                    for i, r, s in zip(ids, rows, states)])
     return dict(zip(keys, ids))
 
@@ -274,9 +284,7 @@ def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
     writers: set[tuple[int, int]] = set()
     for lesson in lessons.values():
         info = checked[lesson["id"]] = ctx.journal(lesson["journal_id"])
-        _check_day(info, lesson["date"], lesson["lesson_number"], lesson, not_future=True)
-        if lesson["date"] > ctx.today:  # _check_day compares with the real today; a generator may pass its own
-            raise JournalError("Дата урока ещё не наступила.")
+        check_day(info, lesson["date"], lesson["lesson_number"], lesson, today=ctx.today)
         ctx.check_open(info, lesson["date"])
         if lesson["status"] == "cancelled":
             raise JournalError("Урок не состоялся: отметки и посещаемость не ставятся.")
@@ -326,9 +334,9 @@ def add_cells(conn, ctx: Context, rows: list[CellIn]) -> int:
             entries.append((r.at, r.account_id, "attendance", f"attendance:{r.lesson_id}:{r.student_id}", None,
                             {"mark": r.mark}, ""))
     conn.executemany("INSERT INTO grade(lesson_id, student_id, position, value, work_type)"
-                           " VALUES (?, ?, ?, ?, ?)", grades)
+                     " VALUES (?, ?, ?, ?, ?)", grades)
     conn.executemany("INSERT INTO attendance(lesson_id, student_id, mark) VALUES (?, ?, ?)", marks)
-    return audit.record_many(conn, entries)
+    return ledger.record_many(conn, entries)
 
 
 def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
@@ -340,7 +348,7 @@ def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
         lesson = lessons[r.lesson_id]
         info = ctx.journal(lesson["journal_id"])
         ctx.check_writer(r.account_id, info, lesson["substitute_id"])
-        _check_day(info, lesson["date"], lesson["lesson_number"], lesson, not_future=False)
+        check_day(info, lesson["date"], lesson["lesson_number"], lesson, today=None)
         ctx.check_open(info, lesson["date"])
         if not r.text.strip() or len(r.text.strip()) > 2000:
             raise JournalError("Текст домашнего задания: от 1 до 2000 знаков.")
@@ -353,8 +361,8 @@ def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
     if existing & set(ids):
         raise JournalError("У урока уже есть домашнее задание: изменения вносятся по одному.")
     conn.executemany("INSERT INTO homework(lesson_id, text, minutes) VALUES (?, ?, ?)",
-                           [(r.lesson_id, r.text.strip(), r.minutes) for r in rows])
-    return audit.record_many(conn, [
+                     [(r.lesson_id, r.text.strip(), r.minutes) for r in rows])
+    return ledger.record_many(conn, [
         (r.at, r.account_id, "homework", f"homework:{r.lesson_id}", None,
          {"text": r.text.strip(), "minutes": r.minutes, "file_name": None, "file_size": None}, "") for r in rows])
 
@@ -365,9 +373,7 @@ def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> int:
         return 0
     for r in rows:
         info = ctx.journal(r.journal_id)
-        person, roles = ctx.accounts.get(r.account_id, (None, frozenset()))
-        if not ("deputy" in roles or person == info.row["teacher_id"]):
-            raise JournalError("Итоговую отметку ставит учитель журнала или заместитель директора.")
+        ctx.check_writer(r.account_id, info, refusal=access.PERIOD_GRADE_KEEPERS)
         if r.value not in PERIOD_GRADES:
             raise JournalError("Итоговая отметка: 5, 4, 3, 2, зч, нз, н/а или осв.")
         if r.value in ("5", "4", "3", "2") and info.no_marks:
@@ -389,7 +395,7 @@ def add_period_grades(conn, ctx: Context, rows: list[PeriodGradeIn]) -> int:
     if existing & set(keys):
         raise JournalError("Итоговая отметка уже стоит: изменения вносятся по одной.")
     conn.executemany("INSERT INTO period_grade(journal_id, period_id, student_id, value) VALUES (?, ?, ?, ?)",
-                           [(r.journal_id, r.period_id, r.student_id, r.value) for r in rows])
-    return audit.record_many(conn, [
+                     [(r.journal_id, r.period_id, r.student_id, r.value) for r in rows])
+    return ledger.record_many(conn, [
         (r.at, r.account_id, "period_grade", f"period_grade:{r.journal_id}:{r.period_id}:{r.student_id}", None,
          {"value": r.value}, "") for r in rows])

@@ -2,9 +2,9 @@
 takes marks, the forecast's rounding threshold, and the work types with their weights.
 
 The administration reads the page, the deputy and the sysadmin change it (the school's
-set-up rules, server/school/routes.py). Each form is one transaction that also appends every
-change to the audit log and the change feed: a weight changes every average and forecast
-at once, so who changed it and when must be on record."""
+set-up rules). Each form is one transaction that records every change in the ledger
+(ledger.TABLES "setting" and "work_type", so `zhurnal audit verify` checks them): a weight
+changes every average and forecast at once, so who changed it and when must be on record."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ import sqlite3
 
 from litestar import Request, Response, get, post
 
-from ..school.routes import MANAGE, VIEW, can_manage
+from .. import ledger
+from ..planning.rules import norm  # names the КТП import would read as the same work type clash
 from ..web.access import current_user
 from ..web.forms import form_dict, ok_message, see_other
 from ..web.templating import page
-from .. import ledger as audit
 from .rules import JournalError, forecast, weighted_average
+
+VIEW = {"roles": {"director", "deputy", "sysadmin"}}
+MANAGE = {"roles": {"deputy", "sysadmin"}}
 
 # The settings this page owns, with their defaults (server/migrations/0005_journal.sql).
 SETTINGS = {"grade_one_allowed": "0", "first_grade_marks": "0", "forecast_threshold": "0.5"}
@@ -76,7 +79,7 @@ def parse_threshold(text: str) -> float:
 def clean_type_name(text: str, what: str, field: str) -> str:
     """A work type's name as the journal and the diary show it. Russian, like everything the
     journal shows (§2.7) — which also keeps a name from reading as another type's Latin code
-    in the КТП import (plan.work_type_lookup takes both)."""
+    in the КТП import (planning.rules.work_type_lookup takes both)."""
     name = " ".join((text or "").split())
     if not name:
         raise JournalError(f"{what}: не указано.", field)
@@ -87,20 +90,15 @@ def clean_type_name(text: str, what: str, field: str) -> str:
     return name
 
 
-def _name_key(name: str) -> str:
-    """Names that the КТП import would read as the same work type (plan._norm): one of them only."""
-    return " ".join(re.sub(r"[\W_]+", " ", name.lower().replace("ё", "е")).split())
-
-
 def type_state(name: str, weight: float, is_control: bool) -> dict:
-    """What the audit log records of a work type."""
+    """What the ledger records of a work type (ledger.TABLES["work_type"]: is_control as a bool)."""
     return {"name": name, "weight": float(weight), "is_control": bool(is_control)}
 
 
-# --- the writes (plain sqlite3: they run inside Database.write) ------------------------------
+# --- the writes (they run inside Database.write) ----------------------------------------------
 
 def save_settings(conn: sqlite3.Connection, account_id: int, values: dict[str, str]) -> None:
-    """Store the settings that changed, each with its audit entry."""
+    """Store the settings that changed, each with its ledger entry."""
     old = dict(conn.execute("SELECT key, value FROM setting WHERE key IN ('grade_one_allowed', 'first_grade_marks',"
                             " 'forecast_threshold')").fetchall())
     for key, value in values.items():
@@ -110,7 +108,21 @@ def save_settings(conn: sqlite3.Connection, account_id: int, values: dict[str, s
             continue
         conn.execute("INSERT INTO setting(key, value) VALUES (?, ?)"
                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
-        audit.record(conn, account_id, "setting", f"setting:{key}", before, value)
+        ledger.record(conn, account_id, "setting", f"setting:{key}", before, value)
+
+
+def save_work_types_form(conn: sqlite3.Connection, account_id: int, form: dict[str, str]) -> None:
+    """The work types' table as the page sends it: every row at once (a row missing from the
+    form — a type added meanwhile — stays as it is). The rows are read in the transaction
+    that writes them."""
+    edits = []
+    for code, old_name, *_ in work_types(conn):
+        if f"name_{code}" not in form and f"weight_{code}" not in form:
+            continue
+        name = clean_type_name(form.get(f"name_{code}", ""), f"Название вида работы «{old_name}»", f"name_{code}")
+        weight = parse_weight(form.get(f"weight_{code}", ""), f"Вес вида работы «{old_name}»", f"weight_{code}")
+        edits.append((code, name, weight, form.get(f"control_{code}") == "1"))
+    save_work_types(conn, account_id, edits)
 
 
 def save_work_types(conn: sqlite3.Connection, account_id: int,
@@ -129,7 +141,7 @@ def save_work_types(conn: sqlite3.Connection, account_id: int,
     final = {code: (changed[code]["name"] if code in changed else r[1]) for code, r in rows.items()}
     seen: dict[str, str] = {}
     for code in sorted(final, key=lambda c: (c in changed and final[c] != rows[c][1], rows[c][1])):
-        key = _name_key(final[code])
+        key = norm(final[code])
         if key in seen:
             raise JournalError(f"Название вида работы «{final[code]}»: такое название уже есть у другого вида работы.",
                                f"name_{code}")
@@ -142,7 +154,7 @@ def save_work_types(conn: sqlite3.Connection, account_id: int,
         conn.execute("UPDATE work_type SET name = ?, weight = ?, is_control = ? WHERE code = ?",
                      (new["name"], new["weight"], int(new["is_control"]), code))
         row = rows[code]
-        audit.record(conn, account_id, "work_type", f"work_type:{code}", type_state(row[1], row[2], row[3]), new)
+        ledger.record(conn, account_id, "work_type", f"work_type:{code}", type_state(row[1], row[2], row[3]), new)
 
 
 def add_work_type(conn: sqlite3.Connection, account_id: int, name: str, weight: float, is_control: bool) -> str:
@@ -150,7 +162,7 @@ def add_work_type(conn: sqlite3.Connection, account_id: int, name: str, weight: 
     rows = conn.execute("SELECT code, name, sort FROM work_type").fetchall()
     if len(rows) >= MAX_WORK_TYPES:
         raise JournalError(f"Видов работ не может быть больше {MAX_WORK_TYPES}: измените один из имеющихся.")
-    if _name_key(name) in {_name_key(r[1]) for r in rows}:
+    if norm(name) in {norm(r[1]) for r in rows}:
         raise JournalError(f"Название вида работы «{name}»: такой вид работы уже есть.", "new_name")
     codes = {r[0] for r in rows}
     number = 1 + max((int(c[6:]) for c in codes if re.fullmatch(r"custom\d{1,9}", c)), default=0)
@@ -159,7 +171,7 @@ def add_work_type(conn: sqlite3.Connection, account_id: int, name: str, weight: 
     code = f"custom{number}"
     conn.execute("INSERT INTO work_type(code, name, weight, is_control, sort) VALUES (?, ?, ?, ?, ?)",
                  (code, name, weight, int(is_control), 1 + max((r[2] for r in rows), default=0)))
-    audit.record(conn, account_id, "work_type", f"work_type:{code}", None, type_state(name, weight, is_control))
+    ledger.record(conn, account_id, "work_type", f"work_type:{code}", None, type_state(name, weight, is_control))
     return code
 
 
@@ -196,13 +208,14 @@ def _state_text(entity: str, key: str, text: str | None) -> str:
     return {"1": "да", "0": "нет"}.get(str(value), str(value))
 
 
-async def history(db) -> list[dict]:
-    """The latest changes of these settings, newest first (key ranges: the audit_key index)."""
-    rows = await db.fetchall(
+def history(conn: sqlite3.Connection) -> list[dict]:
+    """The latest changes of these settings, newest first (key ranges: the audit_key index);
+    the ledger's «исходное состояние» entries are not changes."""
+    rows = conn.execute(
         "SELECT a.at, a.entity, a.key, a.old, a.new, p.last_name, p.first_name, p.middle_name"
         " FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id"
-        " WHERE (a.key >= 'setting:' AND a.key < 'setting;') OR (a.key >= 'work_type:' AND a.key < 'work_type;')"
-        " ORDER BY a.id DESC LIMIT ?", (HISTORY_LIMIT,))
+        " WHERE ((a.key >= 'setting:' AND a.key < 'setting;') OR (a.key >= 'work_type:' AND a.key < 'work_type;'))"
+        " AND a.reason <> ? ORDER BY a.id DESC LIMIT ?", (ledger.BASELINE_REASON, HISTORY_LIMIT)).fetchall()
     out = []
     for r in rows:
         if r["entity"] == "setting":
@@ -216,20 +229,30 @@ async def history(db) -> list[dict]:
     return out
 
 
+def settings_of(conn: sqlite3.Connection) -> dict[str, str]:
+    stored = dict(conn.execute("SELECT key, value FROM setting WHERE key IN ('grade_one_allowed',"
+                               " 'first_grade_marks', 'forecast_threshold')").fetchall())
+    return {**SETTINGS, **stored}
+
+
+def work_types(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT code, name, weight, is_control FROM work_type ORDER BY sort, code").fetchall()
+
+
+def page_data(conn: sqlite3.Connection) -> dict:
+    return {"settings": settings_of(conn), "work_types": work_types(conn), "history": history(conn)}
+
+
 # --- routes ------------------------------------------------------------------------------------
 
 async def _grading_page(request: Request, error: JournalError | None = None, form: dict | None = None,
                         posted: str = "", status: int = 200) -> Response:
-    db = request.app.state.db
-    stored = dict(await db.fetchall("SELECT key, value FROM setting WHERE key IN ('grade_one_allowed',"
-                                    " 'first_grade_marks', 'forecast_threshold')"))
-    settings = {**SETTINGS, **stored}
-    threshold = float(settings["forecast_threshold"])
-    work_types = await db.fetchall("SELECT code, name, weight, is_control FROM work_type ORDER BY sort, code")
-    return page("journal/grading.html", status_code=status, settings=settings, threshold=threshold,
-                threshold_example=threshold_example(threshold), formula_example=formula_example(work_types),
-                work_types=work_types, history=await history(db), ru_number=ru_number,
-                can_manage=can_manage(request), can_add=len(work_types) < MAX_WORK_TYPES,
+    data = await request.app.state.db.read(page_data)
+    threshold = float(data["settings"]["forecast_threshold"])
+    return page("journal/grading.html", status_code=status, **data, threshold=threshold,
+                threshold_example=threshold_example(threshold), formula_example=formula_example(data["work_types"]),
+                ru_number=ru_number, can_manage=current_user(request).has(*MANAGE["roles"]),
+                can_add=len(data["work_types"]) < MAX_WORK_TYPES,
                 ok=ok_message(request), error=error.message if error else None,
                 error_field=error.field if error else None, form=form or {}, posted=posted)
 
@@ -257,18 +280,8 @@ async def settings_save(request: Request) -> Response:
 async def work_types_save(request: Request) -> Response:
     """Every row of the table at once; a row missing from the form (added meanwhile) stays."""
     form = await form_dict(request)
-    db = request.app.state.db
     try:
-        edits = []
-        for w in await db.fetchall("SELECT code, name FROM work_type ORDER BY sort, code"):
-            code = w["code"]
-            if f"name_{code}" not in form and f"weight_{code}" not in form:
-                continue
-            name = clean_type_name(form.get(f"name_{code}", ""), f"Название вида работы «{w['name']}»",
-                                   f"name_{code}")
-            weight = parse_weight(form.get(f"weight_{code}", ""), f"Вес вида работы «{w['name']}»", f"weight_{code}")
-            edits.append((code, name, weight, form.get(f"control_{code}") == "1"))
-        await db.write(save_work_types, current_user(request).account_id, edits)
+        await request.app.state.db.write(save_work_types_form, current_user(request).account_id, form)
     except JournalError as e:
         return await _grading_page(request, e, form, "types", 400)
     return see_other("/school/grading", "saved")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from ..school.errors import SchoolError
+from ..errors import UserError
 
 
-class JournalError(SchoolError):
+class JournalError(UserError):
     """A journal entry that cannot be taken; the message is Russian and says why."""
 
 
@@ -62,6 +63,14 @@ def parse_cell(text: str) -> tuple[str | None, list[str]]:
     if mark in ABSENT and grades:
         raise JournalError("Учащийся отсутствовал на уроке: отметку за этот урок поставить нельзя.")
     return mark, grades
+
+
+def parse_day(text) -> str:
+    """A lesson's date as typed or sent (ГГГГ-ММ-ДД), in the form it is stored."""
+    try:
+        return date.fromisoformat(str(text or "")).isoformat()
+    except ValueError:
+        raise JournalError("Неверная дата урока.") from None
 
 
 def cell_text(mark: str | None, grades: list[str]) -> str:

@@ -1,5 +1,9 @@
-"""Reading the journal: which journals a person may open, the lesson columns of a period
-(from the timetable), the grid of a period in a handful of set-based queries, cell history."""
+"""Reading the journal: the lesson columns of a period (from the timetable), the grid of a
+period in a handful of set-based queries, the lesson panel, cell history, the to-do list.
+
+Every function here is a plain `def f(conn, …)` that a handler runs with `Database.read`
+(one hop, one snapshot) — or that a write job calls inside its own transaction. Who may
+read or write a journal is decided in access.py, not here."""
 
 from __future__ import annotations
 
@@ -8,12 +12,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..accounts.store import User
-from ..db import Database
+from ..errors import NotFound
+from ..planning import store as plan_store
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
-from .rules import NUMERIC, forecast, weighted_average
-
-ADMIN_READ = ("director", "deputy", "sysadmin")
+from .rules import NUMERIC, JournalError, forecast, parse_day, weighted_average
 
 
 @dataclass
@@ -41,13 +43,9 @@ class JournalInfo:
         return next((f"{a}–{b}" for a, b in self.holidays if a <= day <= b), None)
 
 
-async def journal_info(db: Database, journal_id: int) -> JournalInfo | None:
-    return await db.read(journal_info_sync, journal_id)
-
-
-def journal_info_sync(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | None:
-    """The journal and what its rules need, in one query; plain sqlite3, so that a write job
-    reads it inside its own transaction (routes.cell_save)."""
+def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | None:
+    """The journal and what its rules need, in one query (a write job reads it inside its own
+    transaction: access.for_writer)."""
     row = conn.execute(
         f"""
         SELECT j.*, {JOURNAL_TITLE_SQL}, y.starts_on AS year_start, y.ends_on AS year_end, y.status AS year_status,
@@ -73,7 +71,7 @@ def journal_info_sync(conn: sqlite3.Connection, journal_id: int) -> JournalInfo 
     ).fetchone()
     if row is None:
         return None
-    # One query (each await is a thread hop): the timetable, holidays and settings come as JSON.
+    # One query: the timetable, holidays and settings come as JSON.
     slots: dict[int, list[int]] = {}
     for weekday, number in sorted(json.loads(row["slots_json"])):
         slots.setdefault(weekday, []).append(number)
@@ -83,41 +81,8 @@ def journal_info_sync(conn: sqlite3.Connection, journal_id: int) -> JournalInfo 
                        holidays, settings)
 
 
-async def journals_for(db: Database, user: User, year_id: int) -> list[sqlite3.Row]:
-    """The journals a person may open: their own, the ones they substituted in, their class's."""
-    if user.has(*ADMIN_READ):
-        where, params = "1", {}
-    else:
-        where = """(j.teacher_id = :p
-                    OR j.id IN (SELECT journal_id FROM lesson WHERE substitute_id = :p)
-                    OR j.class_id IN (SELECT id FROM class WHERE class_teacher_id = :p)
-                    OR g.class_id IN (SELECT id FROM class WHERE class_teacher_id = :p))"""
-        params = {"p": user.person_id}
-    return await db.fetchall(
-        f"""
-        SELECT j.*, {JOURNAL_TITLE_SQL}, j.teacher_id = :me AS mine
-          FROM journal j {JOURNAL_JOINS}
-         WHERE j.year_id = :year AND j.archived_at IS NULL AND {where}
-         ORDER BY j.teacher_id <> :me, coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name
-        """,
-        {"year": year_id, "me": user.person_id, **params},
-    )
-
-
-async def may_read(db: Database, user: User, info: JournalInfo) -> bool:
-    if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
-        return True
-    return await db.read(may_read_sync, user, info)
-
-
-def may_read_sync(conn: sqlite3.Connection, user: User, info: JournalInfo) -> bool:
-    if user.has(*ADMIN_READ) or info.row["teacher_id"] == user.person_id:
-        return True
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM lesson WHERE journal_id = :j AND substitute_id = :p)"
-        " OR EXISTS (SELECT 1 FROM class WHERE id = :c AND class_teacher_id = :p)",
-        {"j": info.id, "p": user.person_id, "c": info.row["home_class_id"]}).fetchone()
-    return bool(row[0])
+def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1").fetchone()
 
 
 def lesson_columns(info: JournalInfo, start: str, end: str, lessons: list[sqlite3.Row]) -> list[tuple[str, int]]:
@@ -150,12 +115,8 @@ CLASS_MEMBERS = "SELECT student_id, from_date, to_date FROM enrollment WHERE cla
 GROUP_MEMBERS = "SELECT student_id, from_date, to_date FROM group_member WHERE group_id = :target"
 
 
-async def students(db: Database, info: JournalInfo, start: str, end: str) -> list[dict]:
+def students(conn: sqlite3.Connection, info: JournalInfo, start: str, end: str) -> list[dict]:
     """Students of the journal in [start, end]: from/to say when they joined or left."""
-    return await db.read(students_sync, info, start, end)
-
-
-def students_sync(conn: sqlite3.Connection, info: JournalInfo, start: str, end: str) -> list[dict]:
     members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
     target = info.row["class_id"] or info.row["group_id"]
     rows = conn.execute(STUDENTS_SQL.format(members=members), {"target": target, "start": start, "end": end})
@@ -169,8 +130,7 @@ def students_sync(conn: sqlite3.Connection, info: JournalInfo, start: str, end: 
 
 
 def is_member(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day: str) -> bool:
-    """Whether the student is in the journal's class or group on `day`. Plain sqlite3: it runs
-    inside writes.py's jobs, in the writer thread."""
+    """Whether the student is in the journal's class or group on `day`."""
     members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
     sql = (f"SELECT 1 FROM ({members}) m WHERE m.student_id = :s AND m.from_date <= :d"
            " AND (m.to_date IS NULL OR m.to_date >= :d)")
@@ -178,25 +138,28 @@ def is_member(conn: sqlite3.Connection, info: JournalInfo, student_id: int, day:
     return conn.execute(sql, params).fetchone() is not None
 
 
-def closed_period_sync(conn: sqlite3.Connection, info: JournalInfo, day: str) -> sqlite3.Row | None:
+def closed_period(conn: sqlite3.Connection, info: JournalInfo, day: str) -> sqlite3.Row | None:
     """The closed study period (of the journal's kind, or the year) that `day` falls in."""
     return conn.execute("SELECT kind, number FROM study_period WHERE year_id = ? AND kind IN (?, 'year')"
                         " AND starts_on <= ? AND ends_on >= ? AND closed_at IS NOT NULL",
                         (info.row["year_id"], info.period_kind, day, day)).fetchone()
 
 
-async def periods_of(db: Database, info: JournalInfo) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def periods_of(conn: sqlite3.Connection, info: JournalInfo) -> list[sqlite3.Row]:
+    return conn.execute(
         "SELECT * FROM study_period WHERE year_id = ? AND kind IN (?, 'year') ORDER BY kind = 'year', number",
-        (info.row["year_id"], info.period_kind))
+        (info.row["year_id"], info.period_kind)).fetchall()
 
 
-async def grid(db: Database, info: JournalInfo, period: sqlite3.Row) -> dict:
-    """Everything the journal page shows for one period: six queries, one snapshot, one hop."""
-    return await db.read(grid_sync, info, period)
+def grid_page(conn: sqlite3.Connection, info: JournalInfo, wanted: int | None, today: str) -> dict:
+    """The grid page of the period `wanted` (default: the current one), in one snapshot."""
+    periods = periods_of(conn, info)
+    period = next((p for p in periods if p["id"] == wanted), None) or current_period(periods, today)
+    return {"periods": periods, "period": period, "g": grid(conn, info, period) if period else None}
 
 
-def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> dict:
+def grid(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> dict:
+    """Everything the journal page shows for one period: six queries."""
     start, end = period["starts_on"], period["ends_on"]
     lessons = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
@@ -205,7 +168,7 @@ def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) 
         " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)).fetchall()
     by_key = {(l_["date"], l_["lesson_number"]): l_ for l_ in lessons}
     columns = lesson_columns(info, start, end, lessons)
-    people = students_sync(conn, info, start, end)
+    people = students(conn, info, start, end)
     work_types = {w["code"]: w for w in conn.execute("SELECT * FROM work_type ORDER BY sort")}
     cells: dict[tuple[int, str, int], dict] = {}
     lesson_key = {l_["id"]: (l_["date"], l_["lesson_number"]) for l_ in lessons}
@@ -237,24 +200,52 @@ def grid_sync(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) 
             "work_types": work_types, "period_grades": period_grades, "threshold": threshold}
 
 
-async def audit_entries(db: Database, keys: list[str]) -> list[sqlite3.Row]:
-    """The audit entries of these keys, oldest first, with who made them."""
-    marks = ", ".join("?" * len(keys))
-    return await db.fetchall(
-        "SELECT a.at, a.entity, a.key, a.old, a.new, a.reason, p.last_name, p.first_name, p.middle_name"
-        " FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id"
-        f" WHERE a.key IN ({marks}) ORDER BY a.id", keys)
+_HISTORY_SQL = """
+    SELECT a.at, a.entity, a.key, a.old, a.new, a.reason, p.last_name, p.first_name, p.middle_name
+      FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id
+"""
 
 
-async def cell_history(db: Database, lesson_id: int, student_id: int) -> list[sqlite3.Row]:
-    return await db.fetchall(
-        """
-        SELECT a.at, a.entity, a.key, a.old, a.new, a.reason, p.last_name, p.first_name, p.middle_name
-          FROM audit_log a LEFT JOIN account ac ON ac.id = a.account_id LEFT JOIN person p ON p.id = ac.person_id
-         WHERE a.key LIKE :g ESCAPE '\\' OR a.key = :att
-         ORDER BY a.id
-        """,
-        {"g": f"grade:{lesson_id}:{student_id}:%", "att": f"attendance:{lesson_id}:{student_id}"})
+def cell_history(conn: sqlite3.Connection, info: JournalInfo, student_id: int | None, day: str | None,
+                 number: int | None, period_id: int | None) -> dict:
+    """F2 on a cell: who set what in it and when, deletions included — a lesson's cell, or a
+    period grade's (`period_id`). Only for a student of this journal (at any time this year):
+    the page must not become a way to look up anyone's name by id."""
+    if period_id is not None:
+        period = conn.execute("SELECT * FROM study_period WHERE id = ? AND year_id = ?",
+                              (period_id, info.row["year_id"])).fetchone()
+        if period is None:
+            raise NotFound("Такого учебного периода нет.")
+        day = ""
+        history = conn.execute(_HISTORY_SQL + " WHERE a.key = ? ORDER BY a.id",
+                               (f"period_grade:{info.id}:{period_id}:{student_id}",)).fetchall()
+        grades = []
+    else:
+        day = parse_day(day)
+        if number is None:
+            raise JournalError("Неверный запрос: не указан номер урока.")
+        period = None
+        lesson = conn.execute("SELECT * FROM lesson WHERE journal_id = ? AND date = ? AND lesson_number = ?",
+                              (info.id, day, number)).fetchone()
+        history = conn.execute(
+            _HISTORY_SQL + " WHERE a.key LIKE :g ESCAPE '\\' OR a.key = :att ORDER BY a.id",
+            {"g": f"grade:{lesson['id']}:{student_id}:%", "att": f"attendance:{lesson['id']}:{student_id}"}
+        ).fetchall() if lesson and student_id else []
+        grades = conn.execute("SELECT * FROM grade WHERE lesson_id = ? AND student_id = ? ORDER BY position",
+                              (lesson["id"], student_id)).fetchall() if lesson else []
+    members = CLASS_MEMBERS if info.row["class_id"] else GROUP_MEMBERS
+    student = conn.execute(
+        f"SELECT p.last_name, p.first_name FROM ({members}) m JOIN person p ON p.id = m.student_id"
+        " WHERE m.student_id = :s LIMIT 1", {"target": info.row["class_id"] or info.row["group_id"], "s": student_id}
+    ).fetchone()
+    if student is None:
+        raise NotFound("Такого учащегося в этом журнале нет.")
+    return {"day": day, "period": period, "history": history, "grades": grades, "student": student,
+            "work_types": work_types(conn)}
+
+
+def work_types(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM work_type ORDER BY sort").fetchall()
 
 
 def current_period(periods: list[sqlite3.Row], today: str) -> sqlite3.Row | None:
@@ -272,8 +263,8 @@ def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_
     """The student's weighted average and forecast in the period containing `day` — of the
     journal's kind (quarter, half), or the year when the grid shows the year (`kind`).
 
-    Plain sqlite3: the cell-saving routes call it inside their write job, so the answer
-    reads what the job has just written and costs no read (a thread hop) after the COMMIT."""
+    The cell-saving routes call it inside their write job, so the answer reads what the job
+    has just written and costs no read (a thread hop) after the COMMIT."""
     rows = conn.execute(
         "SELECT g.value, wt.weight FROM study_period p"
         " JOIN lesson l ON l.journal_id = :j AND l.date BETWEEN p.starts_on AND p.ends_on"
@@ -285,53 +276,63 @@ def student_period_summary(conn: sqlite3.Connection, info: JournalInfo, student_
     return {"average": avg, "forecast": forecast(avg, float(info.settings.get("forecast_threshold", "0.5")))}
 
 
-async def plan_items(db: Database, journal_id: int) -> list[sqlite3.Row]:
-    return await db.fetchall(
-        "SELECT p.*, (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id AND l.status <> 'cancelled') AS given"
-        " FROM plan_item p WHERE p.journal_id = ? ORDER BY p.number", (journal_id,))
-
-
-async def next_plan_item(db: Database, journal_id: int, day: str | None = None) -> sqlite3.Row | None:
-    """What a lesson's topic is offered as: the topic planned for that very date if the КТП
-    has dates and it is not given yet (a teacher catching up on last week's lessons after
-    today's gets each day its own topic), else the first planned topic not yet given.
-    A topic of 2 hours is given by two lessons; a lesson that did not take place gives nothing."""
-    return await db.fetchone(
-        "SELECT p.* FROM plan_item p WHERE p.journal_id = :j"
-        " AND (SELECT count(*) FROM lesson l WHERE l.plan_item_id = p.id AND l.status <> 'cancelled') < p.hours"
-        " ORDER BY coalesce(p.planned_date = :d, 0) DESC, p.number LIMIT 1",
-        {"j": journal_id, "d": day})
-
-
-async def control_missing(db: Database, info: JournalInfo, lesson) -> list[dict]:
+def control_missing(conn: sqlite3.Connection, info: JournalInfo, lesson) -> list[dict]:
     """§3.2.4: present students who still have no grade for a control-type lesson."""
-    return await db.read(control_missing_sync, info, lesson)
-
-
-def control_missing_sync(conn: sqlite3.Connection, info: JournalInfo, lesson) -> list[dict]:
     if lesson is None or lesson["status"] == "cancelled":
         return []
     if not conn.execute("SELECT is_control FROM work_type WHERE code = ?", (lesson["work_type"],)).fetchone()[0]:
         return []
-    people = students_sync(conn, info, lesson["date"], lesson["date"])
+    people = students(conn, info, lesson["date"], lesson["date"])
     graded = {r[0] for r in conn.execute("SELECT DISTINCT student_id FROM grade WHERE lesson_id = ?", (lesson["id"],))}
     absent = {r[0] for r in conn.execute(
         "SELECT student_id FROM attendance WHERE lesson_id = ? AND mark IN ('Н', 'Б', 'У')", (lesson["id"],))}
     return [s for s in people if s["id"] not in graded and s["id"] not in absent]
 
 
-async def todo(db: Database, person_id: int) -> dict:
+def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: int) -> dict:
+    """What the lesson panel shows: the lesson (or the timetable's empty one), the closed period
+    it falls in, the КТП topic offered, the КТП, work types, teachers who may substitute, the
+    students still without a grade in a control work."""
+    day = parse_day(day)
+    lesson = conn.execute(
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.file_size AS hw_size,"
+        " (SELECT p.last_name || ' ' || p.first_name || ' ' || p.middle_name FROM person p"
+        "   WHERE p.id = l.substitute_id) AS substitute_name"
+        " FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
+        " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?", (info.id, day, number)).fetchone()
+    if lesson is None and not is_scheduled(info, day, number):
+        raise NotFound("Такого урока нет в расписании журнала.")
+    suggestion = (None if lesson and (lesson["topic"] or lesson["status"] == "cancelled")
+                  else plan_store.next_item(conn, info.id, day))
+    teachers = conn.execute(
+        "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM person p"
+        " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
+        " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND a.disabled_at IS NULL AND p.id <> ?"
+        " ORDER BY p.last_name, p.first_name", (info.row["teacher_id"],)).fetchall()
+    return {"day": day, "lesson": lesson, "closed": closed_period(conn, info, day), "suggestion": suggestion,
+            "plan": plan_store.items(conn, info.id), "work_types": work_types(conn), "teachers": teachers,
+            "missing": control_missing(conn, info, lesson) if lesson else []}
+
+
+def homework_file(conn: sqlite3.Connection, lesson_id: int) -> sqlite3.Row:
+    """A lesson's homework file with its journal (the caller checks that journal's reader)."""
+    row = conn.execute("SELECT h.*, l.journal_id FROM homework h JOIN lesson l ON l.id = h.lesson_id"
+                       " WHERE h.lesson_id = ? AND h.file_path IS NOT NULL", (lesson_id,)).fetchone()
+    if row is None:
+        raise NotFound("Файла нет.")
+    return row
+
+
+def todo(conn: sqlite3.Connection, person_id: int, today: str) -> dict:
     """A teacher's to-do: past lessons of this school year without a topic, and control works
     still missing grades (§3.2.4: flagged until every present student has one, whatever
     period has begun since)."""
-    today = date.today().isoformat()
     untitled: list[dict] = []
     controls: list[dict] = []
-    for j in await db.fetchall("SELECT id FROM journal WHERE teacher_id = ? AND archived_at IS NULL"
+    for (jid,) in conn.execute("SELECT id FROM journal WHERE teacher_id = ? AND archived_at IS NULL"
                                " AND year_id = (SELECT id FROM academic_year WHERE status = 'open' LIMIT 1)",
-                               (person_id,)):
-        info = await journal_info(db, j["id"])
-        found = await db.read(_journal_todo, info, today)
+                               (person_id,)).fetchall():
+        found = _journal_todo(conn, journal_info(conn, jid), today)
         untitled += found[0]
         controls += found[1]
     return {"untitled": untitled, "controls": controls}
@@ -360,32 +361,32 @@ def _journal_todo(conn: sqlite3.Connection, info: JournalInfo, today: str) -> tu
                 untitled.append({"journal": info.row, "date": d, "n": n})
     for l_ in lessons:
         if l_["is_control"] and l_["status"] != "cancelled" and not is_closed(l_["date"]):
-            missing = control_missing_sync(conn, info, l_)
+            missing = control_missing(conn, info, l_)
             if missing:
                 controls.append({"journal": info.row, "date": l_["date"], "n": l_["lesson_number"],
                                  "missing": len(missing)})
     return untitled, controls
 
 
-async def class_period_summaries(db: Database, class_id: int, day: str) -> dict:
+def class_period_summaries(conn: sqlite3.Connection, class_id: int, day: str) -> dict:
     """§3.3.4: for every student now in the class, each journal they are in (the class's own and
     their groups') with the weighted average and forecast in the class's study period that
     contains `day` (else the last one begun). Four queries for the whole class.
 
     Returns {"period": row or None, "subjects": {student_id: [{journal_id, subject, teacher,
     average, forecast, count}]}}."""
-    cls = await db.fetchone("SELECT year_id, period_kind FROM class WHERE id = ?", (class_id,))
+    cls = conn.execute("SELECT year_id, period_kind FROM class WHERE id = ?", (class_id,)).fetchone()
     if cls is None:
         return {"period": None, "subjects": {}}
-    periods = await db.fetchall("SELECT * FROM study_period WHERE year_id = ? AND kind = ? ORDER BY number",
-                                (cls["year_id"], cls["period_kind"]))
+    periods = conn.execute("SELECT * FROM study_period WHERE year_id = ? AND kind = ? ORDER BY number",
+                           (cls["year_id"], cls["period_kind"])).fetchall()
     period = current_period(periods, day)
     if period is None:
         return {"period": None, "subjects": {}}
     now = "e.from_date <= :day AND (e.to_date IS NULL OR e.to_date >= :day)"
     params = {"c": class_id, "day": day, "start": period["starts_on"], "end": period["ends_on"],
               "year": cls["year_id"]}
-    members = await db.fetchall(
+    members = conn.execute(
         f"""
         SELECT e.student_id, j.id AS journal_id, s.name AS subject, t.last_name, t.first_name, t.middle_name
           FROM enrollment e JOIN journal j ON j.class_id = e.class_id
@@ -399,9 +400,9 @@ async def class_period_summaries(db: Database, class_id: int, day: str) -> dict:
          WHERE e.class_id = :c AND {now} AND gm.from_date <= :day AND (gm.to_date IS NULL OR gm.to_date >= :day)
            AND j.archived_at IS NULL AND j.year_id = :year
          ORDER BY 3
-        """, params)
+        """, params).fetchall()
     grades: dict[tuple[int, int], list[tuple[str, float]]] = {}
-    for g in await db.fetchall(
+    for g in conn.execute(
             f"""
             SELECT g.student_id, l.journal_id, g.value, wt.weight
               FROM grade g JOIN lesson l ON l.id = g.lesson_id JOIN work_type wt ON wt.code = g.work_type
@@ -409,7 +410,8 @@ async def class_period_summaries(db: Database, class_id: int, day: str) -> dict:
                AND g.student_id IN (SELECT e.student_id FROM enrollment e WHERE e.class_id = :c AND {now})
             """, params):
         grades.setdefault((g["student_id"], g["journal_id"]), []).append((g["value"], g["weight"]))
-    threshold = float(await db.fetchval("SELECT value FROM setting WHERE key = 'forecast_threshold'") or 0.5)
+    row = conn.execute("SELECT value FROM setting WHERE key = 'forecast_threshold'").fetchone()
+    threshold = float(row[0] if row else 0.5)
     subjects: dict[int, list[dict]] = {}
     for m in members:
         weighted = grades.get((m["student_id"], m["journal_id"]), [])

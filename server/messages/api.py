@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import sqlite3
+
 from litestar import Request, get, post
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from ..accounts.store import User
 from ..web.access import current_user
 from . import audience, store
 
@@ -23,13 +25,26 @@ def _thread_json(t) -> dict:
             "created_at": t["created_at"]}
 
 
+def _threads(conn: sqlite3.Connection, person_id: int) -> tuple[list[sqlite3.Row], int]:
+    return store.threads_for(conn, person_id), store.unread_count(conn, person_id)
+
+
+def _recipients(conn: sqlite3.Connection, user: User, list_: str | None) -> dict:
+    out: dict = {"kinds": audience.kinds_for(user),
+                 "lists": [{"key": k, "label": label} for k, label in audience.picker_groups(conn, user)],
+                 "classes": [{"id": c["id"], "name": c["name"]} for c in audience.my_classes(conn, user)]}
+    if list_:
+        out["people"] = [{"id": c.id, "name": c.name, "hint": c.hint}
+                         for c in audience.picker_people(conn, user, list_)]
+    return out
+
+
 @get("/api/v1/messages", opt=ANY, tags=TAGS)
 async def api_threads(request: Request) -> dict:
     """Переписки пользователя (новые сверху) и число непрочитанных сообщений."""
     user = current_user(request)
-    db = request.app.state.db
-    threads = await store.threads_for(db, user.person_id)
-    return {"unread": await store.unread_count(db, user.person_id),
+    threads, unread = await request.app.state.db.read(_threads, user.person_id)
+    return {"unread": unread,
             "threads": [{**_thread_json(t), "last_at": t["last_at"], "messages": t["messages"],
                          "unread": t["unread"]} for t in threads]}
 
@@ -39,14 +54,7 @@ async def api_recipients(request: Request,
                          list_: Annotated[str | None, QueryParameter(name="list")] = None) -> dict:
     """Кому можно написать: виды адресатов, списки и классы; с ?list=КЛЮЧ — люди этого списка."""
     user = current_user(request)
-    db = request.app.state.db
-    out: dict = {"kinds": audience.kinds_for(user),
-                 "lists": [{"key": k, "label": label} for k, label in await audience.picker_groups(db, user)],
-                 "classes": [{"id": c["id"], "name": c["name"]} for c in await audience.my_classes(db, user)]}
-    if list_:
-        out["people"] = [{"id": c.id, "name": c.name, "hint": c.hint}
-                         for c in await audience.picker_people(db, user, list_)]
-    return out
+    return await request.app.state.db.read(_recipients, user, list_)
 
 
 @get("/api/v1/messages/{thread_id:int}", opt=ANY, tags=TAGS)
@@ -54,13 +62,11 @@ async def api_thread(request: Request, thread_id: FromPath[int]) -> dict:
     """Переписка с сообщениями; отмечает полученные сообщения прочитанными. У своих сообщений — кто прочитал."""
     user = current_user(request)
     db = request.app.state.db
-    t = await store.thread(db, user.person_id, thread_id)
-    if t is None:
-        raise PermissionDeniedException(store.NOT_YOURS)
-    messages = await store.messages_of(db, user.person_id, thread_id)
-    await store.mark_read(db, user.person_id, thread_id)
+    view = await db.read(store.thread_view, user, thread_id)  # Forbidden for a stranger's thread
+    if view.unread:
+        await db.write(store.mark_read, user.person_id, thread_id)
     out = []
-    for m in messages:
+    for m in view.messages:
         item = {"id": m["id"], "author": {"id": m["author_id"], "name": m["author"]}, "body": m["body"],
                 "created_at": m["created_at"], "private_to": m["private_to"], "read_at": m["my_read_at"],
                 "attachments": [{"id": f["id"], "name": f["file_name"], "size": f["file_size"],
@@ -70,7 +76,7 @@ async def api_thread(request: Request, thread_id: FromPath[int]) -> dict:
                                 "total": len(m["receipts"]["read"]) + len(m["receipts"]["unread"]),
                                 "readers": m["receipts"]["read"]}
         out.append(item)
-    return {**_thread_json(t), "members": t["member_count"], "messages": out}
+    return {**_thread_json(view.thread), "members": view.thread["member_count"], "messages": out}
 
 
 @dataclass
@@ -104,8 +110,7 @@ async def api_reply(request: Request, thread_id: FromPath[int], data: JSONBody[R
     """Ответ в переписке (родитель или учащийся в общей рассылке отвечает только её автору)."""
     user = current_user(request)
     db = request.app.state.db
-    if await store.thread(db, user.person_id, thread_id) is None:
-        raise PermissionDeniedException(store.NOT_YOURS)
+    await db.read(store.member_thread, user.person_id, thread_id)  # Forbidden for a stranger's thread
     message_id = await db.write(store.reply, user, thread_id, data.body, data.to, [])
     return {"message_id": message_id}
 

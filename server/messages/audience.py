@@ -17,12 +17,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from .. import clock
 from ..accounts.store import User
-from ..db import Database
-from ..school.errors import SchoolError
+from ..errors import UserError
 
 
-class MessageError(SchoolError):
+class MessageError(UserError):
     """A message that cannot be sent or read; the message is Russian and says why."""
 
 
@@ -38,9 +38,9 @@ KIND_LABELS = {
     "school_students": "Всем учащимся школы",
 }
 
-_NOW = "date('now', 'localtime')"
-CURRENT_E = f"e.from_date <= {_NOW} AND (e.to_date IS NULL OR e.to_date >= {_NOW})"
-CURRENT_GM = f"gm.from_date <= {_NOW} AND (gm.to_date IS NULL OR gm.to_date >= {_NOW})"
+# Today's enrolments and group memberships; :today is the school's date from the one clock.
+CURRENT_E = "e.from_date <= :today AND (e.to_date IS NULL OR e.to_date >= :today)"
+CURRENT_GM = "gm.from_date <= :today AND (gm.to_date IS NULL OR gm.to_date >= :today)"
 ACTIVE = "EXISTS (SELECT 1 FROM account ac WHERE ac.person_id = {col} AND ac.disabled_at IS NULL)"
 
 # Classes of the open year a staff member teaches, leads or was granted; all for :admin.
@@ -99,7 +99,8 @@ def is_admin(user: User) -> bool:
 
 
 def _params(user: User, **more) -> dict:
-    return {"me": user.person_id, "admin": int(is_admin(user)), "student": int(user.has("student")), **more}
+    return {"me": user.person_id, "admin": int(is_admin(user)), "student": int(user.has("student")),
+            "today": clock.today().isoformat(), **more}
 
 
 def allowed_sql(user: User) -> str:
@@ -119,22 +120,20 @@ def allowed_sql(user: User) -> str:
             f" WHERE x.person_id <> :me AND {ACTIVE.format(col='x.person_id')}")
 
 
-async def _all(conn_or_db, sql: str, params: dict) -> list[sqlite3.Row]:
-    if isinstance(conn_or_db, Database):
-        return await conn_or_db.fetchall(sql, params)
-    return list(await (await conn_or_db.execute(sql, params)).fetchall())
+def _all(conn: sqlite3.Connection, sql: str, params: dict) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
 
 
-async def may_write_to(conn_or_db, user: User, person_id: int) -> bool:
-    rows = await _all(conn_or_db, f"SELECT 1 FROM ({allowed_sql(user)}) WHERE person_id = :target",
-                      _params(user, target=person_id))
+def may_write_to(conn: sqlite3.Connection, user: User, person_id: int) -> bool:
+    rows = _all(conn, f"SELECT 1 FROM ({allowed_sql(user)}) WHERE person_id = :target",
+                _params(user, target=person_id))
     return bool(rows)
 
 
-async def may_address_class(conn_or_db, user: User, class_id: int) -> bool:
+def may_address_class(conn: sqlite3.Connection, user: User, class_id: int) -> bool:
     if not is_staff(user):
         return False
-    rows = await _all(conn_or_db, f"SELECT 1 FROM ({MY_CLASSES}) WHERE id = :cls", _params(user, cls=class_id))
+    rows = _all(conn, f"SELECT 1 FROM ({MY_CLASSES}) WHERE id = :cls", _params(user, cls=class_id))
     return bool(rows)
 
 
@@ -160,31 +159,31 @@ def _fio(r, prefix: str = "") -> str:
     return " ".join(p for p in (r[prefix + "last_name"], r[prefix + "first_name"], r[prefix + "middle_name"]) if p)
 
 
-async def my_classes(db: Database, user: User) -> list[sqlite3.Row]:
+def my_classes(conn: sqlite3.Connection, user: User) -> list[sqlite3.Row]:
     if not is_staff(user):
         return []
-    return await db.fetchall(
+    return _all(conn, 
         f"SELECT c.id, c.parallel || c.letter AS name FROM class c WHERE c.id IN ({MY_CLASSES})"
         " ORDER BY c.parallel, c.letter", _params(user))
 
 
-async def picker_groups(db: Database, user: User) -> list[tuple[str, str]]:
+def picker_groups(conn: sqlite3.Connection, user: User) -> list[tuple[str, str]]:
     """(key, label) of the lists a person picks a recipient from."""
     groups: list[tuple[str, str]] = []
     if user.has("parent", "student"):
         groups.append(("teachers", "Учителя и классный руководитель"))
     if is_staff(user):
         groups.append(("staff", "Сотрудники школы"))
-        groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in await my_classes(db, user)]
-        groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in await db.fetchall(
+        groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in my_classes(conn, user)]
+        groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in _all(conn, 
             f"SELECT g.id, g.name FROM study_group g WHERE g.id IN ({MY_GROUPS}) AND g.class_id IS NULL"
             " ORDER BY g.name", _params(user))]
     return groups
 
 
-async def family_contacts(db: Database, user: User) -> list[Contact]:
+def family_contacts(conn: sqlite3.Connection, user: User) -> list[Contact]:
     """The child's teachers and class teacher, each with what they are to which child."""
-    rows = await db.fetchall(
+    rows = _all(conn, 
         f"""
         SELECT t.person_id, t.subject, t.class_name, k.first_name AS kid, p.last_name, p.first_name, p.middle_name
           FROM ({FAMILY_TEACHERS}) t JOIN person p ON p.id = t.person_id JOIN person k ON k.id = t.student_id
@@ -210,13 +209,13 @@ async def family_contacts(db: Database, user: User) -> list[Contact]:
     return list(found.values())
 
 
-async def picker_people(db: Database, user: User, key: str) -> list[Contact]:
+def picker_people(conn: sqlite3.Connection, user: User, key: str) -> list[Contact]:
     """The people of one picker list, each one someone `user` may write to."""
     allowed = allowed_sql(user)
     if key == "teachers" and user.has("parent", "student"):
-        return await family_contacts(db, user)
+        return family_contacts(conn, user)
     if key == "staff" and is_staff(user):
-        rows = await db.fetchall(
+        rows = _all(conn, 
             f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
             f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({STAFF_PEOPLE})"
             " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
@@ -228,7 +227,7 @@ async def picker_people(db: Database, user: User, key: str) -> list[Contact]:
                if kind == "class" else
                f"SELECT gm.student_id FROM group_member gm WHERE {CURRENT_GM} AND gm.group_id = :target")
     # Each student, then their parents under them; only people the sender may write to.
-    rows = await db.fetchall(
+    rows = _all(conn,
         f"""
         SELECT * FROM (
         SELECT s.id AS sid, s.last_name, s.first_name, s.middle_name, NULL AS pid,
@@ -250,29 +249,55 @@ async def picker_people(db: Database, user: User, key: str) -> list[Contact]:
     return out
 
 
+@dataclass
+class Picker:
+    """What the «new message» form offers, read in one snapshot."""
+
+    groups: list[tuple[str, str]]
+    chosen: str | None
+    people: list[Contact]
+    classes: list[sqlite3.Row]
+
+
+def picker(conn: sqlite3.Connection, user: User, wanted: str | None, to: int | None) -> Picker:
+    """The lists, the one shown (`wanted`, else the list that holds person `to` — «Написать» from
+    a thread or a page —, else the first), its people, and the classes the person may address."""
+    groups = picker_groups(conn, user)
+    keys = [k for k, _ in groups]
+    chosen = wanted if wanted in keys else (keys[0] if keys else None)
+    people = picker_people(conn, user, chosen) if chosen else []
+    if to is not None and chosen and not any(c.id == to for c in people):
+        for key in keys:
+            found = picker_people(conn, user, key)
+            if any(c.id == to for c in found):
+                chosen, people = key, found
+                break
+    return Picker(groups, chosen, people, my_classes(conn, user))
+
+
 # --- recipients of a new thread ------------------------------------------------------------
 
-async def resolve(conn, user: User, kind: str, target: int | None) -> tuple[list[int], str, int | None]:
+def resolve(conn: sqlite3.Connection, user: User, kind: str, target: int | None) -> tuple[list[int], str, int | None]:
     """(recipient person ids, audience as shown, class id) for a new thread; MessageError if not allowed."""
     if kind not in kinds_for(user):
         raise MessageError("Так адресовать сообщение вам нельзя.")
     p = _params(user, target=target)
     class_id = None
     if kind == "person":
-        if target is None or not await may_write_to(conn, user, target):
+        if target is None or not may_write_to(conn, user, target):
             raise MessageError("Этому человеку вы написать не можете: выберите получателя из списка.")
-        row = (await _all(conn, "SELECT last_name, first_name, middle_name FROM person WHERE id = :target", p))[0]
+        row = (_all(conn, "SELECT last_name, first_name, middle_name FROM person WHERE id = :target", p))[0]
         return [target], _fio(row), None
     if kind in ("class_parents", "class_students"):
-        if target is None or not await may_address_class(conn, user, target):
+        if target is None or not may_address_class(conn, user, target):
             raise MessageError("Писать всему классу может учитель этого класса, его классный руководитель"
                                " или администрация.")
         class_id = target
-        name = (await _all(conn, "SELECT parallel || letter AS n FROM class WHERE id = :target", p))[0]["n"]
+        name = (_all(conn, "SELECT parallel || letter AS n FROM class WHERE id = :target", p))[0]["n"]
         students = f"SELECT e.student_id FROM enrollment e WHERE {CURRENT_E} AND e.class_id = :target"
         label = f"Родителям {name}" if kind == "class_parents" else f"Учащимся {name}"
     elif kind == "staff":
-        rows = await _all(conn, f"SELECT person_id FROM ({STAFF_PEOPLE}) WHERE person_id <> :me", p)
+        rows = _all(conn, f"SELECT person_id FROM ({STAFF_PEOPLE}) WHERE person_id <> :me", p)
         return [r[0] for r in rows], "Всем сотрудникам", None
     else:
         students = f"SELECT e.student_id FROM enrollment e WHERE {CURRENT_E}"
@@ -282,4 +307,4 @@ async def resolve(conn, user: User, kind: str, target: int | None) -> tuple[list
                f" AND g.student_id IN ({students}) AND {ACTIVE.format(col='g.parent_id')} AND g.parent_id <> :me")
     else:
         sql = f"SELECT DISTINCT s.id FROM person s WHERE s.id IN ({students}) AND {ACTIVE.format(col='s.id')}"
-    return [r[0] for r in await _all(conn, sql, p)], label, class_id
+    return [r[0] for r in _all(conn, sql, p)], label, class_id

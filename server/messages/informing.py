@@ -4,14 +4,15 @@ and families on the paper diary get the same on a printed page."""
 
 from __future__ import annotations
 
-from datetime import date
+import sqlite3
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 
+from .. import clock
 from ..accounts.store import User
 from ..db import Database
+from ..errors import Forbidden, NotFound
 from ..journal import store as journal
 from ..school import people
 from ..school import store as school
@@ -37,9 +38,9 @@ def number(value: float | None) -> str:
 async def class_report(db: Database, class_id: int, day: str) -> dict:
     """Every student now in the class with their subjects' averages and forecasts, their
     parents, who gets the message (consent recorded, an account) and who needs paper."""
-    summaries = await journal.class_period_summaries(db, class_id, day)
+    summaries = await db.read(journal.class_period_summaries, class_id, day)
     students: dict[int, dict] = {}
-    for r in await people.class_families(db, class_id):
+    for r in await db.read(people.class_families, class_id):
         s = students.setdefault(r["student_id"], {
             "id": r["student_id"], "last_name": r["last_name"], "first_name": r["first_name"],
             "middle_name": r["middle_name"], "parents": [], "recipients": [], "paper": False,
@@ -90,24 +91,24 @@ async def send_to_families(db: Database, user: User, class_id: int, class_name: 
             subject, body = family_text(s, class_name, report["period"], day, user)
             outgoing.append((s["id"], s["recipients"], subject, body, f"Семье: {s['last_name']} {s['first_name']}"))
 
-    async def run(conn) -> int:
-        now = now_text()
-        for student_id, parents, subject, body, audience in outgoing:
-            await store.start_family_thread(conn, user.person_id, class_id, student_id, parents, subject, body,
-                                            audience, now)
-        return len(outgoing)
-
-    sent = await db.write(run)
+    sent = await db.write(_send_all, user.person_id, class_id, outgoing)
     return sent, sum(1 for s in report["students"] if not s["recipients"])
+
+
+def _send_all(conn: sqlite3.Connection, author_id: int, class_id: int, outgoing: list[tuple]) -> int:
+    now = now_text()
+    for student_id, parents, subject, body, audience in outgoing:
+        store.start_family_thread(conn, author_id, class_id, student_id, parents, subject, body, audience, now)
+    return len(outgoing)
 
 
 async def _own_class(request: Request, class_id: int):
     """The class, if the user is its class teacher (§3.3.4 is the class teacher's duty)."""
-    info = await school.class_info(request.app.state.db, class_id)
+    info = await request.app.state.db.read(school.class_info, class_id)
     if info is None:
-        raise NotFoundException("Такого класса нет.")
+        raise NotFound("Такого класса нет.")
     if info["class_teacher_id"] != current_user(request).person_id:
-        raise PermissionDeniedException("Это не ваш класс: информировать семьи может его классный руководитель.")
+        raise Forbidden("Это не ваш класс: информировать семьи может его классный руководитель.")
     return info
 
 
@@ -115,10 +116,10 @@ async def _own_class(request: Request, class_id: int):
 async def informing_page(request: Request, class_id: FromPath[int]) -> Response:
     cls = await _own_class(request, class_id)
     db = request.app.state.db
-    day = date.today().isoformat()
+    day = clock.today().isoformat()
     report = await class_report(db, class_id, day)
     return page("messages/informing.html", cls=cls, report=report, period=period_name(report["period"]),
-                number=number, last_round=await store.last_family_round(db, class_id),
+                number=number, last_round=await db.read(store.last_family_round, class_id),
                 sent_count=request.query_params.get("sent"))
 
 
@@ -126,7 +127,7 @@ async def informing_page(request: Request, class_id: FromPath[int]) -> Response:
 async def informing_send(request: Request, class_id: FromPath[int]) -> Response:
     cls = await _own_class(request, class_id)
     sent, _ = await send_to_families(request.app.state.db, current_user(request), class_id, cls["name"],
-                                     date.today().isoformat())
+                                     clock.today().isoformat())
     return see_other(f"/classes/{class_id}/informing?sent={sent}")
 
 
@@ -135,7 +136,7 @@ async def informing_print(request: Request, class_id: FromPath[int]) -> Response
     """A4 pages, one per student: families on the paper diary (and those nobody can message),
     or the whole class with ?all=1."""
     cls = await _own_class(request, class_id)
-    day = date.today().isoformat()
+    day = clock.today().isoformat()
     report = await class_report(request.app.state.db, class_id, day)
     everyone = request.query_params.get("all") == "1"
     chosen = [s for s in report["students"] if everyone or s["paper"]]

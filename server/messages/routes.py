@@ -8,10 +8,10 @@ from pathlib import Path
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import File
 
+from ..errors import NotFound
 from ..school import store as school
 from ..web.access import current_user
 from ..web.forms import int_or_none, see_other
@@ -35,7 +35,7 @@ async def unread_for_menu(request: Request) -> None:
         return None
     user = request.state.get("user") if "user" in request.state else None
     if user is not None and not user.must_change_password:
-        request.state.unread_messages = await store.unread_count(request.app.state.db, user.person_id)
+        request.state.unread_messages = await request.app.state.db.read(store.unread_count, user.person_id)
     return None
 
 
@@ -80,8 +80,8 @@ def drop_files(request: Request, files: store.Files) -> None:
 async def messages_page(request: Request) -> Response:
     user = current_user(request)
     db = request.app.state.db
-    inform = await school.classes_of_class_teacher(db, user.person_id) if user.has("class_teacher") else []
-    return page("messages/list.html", threads=await store.threads_for(db, user.person_id),
+    inform = await db.read(school.classes_of_class_teacher, user.person_id) if user.has("class_teacher") else []
+    return page("messages/list.html", threads=await db.read(store.threads_for, user.person_id),
                 can_write=bool(audience.kinds_for(user)) and not user.kiosk, fio=store.fio,
                 inform_classes=[] if user.kiosk else inform)
 
@@ -92,22 +92,12 @@ FORM_FIELDS = ("kind", "to", "class_id", "subject", "body", "list", "pin")
 async def _compose(request: Request, form: dict, error: str | None = None, status: int = 200) -> Response:
     form = {k: form.get(k, "") for k in FORM_FIELDS}
     user = current_user(request)
-    db = request.app.state.db
-    groups = await audience.picker_groups(db, user)
-    keys = [k for k, _ in groups]
-    chosen = form.get("list") if form.get("list") in keys else (keys[0] if keys else None)
     to = int_or_none(form.get("to"))
-    if to is not None and chosen and not any(c.id == to for c in await audience.picker_people(db, user, chosen)):
-        # "Написать" from a thread or a page: find the list that holds this person.
-        for key in keys:
-            if any(c.id == to for c in await audience.picker_people(db, user, key)):
-                chosen = key
-                break
-    people = await audience.picker_people(db, user, chosen) if chosen else []
+    found = await request.app.state.db.read(audience.picker, user, form.get("list"), to)
     template = "messages/_recipient.html" if is_htmx(request) else "messages/new.html"
-    return page(template, status_code=status, groups=groups, chosen=chosen, people=people, to=to,
+    return page(template, status_code=status, groups=found.groups, chosen=found.chosen, people=found.people, to=to,
                 kinds=audience.kinds_for(user), kind_labels=audience.KIND_LABELS,
-                classes=await audience.my_classes(db, user), form=form, error=error,
+                classes=found.classes, form=form, error=error,
                 is_admin=audience.is_admin(user), max_files=request.app.state.settings.message_attachments_max,
                 max_mb=request.app.state.settings.message_attachment_mb)
 
@@ -137,27 +127,24 @@ async def send(request: Request) -> Response:
     return see_other(f"/messages/{thread_id}")
 
 
-async def _thread_or_403(request: Request, thread_id: int):
-    t = await store.thread(request.app.state.db, current_user(request).person_id, thread_id)
-    if t is None:
-        # The same answer whether the thread exists or not: an id tells nothing.
-        raise PermissionDeniedException(store.NOT_YOURS)
-    return t
+async def _member_of(request: Request, thread_id: int) -> None:
+    """Forbidden unless the person is a member of the thread (the same answer whether it exists)."""
+    await request.app.state.db.read(store.member_thread, current_user(request).person_id, thread_id)
 
 
 async def _thread_page(request: Request, thread_id: int, error: str | None = None, status: int = 200,
                        body: str = "") -> Response:
     user = current_user(request)
     db = request.app.state.db
-    t = await _thread_or_403(request, thread_id)
-    messages = await store.messages_of(db, user.person_id, thread_id)
-    marked = await store.mark_read(db, user.person_id, thread_id)
-    if marked and "unread_messages" in request.state:  # counted for the menu before they were read
-        request.state.unread_messages = max(0, request.state.unread_messages - marked)
+    view = await db.read(store.thread_view, user, thread_id)
+    t = view.thread
+    if view.unread:
+        marked = await db.write(store.mark_read, user.person_id, thread_id)
+        if marked and "unread_messages" in request.state:  # counted for the menu before they were read
+            request.state.unread_messages = max(0, request.state.unread_messages - marked)
     group_author = t["kind"] != "person" and t["author_id"] == user.person_id
-    writers = await store.writers_in(db, thread_id, user.person_id) if group_author else []
-    return page("messages/thread.html", status_code=status, t=t, messages=messages, error=error, body=body,
-                group_author=group_author, writers=writers, reply_to=int_or_none(request.query_params.get("to")),
+    return page("messages/thread.html", status_code=status, t=t, messages=view.messages, error=error, body=body,
+                group_author=group_author, writers=view.writers, reply_to=int_or_none(request.query_params.get("to")),
                 can_reply=not user.kiosk, can_pin=audience.is_admin(user) and t["author_id"] == user.person_id,
                 fio=store.fio, max_files=request.app.state.settings.message_attachments_max,
                 max_mb=request.app.state.settings.message_attachment_mb)
@@ -172,7 +159,7 @@ async def thread_page(request: Request, thread_id: FromPath[int]) -> Response:
 @post("/messages/{thread_id:int}/reply", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST)
 async def reply(request: Request, thread_id: FromPath[int]) -> Response:
     user = current_user(request)
-    await _thread_or_403(request, thread_id)
+    await _member_of(request, thread_id)
     raw = await request.form()
     files: store.Files = []
     try:
@@ -188,22 +175,20 @@ async def reply(request: Request, thread_id: FromPath[int]) -> Response:
 @post("/messages/{thread_id:int}/pin", opt=ADMINISTRATION)
 async def pin(request: Request, thread_id: FromPath[int]) -> Response:
     """Pin (or unpin) an announcement to its recipients' home pages."""
-    await _thread_or_403(request, thread_id)
+    await _member_of(request, thread_id)
     raw = await request.form()
-    try:
-        await request.app.state.db.write(store.set_pinned, current_user(request), thread_id,
-                                         str(raw.get("pinned", "1")) == "1")
-    except MessageError as e:
-        raise PermissionDeniedException(e.message) from None
+    # Not the author (or not the administration): MessageError 403, the error page.
+    await request.app.state.db.write(store.set_pinned, current_user(request), thread_id,
+                                     str(raw.get("pinned", "1")) == "1")
     return see_other(f"/messages/{thread_id}", "saved")
 
 
 @get("/messages/files/{attachment_id:int}", opt=WRITE)
 async def attachment_file(request: Request, attachment_id: FromPath[int]) -> Response:
     """An attachment, only to the people its message was written by or sent to."""
-    row = await store.attachment(request.app.state.db, current_user(request).person_id, attachment_id)
+    row = await request.app.state.db.read(store.attachment, current_user(request).person_id, attachment_id)
     if row is None:
-        raise NotFoundException("Файла нет.")
+        raise NotFound("Файла нет.")
     # Always a download, never shown inline: an uploaded HTML file must not run as our page.
     return File(path=store.attachment_path(request.app.state.settings.data_dir, row), filename=row["file_name"],
                 content_disposition_type="attachment", media_type="application/octet-stream")

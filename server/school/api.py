@@ -6,17 +6,18 @@ becomes 400 with its Russian message (server/web/errors.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from litestar import Request, get, post, put
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from .. import clock
+from ..errors import Forbidden, NotFound
 from ..web.access import current_user
 from . import people, store, structure
 from .errors import SchoolError
-from .routes import CLASS_KEEPERS, CLASS_READERS, MANAGE, VIEW, year_required
+from .guards import CLASS_KEEPERS, CLASS_READERS, MANAGE, VIEW
+from .pages import read, write
 from .validate import clean_name, parse_class_name, parse_date, parse_email, parse_hours, parse_phone, parse_sex
 
 TAGS = ["Школа"]
@@ -27,37 +28,33 @@ def _rows(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def _year_id(request: Request) -> int:
-    return (await year_required(request.app.state.db))["id"]
-
-
 @get("/api/v1/school", opt=VIEW, tags=TAGS)
 async def api_school(request: Request) -> dict:
     """Сведения о школе."""
-    row = await store.school(request.app.state.db)
+    row = await read(request, store.school)
     return {k: row[k] for k in ("uid", "name", "address", "district_code")} if row else {}
 
 
 @get("/api/v1/years", opt=VIEW, tags=TAGS)
 async def api_years(request: Request) -> list[dict]:
     """Учебные годы с периодами и каникулами."""
-    db = request.app.state.db
-    out = []
-    for y in await structure.years(db):
-        item = dict(y)
-        item["periods"] = _rows(await structure.periods(db, y["id"]))
-        item["holidays"] = _rows(await structure.holidays(db, y["id"]))
-        out.append(item)
-    return out
+    return await read(request, _years)
+
+
+def _years(conn) -> list[dict]:
+    return [{**dict(y), "periods": _rows(structure.periods(conn, y["id"])),
+             "holidays": _rows(structure.holidays(conn, y["id"]))} for y in structure.years(conn)]
 
 
 @get("/api/v1/classes", opt=CLASS_READERS, tags=TAGS)
 async def api_classes(request: Request) -> list[dict]:
     """Классы текущего года, которые может видеть пользователь."""
-    db = request.app.state.db
-    user = current_user(request)
-    rows = await structure.classes(db, await _year_id(request))
-    readable = await people.readable_class_ids(db, user)  # one query, not one per class
+    return await read(request, _classes, current_user(request))
+
+
+def _classes(conn, user) -> list[dict]:
+    rows = structure.classes(conn, structure.open_year(conn)["id"])
+    readable = people.readable_class_ids(conn, user)  # one query, not one per class
     return [
         {"id": c["id"], "name": c["name"], "parallel": c["parallel"], "letter": c["letter"],
          "period_kind": c["period_kind"], "class_teacher_id": c["class_teacher_id"], "students": c["students"]}
@@ -68,14 +65,17 @@ async def api_classes(request: Request) -> list[dict]:
 @get("/api/v1/classes/{class_id:int}", opt=CLASS_READERS, tags=TAGS)
 async def api_class(request: Request, class_id: FromPath[int]) -> dict:
     """Класс и его список (ФИО, дата рождения, форма обучения, родители)."""
-    db = request.app.state.db
-    info = await store.class_info(db, class_id)
+    return await read(request, _class, current_user(request), class_id)
+
+
+def _class(conn, user, class_id: int) -> dict:
+    info = store.class_info(conn, class_id)
     if info is None:
-        raise NotFoundException("Такого класса нет.")
-    if not await people.can_read_class(db, current_user(request), class_id):
-        raise PermissionDeniedException("Это не ваш класс.")
+        raise NotFound("Такого класса нет.")
+    if not people.can_read_class(conn, user, class_id):
+        raise Forbidden("Это не ваш класс.")
     students: dict[int, dict] = {}
-    for r in await people.class_families(db, class_id):
+    for r in people.class_families(conn, class_id):
         st = students.setdefault(r["student_id"], {
             "id": r["student_id"], "last_name": r["last_name"], "first_name": r["first_name"],
             "middle_name": r["middle_name"], "birth_date": r["birth_date"], "study_form": r["study_form"],
@@ -99,28 +99,31 @@ class ClassIn:
 async def api_class_create(request: Request, data: JSONBody[ClassIn]) -> dict:
     """Создать класс в текущем учебном году."""
     parallel, letter = parse_class_name(data.name)
-    class_id = await request.app.state.db.write(structure.save_class, await _year_id(request), parallel, letter,
-                                                data.class_teacher_id, data.period_kind)
-    return {"id": class_id}
+    return {"id": await write(request, _create_class, parallel, letter, data.class_teacher_id, data.period_kind)}
+
+
+def _create_class(conn, actor: int, parallel: int, letter: str, class_teacher_id: int | None,
+                  period_kind: str | None) -> int:
+    return structure.save_class(conn, actor, structure.open_year(conn)["id"], parallel, letter, class_teacher_id,
+                                period_kind)
 
 
 @put("/api/v1/classes/{class_id:int}", opt=MANAGE, tags=TAGS)
 async def api_class_update(request: Request, class_id: FromPath[int], data: JSONBody[ClassIn]) -> dict:
     """Изменить класс (название, классный руководитель, периоды)."""
-    db = request.app.state.db
-    row = await db.fetchone("SELECT year_id FROM class WHERE id = ?", (class_id,))
-    if row is None:
-        raise NotFoundException("Такого класса нет.")
+    year_id = await read(request, structure.class_year, class_id)
+    if year_id is None:
+        raise NotFound("Такого класса нет.")
     parallel, letter = parse_class_name(data.name)
-    await db.write(structure.save_class, row["year_id"], parallel, letter, data.class_teacher_id,
-                   data.period_kind, class_id)
+    await write(request, structure.save_class, year_id, parallel, letter, data.class_teacher_id, data.period_kind,
+                class_id)
     return {"id": class_id}
 
 
 @get("/api/v1/subjects", opt=STAFF_ANY, tags=TAGS)
 async def api_subjects(request: Request) -> list[dict]:
     """Предметы."""
-    return _rows(await structure.subjects(request.app.state.db))
+    return _rows(await read(request, structure.subjects))
 
 
 @dataclass
@@ -132,21 +135,18 @@ class SubjectIn:
 @post("/api/v1/subjects", opt=MANAGE, tags=TAGS, status_code=201)
 async def api_subject_create(request: Request, data: JSONBody[SubjectIn]) -> dict:
     """Добавить предмет."""
-    return {"id": await request.app.state.db.write(structure.save_subject, data.name, data.short_name)}
+    return {"id": await write(request, structure.save_subject, data.name, data.short_name)}
 
 
 @get("/api/v1/groups", opt=VIEW, tags=TAGS)
 async def api_groups(request: Request) -> list[dict]:
     """Группы текущего года с составом."""
-    db = request.app.state.db
-    groups = await structure.groups(db, await _year_id(request))
-    members: dict[int, list[int]] = {g["id"]: [] for g in groups}
-    if members:  # everyone's members in one query, in group_members' order
-        for m in await db.fetchall(
-                "SELECT m.group_id, m.student_id FROM group_member m JOIN person p ON p.id = m.student_id"
-                f" WHERE m.group_id IN ({','.join('?' * len(members))}) AND m.to_date IS NULL"
-                " ORDER BY p.last_name, p.first_name", list(members)):
-            members[m["group_id"]].append(m["student_id"])
+    return await read(request, _groups)
+
+
+def _groups(conn) -> list[dict]:
+    groups = structure.groups(conn, structure.open_year(conn)["id"])
+    members = structure.members_of_groups(conn, [g["id"] for g in groups])  # everyone's, in one query
     return [{**dict(g), "members": members[g["id"]]} for g in groups]
 
 
@@ -162,21 +162,29 @@ class JournalIn:
 @post("/api/v1/journals", opt=MANAGE, tags=TAGS, status_code=201)
 async def api_journal_create(request: Request, data: JSONBody[JournalIn]) -> dict:
     """Добавить нагрузку (журнал): предмет, класс или группа, учитель, часы."""
-    jid = await request.app.state.db.write(structure.save_journal, await _year_id(request), data.subject_id,
-                                           data.class_id, data.group_id, data.teacher_id,
-                                           parse_hours(data.hours_per_week))
-    return {"id": jid}
+    return {"id": await write(request, _create_journal, data.subject_id, data.class_id, data.group_id,
+                              data.teacher_id, data.hours_per_week)}
+
+
+def _create_journal(conn, actor: int, subject_id: int, class_id: int | None, group_id: int | None, teacher_id: int,
+                    hours: float) -> int:
+    year = structure.open_year(conn)
+    return structure.save_journal(conn, actor, year["id"], subject_id, class_id, group_id, teacher_id,
+                                  parse_hours(hours))
 
 
 @get("/api/v1/timetable", opt=CLASS_READERS, tags=TAGS)
 async def api_timetable(request: Request, class_id: Annotated[int, QueryParameter(name="class_id")]) -> list[dict]:
     """Расписание класса на неделю."""
-    db = request.app.state.db
-    if not await people.can_read_class(db, current_user(request), class_id):
-        raise PermissionDeniedException("Это не ваш класс.")
+    return await read(request, _timetable, current_user(request), class_id)
+
+
+def _timetable(conn, user, class_id: int) -> list[dict]:
+    if not people.can_read_class(conn, user, class_id):
+        raise Forbidden("Это не ваш класс.")
     return [{"id": s["id"], "weekday": s["weekday"], "lesson_number": s["lesson_number"], "room": s["room"],
              "journal_id": s["journal_id"], "subject": s["subject_name"], "for": s["target_name"]}
-            for s in await structure.class_timetable(db, class_id)]
+            for s in structure.class_timetable(conn, class_id)]
 
 
 @dataclass
@@ -192,8 +200,8 @@ async def api_slot_create(request: Request, data: JSONBody[SlotIn]) -> dict:
     """Поставить урок в расписание (двойные занятия класса и учителя отклоняются)."""
     if not (1 <= data.weekday <= 6 and 0 <= data.lesson_number <= 12):
         raise SchoolError("День недели 1–6, номер урока 0–12.")
-    return {"id": await request.app.state.db.write(structure.add_slot, data.journal_id, data.weekday,
-                                                   data.lesson_number, data.room)}
+    return {"id": await write(request, structure.add_slot, data.journal_id, data.weekday, data.lesson_number,
+                              data.room)}
 
 
 @dataclass
@@ -210,13 +218,12 @@ class StudentIn:
 @post("/api/v1/classes/{class_id:int}/students", opt=CLASS_KEEPERS, tags=TAGS, status_code=201)
 async def api_student_create(request: Request, class_id: FromPath[int], data: JSONBody[StudentIn]) -> dict:
     """Зачислить учащегося в класс."""
-    db = request.app.state.db
-    if not await people.can_manage_class(db, current_user(request), class_id):
-        raise PermissionDeniedException("Список класса ведёт его классный руководитель.")
-    sid = await db.write(people.create_student, class_id, clean_name(data.last_name, "Фамилия"),
-                         clean_name(data.first_name, "Имя"), clean_name(data.middle_name, "Отчество", False),
-                         parse_date(data.birth_date, "Дата рождения"), parse_sex(data.sex), data.study_form,
-                         parse_date(data.from_date or date.today().isoformat(), "Дата зачисления"))
+    if not await read(request, people.can_manage_class, current_user(request), class_id):
+        raise Forbidden("Список класса ведёт его классный руководитель.")
+    sid = await write(request, people.create_student, class_id, clean_name(data.last_name, "Фамилия"),
+                      clean_name(data.first_name, "Имя"), clean_name(data.middle_name, "Отчество", False),
+                      parse_date(data.birth_date, "Дата рождения"), parse_sex(data.sex), data.study_form,
+                      parse_date(data.from_date or clock.today().isoformat(), "Дата зачисления"))
     return {"id": sid}
 
 
@@ -225,7 +232,7 @@ async def api_staff(request: Request) -> list[dict]:
     """Сотрудники с должностями и ролями."""
     return [{"id": p["id"], "last_name": p["last_name"], "first_name": p["first_name"],
              "middle_name": p["middle_name"], "position": p["position"], "login": p["login"],
-             "roles": (p["roles"] or "").split(",")} for p in await people.staff_list(request.app.state.db)]
+             "roles": (p["roles"] or "").split(",")} for p in await read(request, people.staff_list)]
 
 
 @dataclass
@@ -242,10 +249,9 @@ class StaffIn:
 @post("/api/v1/staff", opt=MANAGE, tags=TAGS, status_code=201)
 async def api_staff_create(request: Request, data: JSONBody[StaffIn]) -> dict:
     """Добавить сотрудника (учётная запись создаётся без пароля; доступ выдаёт заместитель директора)."""
-    pid = await request.app.state.db.write(
-        people.create_staff, clean_name(data.last_name, "Фамилия"), clean_name(data.first_name, "Имя"),
-        clean_name(data.middle_name, "Отчество", False), data.position.strip(), set(data.roles),
-        parse_phone(data.phone), parse_email(data.email))
+    pid = await write(request, people.create_staff, clean_name(data.last_name, "Фамилия"),
+                      clean_name(data.first_name, "Имя"), clean_name(data.middle_name, "Отчество", False),
+                      data.position.strip(), set(data.roles), parse_phone(data.phone), parse_email(data.email))
     return {"id": pid}
 
 

@@ -1,5 +1,5 @@
 """Pages of the import of class lists and staff (§3.5.1): upload → every bad row listed, or a
-preview → confirm → imported in one transaction. The work is in imports.py."""
+preview → confirm → imported in one transaction. The work is in server/school/imports/."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 
+from ..tables import MAX_FILE_BYTES, safe_file_name, too_large_message
 from ..web.access import current_user
 from ..web.errors import error_response
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page
-from . import imports, store
+from . import store
 from .errors import SchoolError
-from .routes import MANAGE
+from .guards import MANAGE
+from .imports import apply, files
+from .imports.pending import drop_pending, load_pending, purge_pending, stash
+from .imports.rows import KINDS, STAFF, STUDENTS
 
 # The upload may be bigger than the app's usual limit; the multipart wrapping adds a little.
-UPLOAD_BODY_LIMIT = imports.MAX_FILE_BYTES + 256 * 1024
+UPLOAD_BODY_LIMIT = MAX_FILE_BYTES + 256 * 1024
 EXPIRED = "Проверенный файл не найден: он уже импортирован или прошло больше часа. Загрузите его снова."
 
 
@@ -30,19 +34,20 @@ def _data_dir(request: Request):
     return request.app.state.settings.data_dir
 
 
+def _page_view(conn, log_id: int | None) -> dict:
+    last, last_classes = apply.log_entry(conn, log_id) if log_id is not None else (None, [])
+    return {"year": store.current_year(conn), "history": apply.history(conn), "last": last,
+            "last_classes": last_classes}
+
+
 async def _page(request: Request, status: int = 200, error: str | None = None, plan=None,
                 kind: str | None = None, file_name: str = "") -> Response:
-    db = request.app.state.db
-    imports.purge_pending(_data_dir(request))
-    last, last_classes = None, []
+    purge_pending(_data_dir(request))
     log_id = int_or_none(request.query_params.get("log"))
-    if log_id is not None and error is None and plan is None:
-        last, last_classes = await imports.log_entry(db, log_id)
+    view = await request.app.state.db.read(_page_view, log_id if error is None and plan is None else None)
     return page("school/import.html", status_code=status, ok=ok_message(request), error=error, plan=plan,
-                kind=kind, file_name=file_name, year=await store.current_year(db),
-                history=await imports.history(db), last=last, last_classes=last_classes,
-                kinds=imports.KINDS, help={k: imports.column_help(k) for k in imports.KINDS},
-                max_mb=imports.MAX_FILE_BYTES // (1024 * 1024))
+                kind=kind, file_name=file_name, **view,
+                kinds=KINDS, help={k: files.column_help(k) for k in KINDS}, max_mb=MAX_FILE_BYTES // (1024 * 1024))
 
 
 @get("/school/import", opt=MANAGE)
@@ -51,16 +56,14 @@ async def import_page(request: Request) -> Response:
 
 
 def _too_large(request: Request, exc: Exception) -> Response:
-    return error_response(request, 413, imports.too_large_message())
+    return error_response(request, 413, too_large_message())
 
 
 async def _check(request: Request, kind: str, data: bytes):
     """(table, plan) of the file; raises ImportFileError for a file that cannot be read."""
     # Reading a big book takes seconds of CPU: not on the event loop that serves everyone else.
-    table = await asyncio.to_thread(imports.read_table, data, kind)
-    async with request.app.state.db.legacy_read() as conn:
-        plan = await imports.check(conn, table)
-    return table, plan
+    table = await asyncio.to_thread(files.read_table, data, kind)
+    return table, await request.app.state.db.read(apply.check, table)
 
 
 @post("/school/import", opt=MANAGE, request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={413: _too_large})
@@ -68,11 +71,11 @@ async def import_upload(request: Request) -> Response:
     form = await request.form()
     kind = form.get("kind")
     upload = form.get("file")
-    if kind not in imports.KINDS:
+    if kind not in KINDS:
         return await _page(request, 400, "Выберите, что импортировать: список класса или сотрудников.")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _page(request, 400, "Выберите файл CSV или XLSX.", kind=kind)
-    file_name = imports.safe_file_name(upload.filename)
+    file_name = safe_file_name(upload.filename)
     data = await upload.read()
     await upload.close()
     try:
@@ -81,7 +84,7 @@ async def import_upload(request: Request) -> Response:
         return await _page(request, 400, e.message, kind=kind, file_name=file_name)
     if not plan.ok:
         return await _page(request, 400, plan=plan, kind=kind, file_name=file_name)
-    token = imports.stash(_data_dir(request), data, kind, file_name, _owner(request))
+    token = stash(_data_dir(request), data, kind, file_name, _owner(request))
     # Post/redirect/get: refreshing the preview must not upload the file again.
     return see_other(f"/school/import/preview?token={quote(token)}")
 
@@ -91,59 +94,59 @@ async def import_preview(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if not token:
         return see_other("/school/import")
-    pending = imports.load_pending(_data_dir(request), token, _owner(request))
+    pending = load_pending(_data_dir(request), token, _owner(request))
     if pending is None:
         return await _page(request, 400, EXPIRED)
     try:
         _, plan = await _check(request, pending.kind, pending.data)
     except SchoolError as e:
-        imports.drop_pending(_data_dir(request), token)
+        drop_pending(_data_dir(request), token)
         return await _page(request, 400, e.message, kind=pending.kind, file_name=pending.file_name)
     if not plan.ok:
         # The school changed since the upload (someone added a class's student by hand…).
-        imports.drop_pending(_data_dir(request), token)
+        drop_pending(_data_dir(request), token)
         return await _page(request, 400, plan=plan, kind=pending.kind, file_name=pending.file_name)
     return page("school/import_preview.html", plan=plan, token=token, file_name=pending.file_name,
-                kind_label=imports.KINDS[pending.kind], changed=request.query_params.get("changed") == "1")
+                kind_label=KINDS[pending.kind], changed=request.query_params.get("changed") == "1")
 
 
 @post("/school/import/confirm", opt=MANAGE)
 async def import_confirm(request: Request) -> Response:
     form = await form_dict(request)
     token = form.get("token", "")
-    pending = imports.load_pending(_data_dir(request), token, _owner(request))
+    pending = load_pending(_data_dir(request), token, _owner(request))
     if pending is None:
         return await _page(request, 400, EXPIRED)
     user = current_user(request)
     try:
-        table = await asyncio.to_thread(imports.read_table, pending.data, pending.kind)
-        result = await request.app.state.db.write(imports.run_import, table, pending.file_name, user.account_id,
+        table = await asyncio.to_thread(files.read_table, pending.data, pending.kind)
+        result = await request.app.state.db.write(apply.run_import, user.account_id, table, pending.file_name,
                                                   form.get("expected"))
-    except imports.ImportChanged:
+    except apply.ImportChanged:
         return see_other(f"/school/import/preview?token={quote(token)}&changed=1")
-    except imports.ImportRejected as e:
-        imports.drop_pending(_data_dir(request), token)
+    except apply.ImportRejected as e:
+        drop_pending(_data_dir(request), token)
         return await _page(request, 400, plan=e.plan, kind=pending.kind, file_name=pending.file_name)
     except SchoolError as e:
-        imports.drop_pending(_data_dir(request), token)
+        drop_pending(_data_dir(request), token)
         return await _page(request, 400, e.message, kind=pending.kind, file_name=pending.file_name)
-    imports.drop_pending(_data_dir(request), token)
+    drop_pending(_data_dir(request), token)
     return see_other(f"/school/import?log={result.log_id}", "imported")
 
 
 @post("/school/import/cancel", opt=MANAGE)
 async def import_cancel(request: Request) -> Response:
     form = await form_dict(request)
-    if imports.load_pending(_data_dir(request), form.get("token", ""), _owner(request)) is not None:
-        imports.drop_pending(_data_dir(request), form["token"])
+    if load_pending(_data_dir(request), form.get("token", ""), _owner(request)) is not None:
+        drop_pending(_data_dir(request), form["token"])
     return see_other("/school/import")
 
 
 TEMPLATES = {
-    "template-students.csv": (imports.STUDENTS, "csv"),
-    "template-students.xlsx": (imports.STUDENTS, "xlsx"),
-    "template-staff.csv": (imports.STAFF, "csv"),
-    "template-staff.xlsx": (imports.STAFF, "xlsx"),
+    "template-students.csv": (STUDENTS, "csv"),
+    "template-students.xlsx": (STUDENTS, "xlsx"),
+    "template-staff.csv": (STAFF, "csv"),
+    "template-staff.xlsx": (STAFF, "xlsx"),
 }
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -153,8 +156,8 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
 async def import_template(request: Request) -> Response:
     name = request.url.path.rsplit("/", 1)[-1]
     kind, fmt = TEMPLATES[name]
-    content = imports.template_csv(kind) if fmt == "csv" else await asyncio.to_thread(imports.template_xlsx, kind)
-    russian = f"{imports.TEMPLATE_NAMES[kind]}.{fmt}"
+    content = files.template_csv(kind) if fmt == "csv" else await asyncio.to_thread(files.template_xlsx, kind)
+    russian = f"{files.TEMPLATE_NAMES[kind]}.{fmt}"
     return Response(content, media_type=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(russian)}"})
 

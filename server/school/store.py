@@ -1,45 +1,48 @@
-"""Reading the school's structure. Row-level access questions are answered here too."""
+"""Reading the school for other areas (home page, diary, messages, credentials): plain
+functions on a sqlite3 connection, run with `db.read(fn, …)` or inside the caller's own read."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from ..db import Database
+from .. import clock
 
 # A class's name as people say it: 5А, 11Б.
 CLASS_NAME_SQL = "(c.parallel || c.letter)"
-# Enrolment that is current today.
-CURRENT_ENROLLMENT = "e.from_date <= date('now', 'localtime') AND (e.to_date IS NULL OR e.to_date >= date('now', 'localtime'))"
+# Enrolment that is current on :today (the program's clock, passed as a parameter).
+CURRENT_ENROLLMENT = "e.from_date <= :today AND (e.to_date IS NULL OR e.to_date >= :today)"
 
 
-async def school(db: Database) -> sqlite3.Row | None:
-    return await db.fetchone("SELECT * FROM school WHERE id = 1")
+def _today() -> str:
+    return clock.today().isoformat()
 
 
-async def current_year(db: Database) -> sqlite3.Row | None:
-    return await db.fetchone(
-        "SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1"
-    )
+def school(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM school WHERE id = 1").fetchone()
 
 
-async def classes_of_class_teacher(db: Database, person_id: int) -> list[sqlite3.Row]:
-    return await db.fetchall(
+def current_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM academic_year WHERE status = 'open' ORDER BY starts_on DESC LIMIT 1").fetchone()
+
+
+def classes_of_class_teacher(conn: sqlite3.Connection, person_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
         f"""
         SELECT c.id, {CLASS_NAME_SQL} AS name, y.name AS year_name,
                (SELECT count(*) FROM enrollment e WHERE e.class_id = c.id AND {CURRENT_ENROLLMENT}) AS students,
                (SELECT count(DISTINCT g.parent_id) FROM guardian g JOIN enrollment e ON e.student_id = g.student_id
                  WHERE e.class_id = c.id AND {CURRENT_ENROLLMENT} AND g.consent_at IS NULL) AS parents_without_consent
           FROM class c JOIN academic_year y ON y.id = c.year_id
-         WHERE c.class_teacher_id = ? AND c.archived_at IS NULL AND y.status = 'open'
+         WHERE c.class_teacher_id = :person AND c.archived_at IS NULL AND y.status = 'open'
          ORDER BY c.parallel, c.letter
         """,
-        (person_id,),
-    )
+        {"person": person_id, "today": _today()},
+    ).fetchall()
 
 
-async def children_of(db: Database, parent_id: int) -> list[sqlite3.Row]:
+def children_of(conn: sqlite3.Connection, parent_id: int) -> list[sqlite3.Row]:
     """The parent's children whose data the parent may see (consent recorded, §4.1.1)."""
-    return await db.fetchall(
+    return conn.execute(
         f"""
         SELECT p.id, p.last_name, p.first_name, p.middle_name,
                {CLASS_NAME_SQL} AS class_name, c.id AS class_id,
@@ -49,15 +52,15 @@ async def children_of(db: Database, parent_id: int) -> list[sqlite3.Row]:
           LEFT JOIN enrollment e ON e.student_id = p.id AND {CURRENT_ENROLLMENT}
           LEFT JOIN class c ON c.id = e.class_id
           LEFT JOIN person t ON t.id = c.class_teacher_id
-         WHERE g.parent_id = ? AND g.consent_at IS NOT NULL
+         WHERE g.parent_id = :parent AND g.consent_at IS NOT NULL
          ORDER BY p.birth_date, p.first_name
         """,
-        (parent_id,),
-    )
+        {"parent": parent_id, "today": _today()},
+    ).fetchall()
 
 
-async def student_card(db: Database, student_id: int) -> sqlite3.Row | None:
-    return await db.fetchone(
+def student_card(conn: sqlite3.Connection, student_id: int) -> sqlite3.Row | None:
+    return conn.execute(
         f"""
         SELECT p.id, p.last_name, p.first_name, p.middle_name,
                {CLASS_NAME_SQL} AS class_name, c.id AS class_id,
@@ -66,14 +69,14 @@ async def student_card(db: Database, student_id: int) -> sqlite3.Row | None:
           LEFT JOIN enrollment e ON e.student_id = p.id AND {CURRENT_ENROLLMENT}
           LEFT JOIN class c ON c.id = e.class_id
           LEFT JOIN person t ON t.id = c.class_teacher_id
-         WHERE s.person_id = ?
+         WHERE s.person_id = :student
         """,
-        (student_id,),
-    )
+        {"student": student_id, "today": _today()},
+    ).fetchone()
 
 
-async def class_info(db: Database, class_id: int) -> sqlite3.Row | None:
-    return await db.fetchone(
+def class_info(conn: sqlite3.Connection, class_id: int) -> sqlite3.Row | None:
+    return conn.execute(
         f"""
         SELECT c.id, {CLASS_NAME_SQL} AS name, c.class_teacher_id, y.name AS year_name,
                t.last_name AS ct_last, t.first_name AS ct_first, t.middle_name AS ct_middle
@@ -82,12 +85,12 @@ async def class_info(db: Database, class_id: int) -> sqlite3.Row | None:
          WHERE c.id = ?
         """,
         (class_id,),
-    )
+    ).fetchone()
 
 
-async def class_roster(db: Database, class_id: int) -> list[sqlite3.Row]:
+def class_roster(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]:
     """Students now in the class with their parents, alphabetical."""
-    return await db.fetchall(
+    return conn.execute(
         f"""
         SELECT p.id, p.last_name, p.first_name, p.middle_name, p.birth_date, s.study_form,
                (SELECT group_concat(pp.last_name || ' ' || pp.first_name || ' ' || pp.middle_name
@@ -99,15 +102,15 @@ async def class_roster(db: Database, class_id: int) -> list[sqlite3.Row]:
           FROM enrollment e
           JOIN student s ON s.person_id = e.student_id
           JOIN person p ON p.id = e.student_id
-         WHERE e.class_id = ? AND {CURRENT_ENROLLMENT}
+         WHERE e.class_id = :class AND {CURRENT_ENROLLMENT}
          ORDER BY p.last_name, p.first_name, p.middle_name
         """,
-        (class_id,),
-    )
+        {"class": class_id, "today": _today()},
+    ).fetchall()
 
 
-async def school_counts(db: Database) -> sqlite3.Row:
-    return await db.fetchone(
+def school_counts(conn: sqlite3.Connection) -> sqlite3.Row:
+    return conn.execute(
         f"""
         SELECT (SELECT count(*) FROM class c JOIN academic_year y ON y.id = c.year_id
                  WHERE y.status = 'open' AND c.archived_at IS NULL) AS classes,
@@ -116,39 +119,6 @@ async def school_counts(db: Database) -> sqlite3.Row:
                  WHERE r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff')) AS staff,
                (SELECT count(DISTINCT parent_id) FROM guardian) AS parents,
                (SELECT count(DISTINCT parent_id) FROM guardian WHERE consent_at IS NOT NULL) AS parents_consented
-        """
-    )
-
-
-# --- writing (used by the demo now; the structure pages come with the school issue) ---
-
-async def insert_year(conn, name: str, starts_on: str, ends_on: str) -> int:
-    cur = await conn.execute(
-        "INSERT INTO academic_year(name, starts_on, ends_on, status) VALUES (?, ?, ?, 'open')",
-        (name, starts_on, ends_on),
-    )
-    return cur.lastrowid
-
-
-async def insert_class(conn, year_id: int, parallel: int, letter: str, class_teacher_id: int | None) -> int:
-    cur = await conn.execute(
-        "INSERT INTO class(year_id, parallel, letter, class_teacher_id) VALUES (?, ?, ?, ?)",
-        (year_id, parallel, letter, class_teacher_id),
-    )
-    return cur.lastrowid
-
-
-async def insert_students(conn, rows: list[tuple[int, str, int, str]]) -> None:
-    """Make persons students and enrol them: rows of (person_id, study_form, class_id, from_date)."""
-    await conn.executemany("INSERT INTO student(person_id, study_form) VALUES (?, ?)",
-                           [(p, form) for p, form, _, _ in rows])
-    await conn.executemany("INSERT INTO enrollment(student_id, class_id, from_date) VALUES (?, ?, ?)",
-                           [(p, c, d) for p, _, c, d in rows])
-
-
-async def insert_guardians(conn, rows: list[tuple[int, int, str, str | None, str]]) -> None:
-    """Rows of (parent_id, student_id, relation, consent_at, diary_form)."""
-    await conn.executemany(
-        "INSERT INTO guardian(parent_id, student_id, relation, consent_at, diary_form) VALUES (?, ?, ?, ?, ?)",
-        rows,
-    )
+        """,
+        {"today": _today()},
+    ).fetchone()

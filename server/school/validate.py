@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
+from .. import clock
 from .errors import SchoolError
 
 CLASS_LETTERS = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯ"
@@ -125,9 +126,5 @@ def ru_class_name(parallel: int, letter: str) -> str:
     return f"{parallel}{letter}"
 
 
-def year_bounds_ok(starts_on: str, ends_on: str, year_start: str, year_end: str) -> bool:
-    return year_start <= starts_on <= ends_on <= year_end
-
-
 def today_iso() -> str:
-    return date.today().isoformat()
+    return clock.today().isoformat()

@@ -44,7 +44,10 @@ def _is_api(request: Request) -> bool:
 
 
 def russian_detail(status: int, detail: str | None) -> str:
-    """Our own exceptions carry Russian details; the framework's English ones are replaced."""
+    """Our own exceptions carry Russian details; the framework's English ones are replaced.
+
+    TRANSITION (issue 10): only areas that still raise Litestar's HTTPException with a Russian
+    detail need the guess; refusals raised as UserError (server/errors.py) never come here."""
     if detail and _CYRILLIC.search(detail):
         return detail
     return DEFAULT_DETAILS.get(status, TITLES.get(status, "Ошибка"))

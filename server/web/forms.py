@@ -6,9 +6,10 @@ from urllib.parse import quote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
+
+from ..errors import NotFound
 
 # Messages a page shows after a successful POST (post/redirect/get keeps refreshes harmless).
 OK_MESSAGES = {
@@ -64,4 +65,4 @@ def path_ids_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
     """An id in the address beyond SQLite's INTEGER names nothing: 404, before any query."""
     for value in connection.path_params.values():
         if isinstance(value, int) and not -SQLITE_MAX_INT <= value <= SQLITE_MAX_INT:
-            raise NotFoundException()
+            raise NotFound()
