@@ -13,7 +13,7 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 
-from backups import service as backup_service
+from backups import usb as backup_usb
 from backups.errors import BackupError
 from server.errors import UserError
 from server.web.access import current_user
@@ -59,7 +59,7 @@ async def _context(request: Request) -> dict:
     uploader = getattr(request.app.state, "uploader", None)
     user = current_user(request)
     ctx.update(ru_time=school.ru_time, running=bool(uploader and uploader.running), can_operate=user.has(*OPERATORS),
-               usb_configured=backup_service.usb_configured(settings), interval=settings.sync_interval,
+               usb_configured=backup_usb.configured(settings), interval=settings.sync_interval,
                ok=None, error=None, review=None)
     return ctx
 
@@ -107,7 +107,7 @@ async def sync_usb(request: Request) -> Response:
     acknowledgement from it first, when the stick has been to the district)."""
     settings = request.app.state.settings
     try:
-        target = await anyio.to_thread.run_sync(backup_service.usb_target, settings)
+        target = await anyio.to_thread.run_sync(backup_usb.target, settings)
         folder = target / "zhurnal-sync"
         folder.mkdir(exist_ok=True)
         written = await anyio.to_thread.run_sync(school.export, settings, folder)

@@ -562,21 +562,21 @@ def test_usb_sticks_in_the_wrong_order_and_twice(data_dir, district, tmp_path):
 
 def test_restore_to_an_older_backup_starts_a_new_epoch_and_the_lost_week_comes_back(data_dir, district, server,
                                                                                     tmp_path):
+    from backups import create, restore
     from backups import keys as backup_keys
-    from backups import service
 
     settings = set_up_school(data_dir, district, f"http://127.0.0.1:{server.port}")
     assert school.run_round(settings).complete
     recovery = tmp_path / "recovery.txt"
     backup_keys.set_up(data_dir, deliver=recovery.write_text)
-    entry = service.create_backup(settings, "manual", usb_copy=False)
+    entry = create.create_backup(settings, "manual", usb_copy=False)
     # «A week» of work after the backup, uploaded to the district.
     week = change_grades(settings, 60, value="2")
     assert school.run_round(settings).complete
     lost_values = {k: v for k, v in district_view(district[0]).items() if k in week}
     # The disk fails; the sysadmin restores the week-old backup.
-    prepared = service.prepare_restore(settings, entry.path, backup_keys.load_key_file(recovery))
-    service.install_offline(settings, prepared)
+    prepared = restore.prepare_restore(settings, entry.path, backup_keys.load_key_file(recovery))
+    restore.install_offline(settings, prepared)
     r = school.run_round(settings)
     assert r.complete
     assert school.read_state(data_dir)["sealed"]["epoch"] == 2
