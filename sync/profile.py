@@ -14,7 +14,7 @@ settings. An entity the profile does not name never leaves, whatever table a lat
 adds to the ledger: adding one here is a code change, and tests/test_sync_profile.py pins
 this table.
 
-The ledger's states are {column: value} over each table's columns; the profile keeps the
+The ledger's states are {column: value} over each table's state columns (`ledger.TABLES`); the profile keeps the
 listed columns of them (`Columns`), or derives a smaller state (`person`, `account_role`,
 `guardian`, `setting`). Keys stay as the ledger writes them (`grade:<lesson>:<student>:<n>`).
 """
@@ -148,39 +148,11 @@ PROFILE: dict[str, Callable[[Any, str, Context], Any]] = {
     "period_grade": _c("value"),
 }
 
-# How the tables not yet declared in ledger.TABLES look as ledger entries (the key columns,
-# then the state columns — every column of the table but secrets). ledger.TABLES wins
-# whenever it declares the entity: the snapshot must have the shapes the ledger writes.
-_t = ledger._t
-FALLBACK_SHAPES: dict[str, ledger.Audited] = {t.entity: t for t in [
-    _t("school", ("id",), ("uid", "name", "address", "district_code")),
-    _t("academic_year", ("id",), ("name", "starts_on", "ends_on", "status")),
-    _t("study_period", ("id",), ("year_id", "kind", "number", "starts_on", "ends_on", "closed_at")),
-    _t("holiday", ("id",), ("year_id", "name", "starts_on", "ends_on")),
-    _t("class", ("id",), ("year_id", "parallel", "letter", "class_teacher_id", "period_kind", "archived_at")),
-    _t("subject", ("id",), ("name", "short_name", "archived_at")),
-    _t("study_group", ("id",), ("year_id", "name", "kind", "class_id", "archived_at")),
-    _t("group_member", ("group_id", "student_id", "from_date"), ("group_id", "student_id", "from_date", "to_date")),
-    _t("journal", ("id",), ("year_id", "subject_id", "class_id", "group_id", "teacher_id", "hours_per_week",
-                            "archived_at")),
-    _t("bell", ("year_id", "number"), ("year_id", "number", "starts_at", "ends_at")),
-    _t("timetable_slot", ("id",), ("journal_id", "weekday", "lesson_number", "room")),
-    _t("person", ("id",), ("last_name", "first_name", "middle_name", "sex", "birth_date", "phone", "email",
-                           "position", "archived_at")),
-    _t("account_role", ("account_id", "role"), ("granted_at",)),
-    _t("student", ("person_id",), ("study_form", "left_on", "left_reason")),
-    _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
-    _t("guardian", ("parent_id", "student_id"), ("student_id", "relation", "consent_at", "diary_form")),
-    _t("setting", ("key",), scalar="value"),
-    _t("work_type", ("code",), ("name", "weight", "is_control", "sort")),
-    _t("plan_item", ("id",), ("journal_id", "number", "topic", "hours", "planned_date", "planned_week", "work_type")),
-]}
-
-
 def shape(entity: str) -> ledger.Audited:
+    """How the ledger writes `entity` (its table, key and state columns)."""
     if entity == "period":
         return ledger.PERIOD_CLOSING
-    return ledger.TABLES.get(entity) or FALLBACK_SHAPES[entity]
+    return ledger.TABLES[entity]
 
 
 def entity_of(key: str) -> str:

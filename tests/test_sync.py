@@ -207,6 +207,10 @@ def test_the_profile_is_what_the_docs_say():
         if isinstance(pinned, tuple) and isinstance(fn, profile.Columns):
             assert fn.names == pinned, entity
     assert profile.SETTINGS == PINNED_PROFILE["setting"]
+    # Every entity the profile names is one the ledger writes; every ledger entity that does not
+    # leave is a decision written here — a table that joins the ledger must be placed.
+    assert all(e == "period" or e in ledger.TABLES for e in profile.PROFILE)
+    assert set(ledger.TABLES) - set(profile.PROFILE) == {"account", "class_access", "homework"}
     for never in ("account", "homework", "session", "login_event", "message", "message_attachment", "class_access",
                   "credential_issue", "import_log"):
         assert never not in profile.PROFILE
