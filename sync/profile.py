@@ -14,9 +14,9 @@ settings. An entity the profile does not name never leaves, whatever table a lat
 adds to the ledger: adding one here is a code change, and tests/test_sync_profile.py pins
 this table.
 
-The ledger's states are {column: value} over each table's state columns (`ledger.TABLES`); the profile keeps the
-listed columns of them (`Columns`), or derives a smaller state (`person`, `account_role`,
-`guardian`, `setting`). Keys stay as the ledger writes them (`grade:<lesson>:<student>:<n>`).
+The ledger's states are {column: value} over each table's state columns (`ledger.TABLES`);
+the profile keeps the listed columns of them (`Columns`), or derives a smaller state
+(`person`, `account_role`, `guardian`, `setting`). Keys stay as the ledger writes them (`grade:<lesson>:<student>:<n>`).
 """
 
 from __future__ import annotations
