@@ -279,7 +279,7 @@ def _trend(points: list[tuple[float, int]]) -> float | None:
 
 def check_backups(settings: Settings) -> Check:
     """The newest backup's age and its last verification (backups/state.json)."""
-    from backups import keys, service, state as backup_state
+    from backups import keys, state as backup_state, status as backup_status
 
     st = backup_state.read(settings.data_dir)
     if not keys.is_set_up(settings.data_dir):
@@ -294,7 +294,7 @@ def check_backups(settings: Settings) -> Check:
     if test:
         details.append(f"Проверка восстановления ключом восстановления: {'прошла' if test.get('ok') else 'НЕ прошла'} "
                        f"{_ru(_parse(test.get('at')))}.")
-    problems = [p for p in service.problems(settings, st) if not p.startswith("Мало места")]  # the disk check says it
+    problems = [p for p in backup_status.problems(settings, st) if not p.startswith("Мало места")]  # the disk check says it
     status = FAIL if problems else OK
     return Check("backups", "Резервные копии", status, summary, problems + details)
 

@@ -69,7 +69,10 @@ class Audited:
 
     The key text is `entity:k1:k2…` over `key`; the state is {column: value} over `state`,
     or the bare value of `scalar` (settings). `where` limits the rows that are school data.
-    `bools`: state columns stored as 0/1 that the ledger records as false/true."""
+    `bools`: state columns stored as 0/1 that the ledger records as false/true.
+    `added`: state columns a later release added — (column, value), the value every entry
+    written before implies (the new column's default). A table's state gains a column without
+    re-recording every row: verify reads an older entry as if it had the column at that value."""
 
     entity: str
     table: str
@@ -78,6 +81,17 @@ class Audited:
     where: str = ""
     scalar: str = ""
     bools: tuple[str, ...] = ()
+    added: tuple[tuple[str, Any], ...] = ()
+
+    def as_now(self, logged: str | None) -> str | None:
+        """A logged state (canonical JSON) with the later-added columns filled in."""
+        if logged is None or not self.added:
+            return logged
+        state = json.loads(logged)
+        if isinstance(state, dict):
+            for column, value in self.added:
+                state.setdefault(column, value)
+        return canonical(state)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -105,8 +119,9 @@ class Audited:
 
 
 def _t(entity: str, key: tuple[str, ...], state: tuple[str, ...] = (), *, table: str = "", where: str = "",
-       scalar: str = "", bools: tuple[str, ...] = ()) -> Audited:
-    return Audited(entity, table or entity, key, state, where, scalar, bools)
+       scalar: str = "", bools: tuple[str, ...] = (), added: tuple[tuple[str, Any], ...] = ()) -> Audited:
+    assert all(column in state for column, _ in added), entity
+    return Audited(entity, table or entity, key, state, where, scalar, bools, added)
 
 
 # Every table of school data the ledger covers. Adding one here is all it takes for verify and
@@ -326,9 +341,9 @@ def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
         last[key] = (id_, new, entity)
     # The tables must say what the log says.
     actual: dict[str, str] = {}
-    audited = set()
+    audited: dict[str, Audited] = {}
     for t, shape in _shapes():
-        audited.add(t.entity)
+        audited[t.entity] = t
         for r in t.rows(conn):
             actual[t.key_of(r)] = canonical(shape(r))
     for key, (id_, new, entity) in sorted(last.items(), key=lambda kv: kv[1][0]):
@@ -336,6 +351,7 @@ def verify(conn: sqlite3.Connection) -> tuple[bool, str]:
             continue
         if new is not None and new == ABSENT_STATES.get(entity):
             new = None
+        new = audited[entity].as_now(new)
         if actual.get(key) != new:
             what = "удалена" if key not in actual else "изменена"
             return False, (f"Запись «{key}» {what} в базе в обход программы: она не совпадает с последней "

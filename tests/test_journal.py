@@ -684,3 +684,4 @@ def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
     asyncio.run(run())
     assert ("Повторение",) not in q(data_dir, "SELECT topic FROM lesson WHERE journal_id = 1 AND date = ?"
                                               " AND lesson_number = ?", (day, n))
+

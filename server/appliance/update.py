@@ -244,7 +244,7 @@ def _give_back(settings: Settings, owner: tuple[int, int] | None) -> None:
 
 
 def _which_service(settings: Settings, root: Path) -> Service:
-    from backups.service import server_running
+    from backups.state import server_running
 
     owner = _data_owner(settings)
     if root.resolve() == SYSTEM_APP.resolve() and shutil.which("systemctl"):
@@ -453,8 +453,9 @@ def apply(settings: Settings, bundle_path: Path, *, by: str = "консоль", 
 
 
 def _apply(settings: Settings, root: Path, bundle: release.Bundle, service: Service, run: Run) -> None:
+    from backups import create as backup_create
     from backups import keys
-    from backups import service as backups
+    from backups import status as backup_status
     from backups.errors import BackupError
 
     db = settings.db_path
@@ -465,8 +466,8 @@ def _apply(settings: Settings, root: Path, bundle: release.Bundle, service: Serv
     # 2. A backup, when there is a database and backups are set up.
     if db.exists() and keys.is_set_up(settings.data_dir):
         try:
-            entry = backups.create_backup(settings, "manual", usb_copy=False)
-            backups.set_keep(settings, entry.name, True)
+            entry = backup_create.create_backup(settings, "manual", usb_copy=False)
+            backup_status.set_keep(settings, entry.name, True)
         except BackupError as e:
             raise UpdateFailed(f"резервная копия не создана ({e}); обновление не начато") from None
         run.step(f"Резервная копия создана: {entry.name} (отмечена «хранить всегда»).")
