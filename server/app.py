@@ -40,6 +40,8 @@ from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
+from sync import routes as sync_routes
+
 from .web.access import access_guard
 from .years import api as years_api
 from .years import routes as years_routes
@@ -75,6 +77,10 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         # Years due to open, graduates' logins due to end (server/years/tasks.py).
         app.state.year_roll = YearRoll(db)
         await app.state.year_roll.start()
+        from sync.uploader import Uploader
+
+        app.state.uploader = Uploader(settings)
+        app.state.uploader.start()
         advertiser = Advertiser()
         if settings.mdns:
             school = await db.read(load_school)
@@ -89,6 +95,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
                 release_memory()
             await app.state.backups.stop()
             await app.state.year_roll.stop()
+            await app.state.uploader.stop()
             await advertiser.stop()
             await db.close()
 
@@ -114,6 +121,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,
+            *sync_routes.ROUTES,
             *messages_routes.ROUTES,
             *messages_api.ROUTES,
             *informing_routes.ROUTES,

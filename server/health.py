@@ -308,7 +308,9 @@ def sync_status(settings: Settings) -> dict | None:
     A tiny read function for the sync area to fill in (it is built in parallel): return
     {"district": str, "last_success": datetime | None, "pending": int | None,
     "last_error": str | None} from its own state once `zhurnal sync setup` has been run."""
-    return None
+    from sync import school
+
+    return school.health(settings)
 
 
 def check_sync(settings: Settings) -> Check:

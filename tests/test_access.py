@@ -228,6 +228,13 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/admin/backups/restore/cancel"): {"sysadmin"},
     ("POST", "/admin/backups/recipients"): {"deputy", "sysadmin"},
     ("POST", "/admin/backups/setup"): {"deputy", "sysadmin"},
+    # District sync (sync/routes.py): its settings are the sysadmin's; the director and the
+    # deputy may look. The POSTs with an empty form answer 400/409, after the guard.
+    ("GET", "/admin/sync"): ADMINISTRATION,
+    ("POST", "/admin/sync/setup"): {"sysadmin"},
+    ("POST", "/admin/sync/now"): {"sysadmin"},
+    ("POST", "/admin/sync/usb"): {"sysadmin"},
+    ("POST", "/admin/sync/lost"): {"sysadmin"},
     # Credentials (§2.3): the class teacher for their class, the deputy for staff and
     # families, the sysadmin for recovery; the director does not issue.
     ("GET", "/classes/{class_id:int}/credentials"): {"deputy", "sysadmin", "class_teacher"},
