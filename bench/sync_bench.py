@@ -166,7 +166,7 @@ def run(tmp: Path) -> dict:
 
         # A round with nothing to send.
         b0, c0 = proxy.bytes, proxy.connections
-        empty = school.run_round(settings)
+        school.run_round(settings)
         empty_bytes, empty_requests = proxy.bytes - b0, proxy.connections - c0
 
         # A cut at a random byte in the middle of an upload.

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sqlite3
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,7 +28,6 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from server import clock
 from server.config import Settings
