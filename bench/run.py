@@ -217,6 +217,23 @@ def reports() -> dict:
         return reports_bench.run(Path(tmp))
 
 
+@benchmark
+def year() -> dict:
+    """Closing the year and applying promotion on the large school (bench/year_bench.py)."""
+    import year_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return year_bench.run(Path(tmp))
+
+
+def sync() -> dict:
+    """District sync: a demo school uploading to a district on loopback (bench/sync_bench.py)."""
+    import sync_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return sync_bench.run(Path(tmp))
+
+
 def main() -> int:
     if len(sys.argv) != 2 or sys.argv[1] not in BENCHMARKS:
         print("Использование: python bench/run.py ИМЯ; есть: " + ", ".join(sorted(BENCHMARKS)), file=sys.stderr)

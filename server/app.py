@@ -42,7 +42,12 @@ from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
+from sync import routes as sync_routes
+
 from .web.access import access_guard
+from .years import api as years_api
+from .years import routes as years_routes
+from .years.tasks import YearRoll
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
 from .web.templating import compile_all, make_environment
@@ -55,8 +60,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
     `warm` (the server does it; the tests, which make hundreds of apps, mostly not):
     compile every template and `settle_memory` at start-up."""
-    if settings.clock:
-        clock.set_now(settings.clock)
+    if settings.clock and not clock.is_set():
+        clock.set_now(settings.clock)  # a process that moved its clock already (tests) keeps it
     jinja = make_environment()
 
     @asynccontextmanager
@@ -71,6 +76,13 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
 
         app.state.backups = BackupScheduler(settings)
         app.state.backups.start()
+        # Years due to open, graduates' logins due to end (server/years/tasks.py).
+        app.state.year_roll = YearRoll(db)
+        await app.state.year_roll.start()
+        from sync.uploader import Uploader
+
+        app.state.uploader = Uploader(settings)
+        app.state.uploader.start()
         advertiser = Advertiser()
         if settings.mdns:
             school = await db.read(load_school)
@@ -84,6 +96,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             if warm:
                 release_memory()
             await app.state.backups.stop()
+            await app.state.year_roll.stop()
+            await app.state.uploader.stop()
             await advertiser.stop()
             await db.close()
 
@@ -109,6 +123,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *credentials_routes.ROUTES,
             *admin_routes.ROUTES,
             *backup_routes.ROUTES,
+            *sync_routes.ROUTES,
             *messages_routes.ROUTES,
             *messages_api.ROUTES,
             *informing_routes.ROUTES,
@@ -116,6 +131,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *appliance_routes.ROUTES,
             *reports_routes.ROUTES,
             *reports_api.ROUTES,
+            *years_routes.ROUTES,
+            *years_api.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     appliance_cli.add_parser(sub, _data_arg)  # doctor, update, tls, migrate
 
+    from sync import cli as sync_cli
+
+    sync_cli.add_parsers(sub)
+
     p = sub.add_parser("audit", help="журнал аудита изменений журнала")
     asub = p.add_subparsers(dest="audit_command", metavar="ДЕЙСТВИЕ", required=True)
     v = asub.add_parser("verify", help="проверить цепочку записей и совпадение данных с журналом аудита")
@@ -105,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "district":
+            from sync import cli as sync_cli
+
+            return sync_cli.run_district(args)
         data = args.data if args.data is not None else default_data_dir()
         if data.exists() and not data.is_dir():
             raise UserError(f"«{data}» — это файл, а не папка. Укажите папку данных параметром --data.")
@@ -120,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cli_user.run(load_settings(data), args))
         if args.command == "audit":
             return audit_verify(load_settings(data))
+        if args.command == "sync":
+            from sync import cli as sync_cli
+
+            return sync_cli.run_sync(load_settings(data), args)
         if args.command == "backup":
             from backups import cli as backups_cli
 

@@ -51,6 +51,13 @@ class Settings:
     # USB copy: a folder, or the label of a drive mounted under /media or /mnt.
     backup_usb_dir: str = ""
     backup_usb_label: str = ""
+    # District sync (sync/README.md): a round every sync_interval minutes; while the district
+    # is unreachable, retries from sync_retry_seconds doubling up to the interval (with jitter).
+    sync_interval: int = 15
+    sync_retry_seconds: int = 15
+    sync_timeout_seconds: int = 30
+    # HTTP proxy for the upload: empty — the http_proxy/https_proxy environment; "none" — none.
+    sync_proxy: str = ""
     # The program's clock (server/clock.py) starts at this moment and runs on — for a demo
     # shown on a chosen date and for tests, e.g. "2026-11-18T10:15". Empty: the real time.
     clock: str = ""

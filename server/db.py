@@ -9,14 +9,13 @@ they never wait for the writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import inspect
 import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -88,6 +87,7 @@ def migrate(path: Path | str) -> tuple[int, int]:
     path = Path(path)
     # Children's personal data: a new data folder and database are for the owner only.
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    recover_interrupted_swap(path)
     new = not path.exists()
     try:
         # The pragmas already read the file: a file that is not SQLite fails here.
@@ -195,6 +195,16 @@ def swap_database_file(path: Path, new_file: Path) -> Path:
     return aside
 
 
+def recover_interrupted_swap(path: Path) -> bool:
+    """A restore cut between moving the old database aside and putting the new one in place
+    leaves no database at all: put the old one back rather than start an empty school."""
+    aside = path.with_name(path.name + ".before-restore")
+    if path.exists() or not aside.exists():
+        return False
+    undo_swap(path, aside)
+    return True
+
+
 def undo_swap(path: Path, aside: Path) -> None:
     """Put the database that swap_database_file moved aside back in place."""
     for p in _sidecars(path):
@@ -224,7 +234,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
-        self._pending: list[tuple[Callable, tuple, asyncio.Future, bool]] = []  # fn, args, answer, plain
+        self._pending: list[tuple[Callable, tuple, asyncio.Future]] = []  # fn, args, answer
 
     async def open(self) -> None:
         self._writer = await self._connect(readonly=False)
@@ -261,29 +271,7 @@ class Database:
         finally:
             self._readers.put_nowait(conn)
 
-    @contextlib.asynccontextmanager
-    async def legacy_read(self):
-        """TRANSITION (issue 10): an aiosqlite read connection for code not yet written as
-        plain functions. Removed when nothing uses it; new code calls `read(fn)`."""
-        conn = await self._readers.get()
-        try:
-            yield conn
-        finally:
-            self._readers.put_nowait(conn)
-
-    # Shortcuts for a single query (one hop each); a page that needs several queries reads
-    # them in one `read(fn)`, for one snapshot and one hop.
-    async def fetchall(self, sql: str, params: Iterable[Any] | dict = ()) -> list[sqlite3.Row]:
-        return await self.read(_fetchall, sql, params)
-
-    async def fetchone(self, sql: str, params: Iterable[Any] | dict = ()) -> sqlite3.Row | None:
-        return await self.read(_fetchone, sql, params)
-
-    async def fetchval(self, sql: str, params: Iterable[Any] | dict = ()) -> Any:
-        row = await self.read(_fetchone, sql, params)
-        return row[0] if row else None
-
-    async def write(self, fn: Callable[..., Awaitable[T]] | Callable[..., T], *args: Any) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` as one whole transaction on the write connection.
 
         Group commit: writes that arrive while another transaction is running are queued,
@@ -295,27 +283,22 @@ class Database:
 
         `fn` is a plain `def fn(conn: sqlite3.Connection, …)` and runs inside the writer
         thread: the whole batch — BEGIN, every SAVEPOINT, the jobs, COMMIT — is a single hop.
-        TRANSITION (issue 10): `async def fn(conn: aiosqlite.Connection, …)` jobs are still
-        taken (statement by statement) until every area is plain; new code never writes one.
+        A coroutine function is refused (it would never run): every store function is plain.
         """
         assert self._writer is not None, "database is not open"
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{fn!r} is `async def`: write jobs are plain functions of a sqlite3 connection")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending.append((fn, args, future, not inspect.iscoroutinefunction(fn)))
+        self._pending.append((fn, args, future))
         async with self._write_lock:
             if not future.done():
                 batch, self._pending = self._pending, []
-                if all(job[3] for job in batch):
-                    await self._run_sync_batch(batch)
-                else:
-                    await self._run_batch(batch)
+                await self._run_batch(batch)
         return future.result()
 
-    async def _in_writer_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        return await _on_thread(self._writer, fn, *args)
-
-    async def _run_sync_batch(self, batch: list) -> None:
-        """A batch of plain jobs: the whole transaction in one hop to the writer thread."""
-        hop = asyncio.ensure_future(self._in_writer_thread(_sync_transaction, batch, len(batch) > 1))
+    async def _run_batch(self, batch: list) -> None:
+        """The whole transaction of a batch in one hop to the writer thread."""
+        hop = asyncio.ensure_future(_on_thread(self._writer, _transaction, batch, len(batch) > 1))
         cancelled = False
         while not hop.done():
             try:
@@ -330,56 +313,6 @@ class Database:
         _deliver(batch, hop)
         if cancelled:
             raise asyncio.CancelledError
-
-    async def _run_batch(self, batch: list) -> None:
-        """A batch with async jobs: statement by statement; runs of plain jobs in one hop each."""
-        conn = self._writer
-        single = len(batch) == 1
-        done: list[tuple[asyncio.Future, Any]] = []
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-            i = 0
-            while i < len(batch):
-                if batch[i][3]:  # consecutive plain jobs: one hop, each in its SAVEPOINT
-                    j = i
-                    while j < len(batch) and batch[j][3]:
-                        j += 1
-                    outcomes = await self._in_writer_thread(_sync_jobs, batch[i:j], True)
-                    for (_, _, future, _), (ok, value) in zip(batch[i:j], outcomes):
-                        if ok:
-                            done.append((future, value))
-                        else:
-                            future.set_exception(value)
-                    i = j
-                    continue
-                fn, args, future, _ = batch[i]
-                i += 1
-                if not single:
-                    await conn.execute("SAVEPOINT job")
-                try:
-                    result = await fn(conn, *args)
-                except Exception as e:  # this job only; the others go on
-                    if single:
-                        raise
-                    await conn.execute("ROLLBACK TO job")
-                    await conn.execute("RELEASE job")
-                    future.set_exception(e)
-                    continue
-                if not single:
-                    await conn.execute("RELEASE job")
-                done.append((future, result))
-            await conn.commit()
-        except BaseException as e:
-            if conn.in_transaction:
-                await conn.rollback()
-            for _, _, future, _ in batch:
-                if not future.done():
-                    future.set_exception(e)
-            if not isinstance(e, Exception):
-                raise  # cancellation and the like still propagate
-            return
-        for future, result in done:
-            future.set_result(result)
 
     async def replace_file(self, new_file: Path | str,
                            before_swap: Callable[[], Awaitable[None]] | None = None) -> tuple[int, int]:
@@ -410,14 +343,6 @@ class Database:
             await asyncio.to_thread(drop_aside, aside)
             return result
 
-    async def execute_write(self, sql: str, params: Iterable[Any] | dict = ()) -> int:
-        """One statement as its own transaction; returns lastrowid."""
-
-        def run(conn: sqlite3.Connection) -> int:
-            return conn.execute(sql, params).lastrowid
-
-        return await self.write(run)
-
 
 # --- plain functions, run on a connection's own thread ------------------------------------------
 
@@ -434,14 +359,6 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
     return await conn._execute(fn, conn._conn, *args)
 
 
-def _fetchall(conn: sqlite3.Connection, sql: str, params) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
-
-
-def _fetchone(conn: sqlite3.Connection, sql: str, params) -> sqlite3.Row | None:
-    return conn.execute(sql, params).fetchone()
-
-
 def _in_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
     conn.execute("BEGIN")
     try:
@@ -451,14 +368,14 @@ def _in_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) ->
             conn.execute("ROLLBACK")
 
 
-def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
+def _jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
     """Run plain jobs inside the open transaction; (True, result) or (False, exception) each.
 
     With `savepoints` each job is in its own SAVEPOINT, so a failing one rolls back alone.
     Without (a batch of one), a failure is left for the caller to roll back whole.
     """
     outcomes = []
-    for fn, args, _, _ in jobs:
+    for fn, args, _ in jobs:
         if savepoints:
             conn.execute("SAVEPOINT job")
         try:
@@ -466,7 +383,7 @@ def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[t
             if inspect.isawaitable(result):  # an async job that the check did not recognise
                 if hasattr(result, "close"):
                     result.close()
-                raise TypeError(f"{fn!r} returned an awaitable: declare it `async def`")
+                raise TypeError(f"{fn!r} returned an awaitable: write jobs are plain functions")
         except Exception as e:  # this job only; the others go on
             if savepoints:
                 conn.execute("ROLLBACK TO job")
@@ -479,11 +396,11 @@ def _sync_jobs(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[t
     return outcomes
 
 
-def _sync_transaction(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
-    """BEGIN IMMEDIATE, the jobs, COMMIT — all in the writer thread (Database._run_sync_batch)."""
+def _transaction(conn: sqlite3.Connection, jobs: list, savepoints: bool) -> list[tuple[bool, Any]]:
+    """BEGIN IMMEDIATE, the jobs, COMMIT — all in the writer thread (Database._run_batch)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = _sync_jobs(conn, jobs, savepoints)
+        outcomes = _jobs(conn, jobs, savepoints)
         if savepoints or outcomes[0][0]:
             conn.execute("COMMIT")
         else:
@@ -501,7 +418,7 @@ def _deliver(batch: list, hop: asyncio.Future) -> None:
         error: BaseException | None = asyncio.CancelledError()
     else:
         error = hop.exception()
-    for i, (_, _, future, _) in enumerate(batch):
+    for i, (_, _, future) in enumerate(batch):
         if future.done():
             continue
         if error is not None:

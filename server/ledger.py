@@ -138,7 +138,8 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     # the "period" entity below), holidays, classes, subjects, groups and their members, the
     # teaching load (a journal row), bells, the timetable and the class access the deputy grants.
     _t("school", ("id",), ("name", "address", "district_code")),
-    _t("academic_year", ("id",), ("name", "starts_on", "ends_on", "status")),
+    _t("academic_year", ("id",), ("name", "starts_on", "ends_on", "status", "closed_at", "opens_on"),
+       added=(("closed_at", None), ("opens_on", None))),
     _t("study_period", ("id",), ("year_id", "kind", "number", "starts_on", "ends_on")),
     _t("holiday", ("id",), ("year_id", "name", "starts_on", "ends_on")),
     _t("class", ("id",), ("year_id", "parallel", "letter", "class_teacher_id", "period_kind", "archived_at")),
@@ -174,6 +175,12 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("register_taken", ("lesson_id",)),
     _t("journal_remark", ("id",), ("journal_id", "period_id", "text", "due_on", "author_id", "created_on",
                                    "done_on")),
+    # The year lifecycle (server/years/): what the next year was made from, the director's
+    # order of promotion and every student's decision.
+    _t("year_link", ("kind", "from_id"), ("to_id",)),
+    _t("promotion_order", ("year_id",), ("next_year_id", "number", "signed_on", "access_until", "applied_at")),
+    _t("promotion", ("year_id", "student_id"), ("class_id", "decision", "next_class_id", "debt", "debt_until",
+                                                "debt_status", "attestat", "left_to", "confirmed_at", "applied_at")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -33,12 +33,22 @@ ROLE_LOGINS = {
 }
 
 
+# The whole suite runs on the program's clock set to a fixed moment — a Wednesday in the middle
+# of the second quarter, with the first quarter's grades given — so it passes on any day of the
+# year. Servers and commands the tests start as processes get the same moment (ZHURNAL_CLOCK);
+# a test that needs another date (the first days of September, holidays, the summer) moves the
+# clock itself.
+TEST_NOW = "2026-11-18T10:15"
+os.environ["ZHURNAL_CLOCK"] = TEST_NOW
+clock.set_now(TEST_NOW)
+
+
 @pytest.fixture(autouse=True)
-def _back_on_the_wall_clock():
+def _back_at_the_test_moment():
     """A test may move the program's clock (clock.advance(seconds=91) instead of sleeping);
-    the next test starts on the wall clock again."""
+    the next test starts at the suite's moment again."""
     yield
-    clock.set_now(None)
+    clock.set_now(TEST_NOW)
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +106,7 @@ def session_csrf(client: TestClient) -> str:
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 # --- CI: a missing component fails the run -------------------------------------------------

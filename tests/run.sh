@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the whole test suite on a fresh Debian machine: makes ./.venv, installs Zhurnal
-# with its test tools, installs Chromium (browser tests) and age (backup interop) when
+# with its test tools, installs Chromium (browser tests), age (backup interop) and PostgreSQL
+# (district sync) when
 # missing and we may, then runs pytest. Extra arguments go to pytest.
 set -e
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v age >/dev/null 2>&1 || missing="$missing age"
 command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+# District sync's tests run a throwaway PostgreSQL cluster (district/pgtemp.py).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
     apt_install $missing || echo "Без пакетов:$missing — тесты, которым они нужны, будут пропущены с объяснением." >&2
 fi

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, ROLE_LOGINS, login
 
+from server import clock
 from server.accounts.roles import ALL_ROLES
 
 class Rows(frozenset):
@@ -33,7 +34,7 @@ REPORTERS = REPORT_ADMIN | {"teacher", "class_teacher"}
 # Who is not in the sample thread (teacher01 → 5А's parents): all but its author and parent0001.
 MESSAGE_OUTSIDERS = ADMINISTRATION | {"teacher", "staff", "student"}
 # Query strings some routes need to be answered at all.
-QUERIES = {"/api/v1/timetable": "class_id={class_id}",
+QUERIES = {"/api/v1/timetable": "class_id={class_id}", "/api/v1/calendar/template": "year=2027",
            "/journals/{journal_id:int}/history": "student={student_id}&date={day}&n={number}"}
 
 # (method, path) → who may call it. Add every new route here, with its reason.
@@ -183,6 +184,26 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/subjects/{subject_id:int}"): MANAGERS,
     ("POST", "/school/load/{journal_id:int}"): MANAGERS,
     ("POST", "/school/periods/{period_id:int}"): MANAGERS,
+    # The year lifecycle (§3.4.8, server/years/): the administration reads it; the deputy and the
+    # director close, open and promote; reopening is the deputy's (with a reason); the sysadmin
+    # prepares the next year too. The calendar template is for every member of staff.
+    ("GET", "/school/lifecycle"): ADMINISTRATION,
+    ("GET", "/school/years/{year_id:int}/close"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/close"): {"deputy", "director"},  # an empty form: 400
+    ("POST", "/school/years/{year_id:int}/reopen"): {"deputy"},
+    ("POST", "/school/years/{year_id:int}/periods/{period_id:int}/close"): {"deputy", "director"},
+    ("POST", "/school/years/{year_id:int}/periods/{period_id:int}/reopen"): {"deputy"},
+    ("GET", "/school/years/{year_id:int}/next"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/next"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/open"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/order"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion/classes/{class_id:int}"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/classes/{class_id:int}"): {"deputy", "director"},
+    ("POST", "/school/years/{year_id:int}/promotion/debt/{student_id:int}"): {"deputy", "director"},
+    ("GET", "/school/years/{year_id:int}/promotion.csv"): ADMINISTRATION,
+    ("POST", "/school/years/{year_id:int}/promotion/apply"): {"deputy", "director"},
+    ("GET", "/api/v1/calendar/template"): STAFF,
     # Grading settings (§3.2.3): read like the school's set-up, changed by its managers.
     ("GET", "/school/grading"): ADMINISTRATION,
     ("POST", "/school/grading/settings"): MANAGERS,  # an empty form: 400
@@ -212,6 +233,13 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/admin/backups/restore/cancel"): {"sysadmin"},
     ("POST", "/admin/backups/recipients"): {"deputy", "sysadmin"},
     ("POST", "/admin/backups/setup"): {"deputy", "sysadmin"},
+    # District sync (sync/routes.py): its settings are the sysadmin's; the director and the
+    # deputy may look. The POSTs with an empty form answer 400/409, after the guard.
+    ("GET", "/admin/sync"): ADMINISTRATION,
+    ("POST", "/admin/sync/setup"): {"sysadmin"},
+    ("POST", "/admin/sync/now"): {"sysadmin"},
+    ("POST", "/admin/sync/usb"): {"sysadmin"},
+    ("POST", "/admin/sync/lost"): {"sysadmin"},
     # Credentials (§2.3): the class teacher for their class, the deputy for staff and
     # families, the sysadmin for recovery; the director does not issue.
     ("GET", "/classes/{class_id:int}/credentials"): {"deputy", "sysadmin", "class_teacher"},
@@ -357,7 +385,7 @@ def params(data_dir):
     weekday, number = conn.execute("SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = 1"
                                    " ORDER BY weekday, lesson_number LIMIT 1").fetchone()
     conn.close()
-    today = date.today()
+    today = clock.today()
     day = today - timedelta(days=(today.isoweekday() - weekday) % 7)
     ids["number"] = number
     return {"file_path": "zhurnal.css", "path": "openapi.json", "day": day.isoformat(),

@@ -26,6 +26,7 @@ from conftest import csrf_from, login, make_client
 
 from backups import archive, create, keys, restore, retention, scheduler, state, status, usb
 from backups.errors import BackupError
+from server import clock
 from server.cli import main
 from server.config import load_settings
 from server.db import Database, DatabaseTooNew, latest_version, migrations
@@ -461,7 +462,7 @@ def test_running_database_swap_refuses_a_newer_schema_before_anything_changes(ba
         try:
             with pytest.raises(DatabaseTooNew, match="более новой версией"):
                 await db.replace_file(newer, lambda: called.append(1))
-            assert await db.fetchval("SELECT count(*) FROM person") > 1000  # still serving
+            assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM person").fetchone()[0]) > 1000  # still serving
         finally:
             await db.close()
         assert called == []
@@ -546,7 +547,7 @@ def test_pruning_deletes_old_backups_but_never_marked_ones(school):
     first = create.create_backup(settings)
     status.set_keep(settings, first.name, True)
     for days in (5, 4, 3):  # older files copied in under older names
-        when = datetime.now(timezone.utc) - timedelta(days=days)
+        when = clock.now() - timedelta(days=days)
         shutil.copy(first.path, folder / archive.new_name(folder, when))
     create.create_backup(settings)
     left = listed(data)
@@ -574,7 +575,7 @@ def test_catch_up_decides_when_a_backup_is_due(now, last, failed, due):
 def test_running_server_catches_up_when_the_last_backup_is_two_days_old(school):
     data, _ = school
     with state.update(data) as s:
-        s["last_success"] = {"at": (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        s["last_success"] = {"at": (clock.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                              "file": "old"}
     with make_client(data, backup_check_seconds=1):
         deadline = time.monotonic() + 10
@@ -781,7 +782,6 @@ def test_audit_verify_finds_the_last_entries_cut_off_by_comparing_with_the_backu
     """A hash chain cannot notice its last entries deleted together with the data they
     describe; each backup records how far the chain went, and `audit verify` compares."""
     import sqlite3
-    from datetime import date as _date
 
     from conftest import make_client, login
     from test_journal import Teacher, lessons_of
@@ -789,7 +789,7 @@ def test_audit_verify_finds_the_last_entries_cut_off_by_comparing_with_the_backu
     from server.cli import main as cli_main
 
     data, _ = school
-    (day, n), = lessons_of(data, 1, before=_date.today(), count=1)
+    (day, n), = lessons_of(data, 1, before=clock.today(), count=1)
     with make_client(data) as client:
         login(client, "teacher01")
         t = Teacher(client, 1)
@@ -828,12 +828,11 @@ def _school_files(data: Path) -> dict[str, bytes]:
 def _add_files_as_users(data: Path) -> dict[str, bytes]:
     """A homework file and a message attachment, uploaded as a teacher does; and an archive
     PDF (a later issue writes those) in a subfolder. Returns the school's files."""
-    from datetime import date as _date
 
     from test_journal import Teacher, lessons_of
     from test_messages import pid, send
 
-    (day, n), = lessons_of(data, 1, after=_date.today(), count=1)
+    (day, n), = lessons_of(data, 1, after=clock.today(), count=1)
     with make_client(data, backup_auto=False) as c:
         login(c, "teacher01")
         r = Teacher(c, 1).homework(day, n, "Прочитать параграф 12", "30",
@@ -996,8 +995,7 @@ def _open_restore(c, data: Path, name: str) -> str:
 
 
 def test_a_decrypted_copy_is_private_and_gone_when_cancelled_expired_or_the_server_stops(backup):
-    from server import clock  # moved forward below; conftest puts it back on the wall clock
-
+    # The clock moves forward below; conftest puts it back at the suite's moment.
     data, _, path = backup
     (data / "files").mkdir(exist_ok=True)
     (data / "files" / "hw").write_bytes(b"homework")

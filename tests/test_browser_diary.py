@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from server import clock
+
 from test_browser import Page, browser, expect, log_in, school_data, server, tab  # noqa: F401 (fixtures)
 from test_journal import lessons_of, q
 
@@ -80,7 +82,7 @@ def ru_number(value: float, decimals: int | None = None) -> str:
 
 
 def this_monday() -> date:
-    today = date.today()
+    today = clock.today()
     return today - timedelta(days=today.weekday())
 
 
@@ -101,7 +103,7 @@ def lesson_this_week(data: Path, class_id: int, prefer: str, avoid_subject: int 
     for journal, subject, login in journals:
         if subject == avoid_subject:
             continue
-        for day, n in lessons_of(data, journal, before=date.today(), count=60):
+        for day, n in lessons_of(data, journal, before=clock.today(), count=60):
             if day < monday:
                 break
             if cancelled(data, journal, day, n):
@@ -205,7 +207,7 @@ def check_week(page, w: Written) -> None:
     expect(page.get_by_role("navigation", name="Недели")).to_contain_text(ru_day(this_monday().isoformat()))
     day = page.locator(f"#day-{w.day}")
     expect(day.get_by_role("heading", level=2)).to_contain_text(ru_day(w.day))
-    if w.day == date.today().isoformat():
+    if w.day == clock.today().isoformat():
         expect(day.locator(".badge", has_text="сегодня")).to_be_visible()
     row = day.locator("tbody tr").filter(has_text=w.topic)
     expect(row).to_have_count(1)

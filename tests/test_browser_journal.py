@@ -19,6 +19,7 @@ import pytest
 from test_browser import Page, browser, expect, log_in, server, tab  # noqa: F401 (fixtures)
 from test_journal import lessons_of, period_average
 
+from server import clock
 from server.journal.rules import weighted_average
 from server.planning import store as plan_store
 
@@ -86,7 +87,7 @@ def fill_quarter(conn: sqlite3.Connection, lessons: list[tuple[str, int]], stude
 @pytest.fixture(scope="module")
 def lesson_day(demo_template) -> tuple[str, int]:
     """Today's lesson of journal 1, or the latest one before today."""
-    found = lessons_of(demo_template, JOURNAL, before=date.today(), count=1)
+    found = lessons_of(demo_template, JOURNAL, before=clock.today(), count=1)
     if not found:
         pytest.skip("the demo year has no lesson of journal 1 up to today")
     return found[0]

@@ -16,7 +16,8 @@ from server.config import ConfigError, load_settings
     ('clock = "вчера"\n', "clock"),
     ('port = "восемь"\n', "port"),
 ])
-def test_a_setting_that_cannot_be_used_is_refused_at_load(tmp_path, text, setting):
+def test_a_setting_that_cannot_be_used_is_refused_at_load(tmp_path, monkeypatch, text, setting):
+    monkeypatch.delenv("ZHURNAL_CLOCK", raising=False)  # the suite's own clock setting
     (tmp_path / "zhurnal.toml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_settings(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import hashlib
 import sqlite3
 import threading
@@ -61,6 +62,20 @@ def test_a_failing_migration_applies_nothing(tmp_path, monkeypatch):
     conn.close()
 
 
+async def value_of(db: Database, sql: str, params=()):
+    """One value, read through the database's one read path."""
+    row = await db.read(lambda conn: conn.execute(sql, params).fetchone())
+    return row[0] if row else None
+
+
+async def rows_of(db: Database, sql: str, params=()) -> list:
+    return await db.read(lambda conn: conn.execute(sql, params).fetchall())
+
+
+async def run_sql(db: Database, sql: str, params=()) -> None:
+    await db.write(lambda conn: conn.execute(sql, params))
+
+
 def test_connections_enforce_foreign_keys_and_full_sync(tmp_path):
     path = tmp_path / "zhurnal.sqlite3"
     migrate(path)
@@ -69,10 +84,10 @@ def test_connections_enforce_foreign_keys_and_full_sync(tmp_path):
         db = Database(path, read_connections=2)
         await db.open()
         try:
-            assert await db.fetchval("PRAGMA foreign_keys") == 1
-            assert await db.fetchval("PRAGMA synchronous") == 2  # FULL
+            assert await value_of(db, "PRAGMA foreign_keys") == 1
+            assert await value_of(db, "PRAGMA synchronous") == 2  # FULL
             with pytest.raises(sqlite3.IntegrityError):
-                await db.execute_write(
+                await run_sql(db, 
                     "INSERT INTO account(person_id, login, password_hash, created_at) VALUES (12345, 'x', 'h', 'now')"
                 )
             # Read connections cannot write, even by mistake.
@@ -91,21 +106,29 @@ def test_concurrent_write_transactions_never_interleave(tmp_path):
     async def run():
         db = Database(path, read_connections=2)
         await db.open()
-        await db.execute_write("INSERT INTO setting(key, value) VALUES ('counter', '0')")
+        await run_sql(db, "INSERT INTO setting(key, value) VALUES ('counter', '0')")
 
-        async def increment(conn):
-            value = int((await (await conn.execute("SELECT value FROM setting WHERE key = 'counter'")).fetchone())[0])
-            await asyncio.sleep(0)  # give other tasks every chance to interleave
-            await conn.execute("UPDATE setting SET value = ? WHERE key = 'counter'", (str(value + 1),))
+        def increment(conn):
+            value = int(conn.execute("SELECT value FROM setting WHERE key = 'counter'").fetchone()[0])
+            time.sleep(0.001)  # give the other jobs every chance to interleave
+            conn.execute("UPDATE setting SET value = ? WHERE key = 'counter'", (str(value + 1),))
 
-        async def failing(conn):
-            await conn.execute("UPDATE setting SET value = '-100' WHERE key = 'counter'")
+        def failing(conn):
+            conn.execute("UPDATE setting SET value = '-100' WHERE key = 'counter'")
             raise RuntimeError("boom")
 
         tasks = [db.write(increment) for _ in range(50)] + [db.write(failing) for _ in range(5)]
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert sum(isinstance(r, RuntimeError) for r in results) == 5
-        value = await db.fetchval("SELECT value FROM setting WHERE key = 'counter'")
+        value = await value_of(db, "SELECT value FROM setting WHERE key = 'counter'")
+        # An `async def` job would never run its statements: it is refused before anything starts.
+
+        async def coroutine_job(conn):
+            conn.execute("UPDATE setting SET value = '-1' WHERE key = 'counter'")
+
+        with pytest.raises(TypeError):
+            await db.write(coroutine_job)
+        assert await value_of(db, "SELECT value FROM setting WHERE key = 'counter'") == value
         await db.close()
         return value
 
@@ -123,7 +146,7 @@ def test_plain_write_jobs_run_in_the_writer_thread_with_group_commit(tmp_path):
     async def run():
         db = Database(path, read_connections=2)
         await db.open()
-        await db.execute_write("INSERT INTO setting(key, value) VALUES ('counter', '0')")
+        await run_sql(db, "INSERT INTO setting(key, value) VALUES ('counter', '0')")
         loop_thread = threading.get_ident()
         seen = []
 
@@ -142,7 +165,7 @@ def test_plain_write_jobs_run_in_the_writer_thread_with_group_commit(tmp_path):
         async def increment_and_read():
             written = await db.write(increment)
             # Acknowledged means committed: a read connection already sees it.
-            assert int(await db.fetchval("SELECT value FROM setting WHERE key = 'counter'")) >= written
+            assert int(await value_of(db, "SELECT value FROM setting WHERE key = 'counter'")) >= written
             return written
 
         results = await asyncio.gather(*[increment_and_read() for _ in range(50)],
@@ -154,7 +177,7 @@ def test_plain_write_jobs_run_in_the_writer_thread_with_group_commit(tmp_path):
         # A single plain job that fails leaves nothing behind.
         with pytest.raises(RuntimeError):
             await db.write(failing)
-        value = await db.fetchval("SELECT value FROM setting WHERE key = 'counter'")
+        value = await value_of(db, "SELECT value FROM setting WHERE key = 'counter'")
         # A job that is a coroutine in disguise is refused, not half run.
         with pytest.raises(TypeError):
             await db.write(lambda conn: asyncio.sleep(0))
@@ -164,46 +187,38 @@ def test_plain_write_jobs_run_in_the_writer_thread_with_group_commit(tmp_path):
     assert asyncio.run(run()) == "50"
 
 
-def test_plain_and_async_jobs_mixed_in_one_batch(tmp_path):
-    """Async jobs (most of the code base) and plain ones (the journal's writes) queue together:
-    one transaction, in arrival order, each failure alone."""
+def test_jobs_queued_together_run_in_one_transaction_in_order_each_failure_alone(tmp_path):
+    """Jobs that arrive while another transaction runs queue together: one transaction, in
+    arrival order, a failing job rolled back alone (its SAVEPOINT)."""
     path = tmp_path / "zhurnal.sqlite3"
     migrate(path)
 
     async def run():
         db = Database(path, read_connections=1)
         await db.open()
-        await db.execute_write("CREATE TABLE t (n INTEGER)")
-        gate = asyncio.Event()
+        await run_sql(db, "CREATE TABLE t (n INTEGER)")
+        gate = threading.Event()
 
-        async def holder(conn):  # keeps the lock until every other job is queued
-            await gate.wait()
-            await conn.execute("INSERT INTO t VALUES (0)")
+        def holder(conn):  # keeps the writer busy until every other job is queued
+            gate.wait(5)
+            conn.execute("INSERT INTO t VALUES (0)")
 
-        def plain(conn, n):
+        def job(conn, n):
             conn.execute("INSERT INTO t VALUES (?)", (n,))
-            if n == 3:
-                raise ValueError("plain")
-            return n
-
-        async def coro(conn, n):
-            await conn.execute("INSERT INTO t VALUES (?)", (n,))
-            if n == 6:
-                raise KeyError("async")
+            if n in (3, 6):
+                raise ValueError(n)
             return n
 
         first = asyncio.ensure_future(db.write(holder))
-        await asyncio.sleep(0)
-        jobs = [db.write(plain, 1), db.write(plain, 2), db.write(coro, 4), db.write(plain, 3), db.write(coro, 5),
-                db.write(coro, 6), db.write(plain, 7), db.write(plain, 8)]
-        tasks = [asyncio.ensure_future(j) for j in jobs]
+        await asyncio.sleep(0.05)
+        tasks = [asyncio.ensure_future(db.write(job, n)) for n in (1, 2, 4, 3, 5, 6, 7, 8)]
         await asyncio.sleep(0.05)
         gate.set()
         await first
         results = await asyncio.gather(*tasks, return_exceptions=True)
         assert [type(r).__name__ if isinstance(r, Exception) else r for r in results] == \
-            [1, 2, 4, "ValueError", 5, "KeyError", 7, 8]
-        rows = [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY rowid")]
+            [1, 2, 4, "ValueError", 5, "ValueError", 7, 8]
+        rows = [r[0] for r in await rows_of(db, "SELECT n FROM t ORDER BY rowid")]
         await db.close()
         return rows
 
@@ -220,7 +235,7 @@ def test_a_cancelled_writer_still_answers_the_batch_it_was_running(tmp_path):
     async def run():
         db = Database(path, read_connections=1)
         await db.open()
-        await db.execute_write("CREATE TABLE t (n INTEGER)")
+        await run_sql(db, "CREATE TABLE t (n INTEGER)")
         started = threading.Event()
 
         def slow(conn, n):
@@ -244,7 +259,7 @@ def test_a_cancelled_writer_still_answers_the_batch_it_was_running(tmp_path):
         results = await asyncio.gather(*others)
         with pytest.raises(asyncio.CancelledError):
             await holder
-        rows = sorted(r[0] for r in await db.fetchall("SELECT n FROM t"))
+        rows = sorted(r[0] for r in await rows_of(db, "SELECT n FROM t"))
         await db.close()
         return later, results, rows
 
@@ -260,7 +275,7 @@ def test_a_read_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
     async def run():
         db = Database(path, read_connections=1)
         await db.open()
-        await db.execute_write("INSERT INTO setting(key, value) VALUES ('counter', '1')")
+        await run_sql(db, "INSERT INTO setting(key, value) VALUES ('counter', '1')")
         loop_thread = threading.get_ident()
 
         def read_twice(conn):
@@ -274,10 +289,26 @@ def test_a_read_runs_in_one_snapshot_on_a_reader_thread(tmp_path):
         first, second, thread, in_tx = await db.read(read_twice)
         assert (first, second) == ("1", "1") and in_tx and thread != loop_thread
         # The snapshot ends with the call: the next read sees the committed write.
-        assert await db.fetchval("SELECT value FROM setting WHERE key = 'counter'") == "2"
+        assert await value_of(db, "SELECT value FROM setting WHERE key = 'counter'") == "2"
         with pytest.raises(sqlite3.OperationalError):  # read connections stay read-only
             await db.read(lambda conn: conn.execute("DELETE FROM setting"))
-        assert await db.fetchval("SELECT count(*) FROM setting") >= 1
+        assert await value_of(db, "SELECT count(*) FROM setting") >= 1
         await db.close()
 
     asyncio.run(run())
+
+
+def test_a_restore_cut_before_the_new_file_arrived_brings_the_old_database_back(tmp_path):
+    """Power cut between the two renames of swap_database_file: no zhurnal.sqlite3, the old one
+    aside. The next start must not create an empty school over it."""
+    path = tmp_path / "zhurnal.sqlite3"
+    migrate(path)
+    conn = dbmod.connect_sync(path)
+    conn.execute("INSERT INTO setting(key, value) VALUES ('marker', 'old school')")
+    conn.close()
+    os.replace(path, path.with_name(path.name + ".before-restore"))  # what the cut leaves
+    migrate(path)
+    conn = dbmod.connect_sync(path)
+    assert conn.execute("SELECT value FROM setting WHERE key = 'marker'").fetchone()[0] == "old school"
+    conn.close()
+    assert not path.with_name(path.name + ".before-restore").exists()

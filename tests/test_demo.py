@@ -33,24 +33,27 @@ def one(conn: sqlite3.Connection, sql: str, params=()):
 
 
 def test_demo_school_has_22_classes_from_1a_to_11b(demo_db):
-    names = [r[0] for r in demo_db.execute("SELECT parallel || letter FROM class ORDER BY parallel, letter")]
+    names = [r[0] for r in demo_db.execute("SELECT parallel || letter FROM class WHERE year_id = (SELECT id FROM academic_year WHERE status = 'open')"
+                                                           " ORDER BY parallel, letter")]
     assert names == CLASS_NAMES
     assert one(demo_db, "SELECT count(*) FROM academic_year WHERE status = 'open'") == 1
-    assert one(demo_db, "SELECT count(*) FROM class WHERE class_teacher_id IS NULL") == 0
+    assert one(demo_db, "SELECT count(*) FROM class WHERE class_teacher_id IS NULL AND year_id = (SELECT id FROM academic_year WHERE status = 'open')") == 0
     # Every class has its own class teacher.
-    assert one(demo_db, "SELECT count(DISTINCT class_teacher_id) FROM class") == 22
+    assert one(demo_db, "SELECT count(DISTINCT class_teacher_id) FROM class WHERE year_id = (SELECT id FROM academic_year WHERE status = 'open')") == 22
 
 
 def test_demo_school_has_500_to_600_students_each_in_exactly_one_class(demo_db):
-    students = one(demo_db, "SELECT count(*) FROM student")
+    # Last year's graduates are students who left (their records stay); this year's are the school.
+    students = one(demo_db, "SELECT count(*) FROM student WHERE left_on IS NULL")
     assert 500 <= students <= 600
     per_student = demo_db.execute(
         "SELECT s.person_id, count(e.id) FROM student s LEFT JOIN enrollment e ON e.student_id = s.person_id"
-        " AND e.to_date IS NULL GROUP BY s.person_id").fetchall()
+        " AND e.to_date IS NULL WHERE s.left_on IS NULL GROUP BY s.person_id").fetchall()
     assert len(per_student) == students
     assert {n for _, n in per_student} == {1}
     # Classes are realistically full, none empty.
-    sizes = [r[0] for r in demo_db.execute("SELECT count(*) FROM enrollment GROUP BY class_id")]
+    sizes = [r[0] for r in demo_db.execute("SELECT count(*) FROM enrollment e JOIN class c ON c.id = e.class_id"
+                                           " WHERE c.year_id = (SELECT id FROM academic_year WHERE status = 'open') GROUP BY class_id")]
     assert len(sizes) == 22 and min(sizes) >= 15 and max(sizes) <= 30
 
 
@@ -109,7 +112,7 @@ def test_student0001_is_in_5a(client, data_dir):
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     try:
         cls = conn.execute("SELECT c.parallel || c.letter FROM enrollment e JOIN class c ON c.id = e.class_id"
-                           " WHERE e.student_id = ?", (me["student_id"],)).fetchall()
+                           " WHERE e.student_id = ? AND c.year_id = (SELECT id FROM academic_year WHERE status = 'open')", (me["student_id"],)).fetchall()
     finally:
         conn.close()
     assert cls == [("5А",)]

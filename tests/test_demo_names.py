@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from server.demo_names import (
+from server.demo.names import (
     FEMALE_FIRST_NAMES,
     MALE_FIRST_NAMES,
     SURNAMES,

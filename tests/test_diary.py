@@ -11,6 +11,7 @@ import pytest
 from test_journal import execute, q
 from conftest import login
 
+from server import clock
 from server.diary import rules
 
 TOPIC_A = "Правописание безударных гласных в корне слова"
@@ -48,7 +49,7 @@ def lessons_back(data_dir, journal_id: int, before: date, count: int) -> list[tu
 
 def three_lessons(data_dir) -> tuple[list[tuple[str, int]], tuple[int, str, str]]:
     """Three past lessons of journal 1 (Русский язык, 5А) in one quarter, newest first, and that quarter."""
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     for pid, start, end in q(data_dir, "SELECT id, starts_on, ends_on FROM study_period WHERE kind = 'quarter'"
                                        " AND starts_on <= ? ORDER BY starts_on DESC", (today,)):
         found = [x for x in lessons_back(data_dir, 1, date.fromisoformat(min(today, end)), 3) if x[0] >= start]
@@ -212,7 +213,7 @@ def test_average_formula_and_forecast_for_known_grades(client, data_dir, written
 def test_period_grade_set_by_the_teacher_shows_in_the_diary(client, data_dir, written):
     # A period that has ended: period grades open in a period's last two weeks.
     open_for_grades = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND date(ends_on, '-14 days') <= ?"
-                                  " ORDER BY ends_on DESC LIMIT 1", (date.today().isoformat(),))
+                                  " ORDER BY ends_on DESC LIMIT 1", (clock.today().isoformat(),))
     if not open_for_grades:
         pytest.skip("в начале первой четверти итоговые отметки ещё не выставляются")
     ended = open_for_grades[0][0]
@@ -254,7 +255,7 @@ def test_what_grade_do_i_need_helper(client, data_dir, written):
 
     # Through the page: the known grades (5 контрольная, 4 урок) give forecast 5, and the
     # helper says which single grade would lower it — shown for the current period only.
-    if not written["pstart"] <= date.today().isoformat() <= written["pend"]:
+    if not written["pstart"] <= clock.today().isoformat() <= written["pend"]:
         pytest.skip("today is outside the quarter of the written lessons")
     login(client, "parent0001")
     html = client.get(f"/diary/grades?student={written['sid']}&period={written['period']}").text
@@ -305,7 +306,7 @@ def test_attendance_lists_missed_lessons_with_their_meaning(client, data_dir, wr
 # --- home page -----------------------------------------------------------------------------
 
 def test_home_page_shows_the_latest_homework_and_recent_grades(client, data_dir, written):
-    if date.fromisoformat(written["a"]) < date.today() - timedelta(days=6):
+    if date.fromisoformat(written["a"]) < clock.today() - timedelta(days=6):
         pytest.skip("the written lessons are older than a week (holidays)")
     login(client, "parent0001")
     html = client.get("/").text

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 
 import pytest
 from conftest import login, session_csrf
 from test_journal import Teacher, lessons_of, period_average, q
 
+from server import clock
 from server.ledger import verify
 
 
@@ -50,7 +50,7 @@ def audit_ok(data_dir) -> bool:
 
 def same_period_lessons(data_dir, journal_id: int) -> list[tuple[str, int]]:
     """Two past lessons of the journal in the same quarter (the average is per quarter)."""
-    found = lessons_of(data_dir, journal_id, before=date.today(), count=20)
+    found = lessons_of(data_dir, journal_id, before=clock.today(), count=20)
     quarters = q(data_dir, "SELECT starts_on, ends_on FROM study_period WHERE kind = 'quarter'")
     by_quarter: dict = {}
     for day, n in found:
@@ -130,7 +130,7 @@ def test_deputy_changes_a_weight_and_the_students_average_follows(client, data_d
 def test_deputy_turns_on_the_mark_one(client, data_dir):
     login(client, "teacher01")
     t = Teacher(client, 1)
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     r = t.cell(t.students[0], day, n, "1")
     assert r.status_code == 400 and r.json()["error"] == "Отметка «1» в школе не используется."
     client.cookies.clear()
@@ -154,7 +154,7 @@ def test_deputy_turns_on_the_mark_one(client, data_dir):
 def test_marks_in_the_first_class_are_a_setting(client, data_dir):
     jid, teacher_login = q(data_dir, "SELECT j.id, a.login FROM journal j JOIN class c ON c.id = j.class_id"
                                      " JOIN account a ON a.person_id = j.teacher_id WHERE c.parallel = 1 LIMIT 1")[0]
-    (day, n), = lessons_of(data_dir, jid, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, jid, before=clock.today(), count=1)
     login(client, teacher_login)
     t = Teacher(client, jid)
     r = t.cell(t.students[0], day, n, "5")
@@ -174,7 +174,7 @@ def test_the_threshold_changes_the_forecast(client, data_dir):
     login(client, "teacher01")
     t = Teacher(client, 1)
     student = t.students[1]
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     clear_grades(t, data_dir, student, day)
     r = t.cell(student, day, n, "4/3")
     assert r.json()["average"] == 3.5 and r.json()["forecast"] == "4"
@@ -254,7 +254,7 @@ def test_deputy_renames_flags_and_adds_work_types(client, data_dir):
     client.cookies.clear()
     login(client, "teacher01")
     t = Teacher(client, 1)
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     assert "проект (вес 2,5)" in client.get(f"/journals/1/lessons/{day}/{n}").text
     assert t.lesson(day, n, "Защита проектов", "custom1").status_code == 200
     student = t.students[2]

@@ -16,12 +16,13 @@ import openpyxl
 import pytest
 from conftest import csrf_from, login, session_csrf
 
+from server import clock
 from server import tables
 from server.school import imports
 from server.timeutil import school_year_start
 
 ADMIN_PASSWORD = "Пароль-админа-1"
-YEAR = school_year_start(date.today())
+YEAR = school_year_start(clock.today())
 
 HEADER = ["Класс", "Фамилия", "Имя", "Отчество", "Дата рождения", "Пол", "Форма обучения",
           "Родитель 1: Фамилия", "Родитель 1: Имя", "Родитель 1: Отчество", "Родитель 1: Кем приходится",

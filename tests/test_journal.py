@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from conftest import login
 
+from server import clock
 from server.cli import main as cli_main
 from server.timeutil import ru_date
 
@@ -96,7 +97,7 @@ def teacher(client, data_dir):
 
 
 def test_teacher_enters_grades_and_attendance_and_sees_the_average(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     a, b, c = teacher.students[:3]
     r = teacher.cell(a, day, n, "5/4")
     assert r.status_code == 200 and r.json()["text"] == "5/4"
@@ -128,7 +129,7 @@ def test_teacher_enters_grades_and_attendance_and_sees_the_average(teacher, data
 
 def test_dates_the_journal_refuses(teacher, data_dir):
     s = teacher.students[0]
-    (future, fn), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)
+    (future, fn), = lessons_of(data_dir, 1, after=clock.today() + timedelta(days=1), count=1)
     r = teacher.cell(s, future, fn, "5")
     assert r.status_code == 400 and "ещё не наступило" in r.json()["error"]
     # A topic and homework may be prepared ahead.
@@ -140,13 +141,13 @@ def test_dates_the_journal_refuses(teacher, data_dir):
     before_year = (date.fromisoformat(start) - timedelta(days=3)).isoformat()
     r = teacher.cell(s, before_year, 1, "5")
     assert r.status_code == 400 and "вне учебного года" in r.json()["error"]
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     r = teacher.cell(s, day, n + 5 if n + 5 <= 12 else 0, "5")
     assert r.status_code == 400 and "по расписанию нет" in r.json()["error"]
 
 
 def test_a_student_who_left_gets_no_grades_after_leaving(teacher, data_dir, client):
-    lessons = lessons_of(data_dir, 1, before=date.today(), count=2)
+    lessons = lessons_of(data_dir, 1, before=clock.today(), count=2)
     (late, ln), (early, en) = lessons
     s = teacher.students[4]
     execute(data_dir, "UPDATE enrollment SET to_date = ? WHERE student_id = ?",
@@ -162,21 +163,21 @@ def test_first_grade_journals_take_no_marks_and_grade_one_is_a_setting(client, d
                                      " JOIN account a ON a.person_id = j.teacher_id WHERE c.parallel = 1 LIMIT 1")[0]
     login(client, teacher_login)
     t = Teacher(client, jid)
-    (day, n), = lessons_of(data_dir, jid, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, jid, before=clock.today(), count=1)
     r = t.cell(t.students[0], day, n, "5")
     assert r.status_code == 400 and "безотметочное" in r.json()["error"]
     assert t.cell(t.students[0], day, n, "н").status_code == 200  # attendance still kept
     client.cookies.clear()
     login(client, "teacher01")
     t = Teacher(client, 1)
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     assert "не используется" in t.cell(t.students[0], day, n, "1").json()["error"]
     execute(data_dir, "UPDATE setting SET value = '1' WHERE key = 'grade_one_allowed'")
     assert t.cell(t.students[0], day, n, "1").status_code == 200
 
 
 def test_topic_is_mandatory_and_russian(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     r = teacher.lesson(day, n, "")
     assert r.status_code == 400 and "тема обязательна" in r.text
     r = teacher.lesson(day, n, "Present Simple")
@@ -187,7 +188,7 @@ def test_topic_is_mandatory_and_russian(teacher, data_dir):
 
 
 def test_control_work_lists_present_students_without_a_grade(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     teacher.lesson(day, n, "Контрольный диктант", "dictation")
     a, b = teacher.students[:2]
     teacher.cell(a, day, n, "4")
@@ -208,7 +209,7 @@ def test_two_control_works_a_day_and_too_much_homework_warn(client, data_dir):
     login(client, "deputy")
     rows = q(data_dir, "SELECT j.id FROM journal j WHERE j.class_id = (SELECT class_id FROM journal WHERE id = 1)")
     day = None
-    for d, n in lessons_of(data_dir, 1, before=date.today(), count=10):
+    for d, n in lessons_of(data_dir, 1, before=clock.today(), count=10):
         others = [(j, n2) for (j,) in rows if j != 1
                   for (d2, n2) in lessons_of(data_dir, j, before=date.fromisoformat(d), count=3) if d2 == d]
         if others:
@@ -225,7 +226,7 @@ def test_two_control_works_a_day_and_too_much_homework_warn(client, data_dir):
 
 
 def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, after=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, after=clock.today(), count=1)
     r = teacher.homework(day, n, "Прочитать параграф 12", "30",
                          files={"file": ("задание.pdf", b"%PDF-1.4 test", "application/pdf")})
     assert r.status_code == 200 and "задание.pdf" in r.text
@@ -241,7 +242,7 @@ def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
 
 
 def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_nothing(teacher, data_dir, client):
-    lessons = lessons_of(data_dir, 1, before=date.today(), count=2)
+    lessons = lessons_of(data_dir, 1, before=clock.today(), count=2)
     (d1, n1), (d2, n2) = lessons
     sub_id = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
     r = teacher.c.post(f"/journals/1/lessons/{d1}/{n1}/status",
@@ -281,7 +282,7 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
 
 
 def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND starts_on <= ? AND ends_on >= ?",
                (day, day))[0][0]
     login(client, "teacher01")
@@ -370,7 +371,7 @@ def test_period_grades_by_the_journal_teacher_only(client, data_dir):
 
 
 def test_audit_verify_catches_a_grade_changed_directly_in_sqlite(teacher, data_dir, capsys):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     teacher.cell(teacher.students[0], day, n, "3")
     teacher.cell(teacher.students[1], day, n, "4")
     assert cli_main(["audit", "verify", "--data", str(data_dir)]) == 0
@@ -385,7 +386,7 @@ def test_audit_verify_only_reads_and_does_not_migrate(teacher, data_dir, capsys)
     (a Russian message, exit 2), and a check leaves the file as it was."""
     import hashlib
 
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     teacher.cell(teacher.students[0], day, n, "4")
     db = data_dir / "zhurnal.sqlite3"
     conn = sqlite3.connect(db)
@@ -403,7 +404,7 @@ def test_audit_verify_only_reads_and_does_not_migrate(teacher, data_dir, capsys)
 
 
 def test_audit_verify_catches_an_altered_or_removed_log_entry(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     for s in teacher.students[:3]:
         teacher.cell(s, day, n, "4")
     execute(data_dir, "UPDATE audit_log SET new = '{\"value\":\"5\",\"work_type\":\"lesson\"}' WHERE id = 2")
@@ -418,7 +419,7 @@ def test_audit_verify_catches_an_altered_or_removed_log_entry(teacher, data_dir)
 
 
 def test_every_change_is_a_ledger_entry_of_the_current_epoch(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     teacher.lesson(day, n, "Имя существительное")
     teacher.cell(teacher.students[0], day, n, "5")
     entities = [e for (e,) in q(data_dir, "SELECT entity FROM audit_log ORDER BY id")]
@@ -439,7 +440,7 @@ def test_other_teachers_and_families_cannot_open_the_journal(client):
 
 
 def test_cell_history_does_not_reveal_names_of_people_outside_the_journal(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     director = q(data_dir, "SELECT person_id FROM account WHERE login = 'director'")[0][0]
     r = teacher.c.get(f"/journals/1/history?student={director}&date={day}&n={n}")
     assert r.status_code == 404
@@ -464,7 +465,7 @@ def test_the_class_teacher_reads_other_journals_of_the_class_without_inputs_to_t
 
 
 def test_a_disabled_teacher_is_not_offered_or_accepted_as_a_substitute(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     sub_id = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
     execute(data_dir, "UPDATE account SET disabled_at = '2026-01-01T00:00:00Z' WHERE login = 'teacher20'")
     panel = teacher.c.get(f"/journals/1/lessons/{day}/{n}").text
@@ -476,7 +477,7 @@ def test_a_disabled_teacher_is_not_offered_or_accepted_as_a_substitute(teacher, 
 
 
 def test_marking_a_lesson_as_a_control_work_after_the_grades_reweighs_them(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     s = teacher.students[0]
     teacher.cell(s, day, n, "2")
     before = period_average(data_dir, 1, s, day)
@@ -555,9 +556,9 @@ def test_homework_time_is_counted_per_student_not_summed_over_subgroups(client, 
     login(client, "deputy")
     g1, g2 = (q(data_dir, "SELECT j.id FROM journal j JOIN study_group g ON g.id = j.group_id WHERE g.name = ?",
                 (name,))[0][0] for name in ("5А англ. 1", "5А англ. 2"))
-    days1 = dict(lessons_of(data_dir, g1, before=date.today(), count=20))
-    days2 = dict(lessons_of(data_dir, g2, before=date.today(), count=20))
-    days_class = dict(lessons_of(data_dir, 1, before=date.today(), count=40))
+    days1 = dict(lessons_of(data_dir, g1, before=clock.today(), count=20))
+    days2 = dict(lessons_of(data_dir, g2, before=clock.today(), count=20))
+    days_class = dict(lessons_of(data_dir, 1, before=clock.today(), count=40))
     day = next(d for d in days1 if d in days2 and d in days_class)
     e1, e2, ru = Teacher(client, g1), Teacher(client, g2), Teacher(client, 1)
     # Only what this test writes counts.
@@ -581,7 +582,7 @@ def test_the_topic_offered_is_the_one_planned_for_that_date(teacher, data_dir):
     free = q(data_dir, "SELECT p.id, p.number, p.topic FROM plan_item p WHERE p.journal_id = 1 AND NOT EXISTS"
                        " (SELECT 1 FROM lesson l WHERE l.plan_item_id = p.id) ORDER BY p.number LIMIT 3")
     (first_id, _, first_topic), _, (later_id, later_number, later_topic) = free
-    coming = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=4)
+    coming = lessons_of(data_dir, 1, after=clock.today() + timedelta(days=1), count=4)
     d2, n2 = coming[-1]
     d1, n1 = next((d, n) for d, n in coming if d != d2)
     execute(data_dir, "UPDATE plan_item SET planned_date = NULL WHERE journal_id = 1")
@@ -595,7 +596,7 @@ def test_the_topic_offered_is_the_one_planned_for_that_date(teacher, data_dir):
 
 
 def test_a_lesson_recorded_before_holidays_were_moved_onto_its_day_stays_editable(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     s = teacher.students[0]
     assert teacher.cell(s, day, n, "4").status_code == 200
     year = q(data_dir, "SELECT id FROM academic_year WHERE status = 'open'")[0][0]
@@ -607,7 +608,7 @@ def test_a_lesson_recorded_before_holidays_were_moved_onto_its_day_stays_editabl
 
 
 def test_a_grades_own_work_type_answers_the_new_average(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     s = teacher.students[0]
     teacher.cell(s, day, n, "2")
     r = teacher.c.post("/journals/1/grade-type", json={"student": s, "date": day, "n": n, "position": 0,
@@ -620,7 +621,7 @@ def test_a_grades_own_work_type_answers_the_new_average(teacher, data_dir):
 
 
 def test_on_the_year_grid_a_saved_cell_answers_the_year_average(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     s = teacher.students[0]
     r = teacher.c.post("/journals/1/cell", json={"student": s, "date": day, "n": n, "value": "5", "shown": "year"},
                        headers={"X-CSRF-Token": teacher.csrf})
@@ -634,7 +635,7 @@ def test_on_the_year_grid_a_saved_cell_answers_the_year_average(teacher, data_di
 
 
 def test_cell_history_needs_the_lesson_number(teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     r = teacher.c.get(f"/journals/1/history?student={teacher.students[0]}&date={day}")
     assert r.status_code == 400 and "номер урока" in r.text
 
@@ -661,7 +662,7 @@ def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
     from server.errors import Forbidden, NotFound
     from server.journal import access, writes
 
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     person, account = q(data_dir, "SELECT person_id, id FROM account WHERE login = 'teacher01'")[0]
     teacher01 = User(account, person, "teacher01", "", "", "", frozenset({"teacher"}))
 

@@ -4,12 +4,13 @@ the API with the same checks as the pages."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD
 from test_journal import lessons_of, period_average, q
 
+from server import clock
 from server.ledger import verify
 
 
@@ -26,7 +27,7 @@ def teacher(client):
 
 
 def last_lesson(data_dir) -> tuple[str, int]:
-    (day, n), = lessons_of(data_dir, 1, before=date.today(), count=1)
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
     return day, n
 
 
@@ -45,7 +46,7 @@ def audit_ok(data_dir) -> bool:
 def test_teacher_reads_the_grid_of_the_current_period(client, teacher, data_dir):
     g = client.get("/api/v1/journals/1").json()
     assert g["subject"] == "Русский язык" and g["name"] == "5А" and g["mine"] and g["can_write"]
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     period = g["period"]
     assert period["starts_on"] <= today <= period["ends_on"] or period["ends_on"] < today
     assert len(g["students"]) == 25 and all(s["name"].count(" ") == 2 for s in g["students"])
@@ -75,7 +76,7 @@ def test_an_earlier_period_is_chosen_by_its_id(client, teacher, data_dir):
     g = client.get(f"/api/v1/journals/1?period={first['id']}").json()
     assert g["period"]["id"] == first["id"]
     assert all(first["starts_on"] <= l_["date"] <= first["ends_on"] for l_ in g["lessons"])
-    if first["ends_on"] < date.today().isoformat():  # the demo sets the grades of a quarter that has ended
+    if first["ends_on"] < clock.today().isoformat():  # the demo sets the grades of a quarter that has ended
         assert any(p["period_id"] == first["id"] for p in g["period_grades"])
     r = client.get("/api/v1/journals/1?period=999999")
     assert r.status_code == 404 and r.json()["error"] == "Такого учебного периода у этого журнала нет."
@@ -140,7 +141,7 @@ def test_what_the_api_refuses_is_explained_in_russian(client, teacher, data_dir)
     assert r.status_code == 400 and "Посещаемость" in r.json()["error"]
     r = client.put(f"{lesson}/homework", json={"text": "Читать", "minutes": 900}, headers=teacher)
     assert r.status_code == 400 and "от 1 до 600 минут" in r.json()["error"]
-    (future, fn), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)
+    (future, fn), = lessons_of(data_dir, 1, after=clock.today() + timedelta(days=1), count=1)
     r = client.put(f"/api/v1/journals/1/lessons/{future}/{fn}/cells/{s}", json={"value": "5"}, headers=teacher)
     assert r.status_code == 400 and "ещё не наступило" in r.json()["error"]
     r = client.get(f"/api/v1/journals/1/lessons/{day}/{n + 5 if n + 5 <= 12 else 0}")
@@ -167,7 +168,7 @@ def test_other_teachers_and_families_are_refused(client, data_dir):
 
 
 def test_a_substitute_fills_only_the_lesson_they_gave(client, teacher, data_dir):
-    (d1, n1), (d2, n2) = lessons_of(data_dir, 1, before=date.today(), count=2)
+    (d1, n1), (d2, n2) = lessons_of(data_dir, 1, before=clock.today(), count=2)
     sub = q(data_dir, "SELECT person_id FROM account WHERE login = 'teacher20'")[0][0]
     r = client.put(f"/api/v1/journals/1/lessons/{d1}/{n1}/status",
                    json={"status": "substituted", "substitute_id": sub, "status_reason": "Болезнь учителя"},
@@ -200,7 +201,7 @@ def test_period_grades_by_the_journal_teacher(client, teacher, data_dir):
 
 
 def test_homework_file_is_uploaded_and_downloaded(client, teacher, data_dir):
-    (day, n), = lessons_of(data_dir, 1, after=date.today() + timedelta(days=1), count=1)
+    (day, n), = lessons_of(data_dir, 1, after=clock.today() + timedelta(days=1), count=1)
     lesson = f"/api/v1/journals/1/lessons/{day}/{n}"
     client.put(f"{lesson}/homework", json={"text": "Параграф 12", "minutes": 15}, headers=teacher)
     r = client.post(f"{lesson}/homework/file", files={"file": ("задание.pdf", b"%PDF-1.4 api", "application/pdf")},

@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from server import clock
 from conftest import PASSWORD, csrf_from, login, make_client
 
 
@@ -340,7 +342,7 @@ def test_json_api_lists_reads_sends_and_replies(client, data_dir):
 def _past_lesson(data_dir: Path) -> tuple[str, int]:
     """A date and lesson number of journal 1 (teacher01's Russian in 5А) earlier this period."""
     slots = q(data_dir, "SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = 1")
-    day = date.today()
+    day = clock.today()
     for _ in range(21):
         day -= timedelta(days=1)
         for weekday, number in slots:

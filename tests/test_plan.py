@@ -11,6 +11,8 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
+
+from server import clock
 from conftest import login, session_csrf
 from test_journal import execute, lessons_of, q
 
@@ -36,7 +38,7 @@ def free_lessons(data_dir, jid=J, count=3):
     """Scheduled lessons from tomorrow on that nothing is recorded for yet (a topic may be
     prepared ahead, and the demo's own lessons stay untouched)."""
     taken = {(d, n) for d, n in q(data_dir, "SELECT date, lesson_number FROM lesson WHERE journal_id = ?", (jid,))}
-    found = [x for x in lessons_of(data_dir, jid, after=date.today() + timedelta(days=1), count=count + 40)
+    found = [x for x in lessons_of(data_dir, jid, after=clock.today() + timedelta(days=1), count=count + 40)
              if x not in taken]
     assert len(found) >= count
     return found[:count]

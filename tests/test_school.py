@@ -7,7 +7,7 @@ import re
 import sqlite3
 
 import pytest
-from conftest import PASSWORD, csrf_from, login
+from conftest import csrf_from, login
 
 ADMIN_PASSWORD = "Пароль-админа-1"
 

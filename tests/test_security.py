@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import timedelta
 
 from conftest import PASSWORD, csrf_from, login
 
+from server import clock
 from server.accounts import auth, passwords
 from server.accounts import store as accounts
+from server.timeutil import STORE_FMT
 
 
 def run_sql(data_dir, sql, params=()):
@@ -74,7 +77,7 @@ def test_the_current_password_on_the_password_page_cannot_be_guessed_without_lim
     """Someone at a logged-in browser must not be able to try passwords for its owner endlessly."""
     login(client, "teacher01")
     # The login was a minute ago (failures in the same second as a success are not counted).
-    run_sql(data_dir, "UPDATE login_event SET at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute')")
+    run_sql(data_dir, "UPDATE login_event SET at = ?", ((clock.now() - timedelta(minutes=1)).strftime(STORE_FMT),))
     token = csrf_from(client.get("/password").text)
     for i in range(5):
         r = client.post("/password", data={"current": f"guess-{i}-x", "new": "Новый-пароль-1",

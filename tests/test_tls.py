@@ -123,7 +123,7 @@ def test_serve_answers_https_with_the_school_ca_and_http_redirects_except_the_ca
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
-    assert f"https://" in out and "Электронный журнал запущен" in out
+    assert "https://" in out and "Электронный журнал запущен" in out
 
 
 def test_serve_refuses_unusable_certificates_with_exit_2(capsys, data_dir):

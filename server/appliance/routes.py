@@ -61,15 +61,21 @@ def with_clock_check(guard):
 
 
 async def refuse_impossible_date(connection) -> None:
-    if clock.is_set():
-        return  # the clock the program was told to use (a demo on a chosen date, tests)
+    # Whatever the clock: one set by the `clock` setting (a demo shown on a chosen date) is as
+    # bound by what has already happened as the machine's own.
     state = connection.app.state
     cached = getattr(state, "clock_floor", None)
     if cached is None or time.monotonic() - cached[0] > FLOOR_SECONDS:
         cached = state.clock_floor = (time.monotonic(), await state.db.read(health.earliest_possible))
-    problem = health.impossible_date(cached[1])
+    floor = cached[1]
+    # The floor is read now and then; a write let through since is as much "already happened".
+    seen = getattr(state, "clock_seen", None)
+    if seen is not None and seen > floor[0]:
+        floor = (seen, f"в журнале уже есть записи от {health.ru_time(seen)}")
+    problem = health.impossible_date(floor)
     if problem:
         raise ImpossibleDate(problem)
+    state.clock_seen = max(seen, clock.now()) if seen is not None else clock.now()
 
 
 # --- health -------------------------------------------------------------------------------------

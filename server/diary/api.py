@@ -21,6 +21,11 @@ def _student_json(s) -> dict:
             "middle_name": s["middle_name"], "class": s["class_name"]}
 
 
+def _year_param(request: Request) -> int | None:
+    """`?year=ID` (DESIGN.md), or `?year_id=ID` as first published."""
+    return int_or_none(request.query_params.get("year") or request.query_params.get("year_id"))
+
+
 @get("/api/v1/students/{student_id:int}/diary", opt=FAMILY, tags=TAGS)
 async def api_diary(request: Request, student_id: FromPath[int]) -> dict:
     """Дневник на неделю (`?week=ГГГГ-ММ-ДД`, любой день недели; по умолчанию текущая): по дням —
@@ -34,13 +39,13 @@ async def api_diary(request: Request, student_id: FromPath[int]) -> dict:
 
 @get("/api/v1/students/{student_id:int}/grades", opt=FAMILY, tags=TAGS)
 async def api_grades(request: Request, student_id: FromPath[int]) -> dict:
-    """Отметки по предметам за каждый период учебного года (`?year_id=`, по умолчанию текущий):
+    """Отметки по предметам за каждый период учебного года (`?year=ID`, по умолчанию текущий):
     отметки с датой, видом работы и весом, средневзвешенный балл и формула его расчёта, прогноз
     итоговой отметки (порог округления — `threshold`), выставленные итоговые отметки, подсказка
     «какие отметки нужны» для текущего периода."""
     db = request.app.state.db
     student, _ = await resolve_student(db, current_user(request), student_id)
-    found = await db.read(store.grades_in_year, student_id, int_or_none(request.query_params.get("year_id")),
+    found = await db.read(store.grades_in_year, student_id, _year_param(request),
                           clock.today().isoformat())
     out = {"student": _student_json(student), "years": [dict(y) for y in found.years], "year": None, "class": None,
            "threshold": found.threshold, "periods": []}
@@ -59,7 +64,7 @@ async def api_attendance(request: Request, student_id: FromPath[int]) -> dict:
     отметка (Н, Б, У, ОП) и её значение; итоги по каждой отметке."""
     db = request.app.state.db
     student, _ = await resolve_student(db, current_user(request), student_id)
-    found = await db.read(store.attendance_in_year, student_id, int_or_none(request.query_params.get("year_id")),
+    found = await db.read(store.attendance_in_year, student_id, _year_param(request),
                           clock.today().isoformat())
     out = {"student": _student_json(student), "years": [dict(y) for y in found.years]}
     if found.overview is None:

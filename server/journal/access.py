@@ -59,7 +59,7 @@ def may_write_lesson(user, info: JournalInfo, substitute_id: int | None) -> bool
 
 
 def is_closed(info: JournalInfo) -> bool:
-    return bool(info.row["archived_at"]) or info.row["year_status"] == "closed"
+    return bool(info.row["archived_at"]) or info.row["year_status"] == "closed" or bool(info.row["year_closed_at"])
 
 
 def readable_sql(user) -> tuple[str, dict]:

@@ -29,18 +29,22 @@ from .store import JournalInfo
 WEEKDAY_SHORT = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
 
 
-def _journal_list(conn, user, today: str) -> dict:
-    """«Мои журналы»: this year's journals the person may open and their to-do list."""
-    year = store.open_year(conn)
+def _journal_list(conn, user, today: str, wanted: int | None = None) -> dict:
+    """«Мои журналы»: this year's journals the person may open and their to-do list; an earlier
+    year's (`?year=ID`, §1.4.4: read-only) when asked for."""
+    current = store.open_year(conn)
+    years = conn.execute("SELECT * FROM academic_year WHERE status <> 'planned' ORDER BY starts_on").fetchall()
+    year = next((y for y in years if y["id"] == wanted), None) or current
     if year is None:
-        return {"year": None, "journals": [], "todo": {}}
-    return {"year": year, "journals": access.journals_for(conn, user, year["id"]),
-            "todo": store.todo(conn, user.person_id, today)}
+        return {"year": None, "journals": [], "todo": {}, "years": years}
+    return {"year": year, "journals": access.journals_for(conn, user, year["id"]), "years": years,
+            "todo": store.todo(conn, user.person_id, today) if current and year["id"] == current["id"] else {}}
 
 
 @get("/journals", opt=READERS)
 async def journals_page(request: Request) -> Response:
-    data = await request.app.state.db.read(_journal_list, current_user(request), clock.today().isoformat())
+    data = await request.app.state.db.read(_journal_list, current_user(request), clock.today().isoformat(),
+                                           int_or_none(request.query_params.get("year")))
     return page("journal/list.html", **data)
 
 
@@ -57,10 +61,11 @@ async def journal_page(request: Request, info: Readable) -> Response:
     # is set looking at the quarter grades.
     upto = period["starts_on"] if period["kind"] != "year" else today
     period_columns = [p for p in periods if p["kind"] == "year" or p["starts_on"] <= upto]
-    can_write = access.keeps(user, info)
+    closed = access.is_closed(info)  # a closed year's journal is read-only for everyone
+    can_write = access.keeps(user, info) and not closed
     # §3.4.4: a substitute types into the lessons they gave, and only those.
-    substituted = set() if can_write else {k for k, lesson in g["lessons"].items()
-                                           if lesson["substitute_id"] == user.person_id}
+    substituted = set() if can_write or closed else {k for k, lesson in g["lessons"].items()
+                                                     if lesson["substitute_id"] == user.person_id}
     rows = grid_rows(g, today, can_write, substituted)
     # The deputy's open remarks on this journal (server/reports/remarks.py), until marked done.
     remarks = await request.app.state.db.read(report_remarks.for_journal, info.id)
@@ -69,7 +74,7 @@ async def journal_page(request: Request, info: Readable) -> Response:
                 g=g, can_write=can_write, can_type=can_write or bool(substituted),
                 today=today, cell_text=cell_text, weekday=WEEKDAY_SHORT,
                 attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
-                ok=ok_message(request), remarks=remarks)
+                ok=ok_message(request), journal_closed=closed, remarks=remarks)
 
 
 def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = frozenset()) -> list[Markup]:

@@ -49,6 +49,7 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
     row = conn.execute(
         f"""
         SELECT j.*, {JOURNAL_TITLE_SQL}, y.starts_on AS year_start, y.ends_on AS year_end, y.status AS year_status,
+               y.closed_at AS year_closed_at,
                coalesce(c.parallel, gc.parallel,
                         (SELECT max(c2.parallel) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                            JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id)) AS parallel,

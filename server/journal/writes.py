@@ -462,8 +462,9 @@ def set_period_grade(conn, user, journal_id: int, period_id: int | None, student
     return value
 
 
-def close_period(conn, user, period_id: int, closed: bool) -> int:
-    """The deputy closes (or reopens) a study period; recorded in the ledger. Returns its year."""
+def close_period(conn, user, period_id: int, closed: bool, reason: str = "") -> int:
+    """The deputy closes (or reopens) a study period; recorded in the ledger (with the reason
+    given, if any). Returns its year."""
     period = conn.execute("SELECT * FROM study_period WHERE id = ?", (period_id,)).fetchone()
     if period is None:
         raise NotFound("Такого периода нет.")
@@ -471,5 +472,5 @@ def close_period(conn, user, period_id: int, closed: bool) -> int:
     conn.execute("UPDATE study_period SET closed_at = ?, closed_by = ? WHERE id = ?",
                  (value, user.account_id if closed else None, period_id))
     ledger.record(conn, user.account_id, "period", f"period:{period_id}",
-                  {"closed": bool(period["closed_at"])}, {"closed": closed})
+                  {"closed": bool(period["closed_at"])}, {"closed": closed}, reason)
     return period["year_id"]

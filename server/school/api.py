@@ -42,7 +42,11 @@ async def api_years(request: Request) -> list[dict]:
 
 
 def _years(conn) -> list[dict]:
-    return [{**dict(y), "periods": _rows(structure.periods(conn, y["id"])),
+    # `status` as people see it (planned, open, closed: a current year closed in June is
+    # closed), `current` the year the school lives in (server/years/lifecycle.py).
+    from ..years.lifecycle import state
+    return [{**dict(y), "status": state(y), "current": y["status"] == "open",
+             "periods": _rows(structure.periods(conn, y["id"])),
              "holidays": _rows(structure.holidays(conn, y["id"]))} for y in structure.years(conn)]
 
 

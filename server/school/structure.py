@@ -68,6 +68,28 @@ def open_year(conn: sqlite3.Connection) -> sqlite3.Row:
     return row
 
 
+def year_is_closed(row) -> bool:
+    return bool(row["closed_at"]) or row["status"] == "closed"
+
+
+def year_choice(conn: sqlite3.Connection, wanted: int | None) -> dict:
+    """The year a set-up page shows and edits: the one asked for (`?year=ID`), else the current
+    one, else the latest planned. `year_q` keeps the choice in the page's links and forms (empty
+    for the current year); a closed year is shown read-only (`year_closed`)."""
+    all_years = years(conn)
+    current = next((y for y in all_years if y["status"] == "open"), None)
+    chosen = next((y for y in all_years if y["id"] == wanted), None) or current or (all_years[0] if all_years else None)
+    return {"year": chosen, "years": all_years, "year_closed": bool(chosen and year_is_closed(chosen)),
+            "year_q": f"?year={chosen['id']}" if chosen and current and chosen["id"] != current["id"] else ""}
+
+
+def check_year_open(conn: sqlite3.Connection, year_id: int | None) -> None:
+    """Nothing of a closed year's structure changes: its journals are the archive (§1.4.4)."""
+    row = _one(conn, "SELECT name, status, closed_at FROM academic_year WHERE id = ?", (year_id,))
+    if row is not None and year_is_closed(row):
+        raise SchoolError(f"Учебный год {row['name']} закрыт: его классы, группы, нагрузка и расписание не меняются.")
+
+
 def latest_year_start(conn: sqlite3.Connection) -> str | None:
     row = _one(conn, "SELECT starts_on FROM academic_year ORDER BY starts_on DESC LIMIT 1")
     return row["starts_on"] if row else None
@@ -226,6 +248,7 @@ def save_class(conn: sqlite3.Connection, actor: int | None, year_id: int, parall
     name = ru_class_name(parallel, letter)
     if year(conn, year_id) is None:
         raise SchoolError("Такого учебного года нет.")
+    check_year_open(conn, year_id)
     if _one(conn, "SELECT 1 FROM class WHERE year_id = ? AND parallel = ? AND letter = ? AND id IS NOT ?",
             (year_id, parallel, letter, class_id)):
         raise SchoolError(f"Класс {name} в этом учебном году уже есть.")
@@ -245,6 +268,7 @@ def save_class(conn: sqlite3.Connection, actor: int | None, year_id: int, parall
 
 
 def archive_class(conn: sqlite3.Connection, actor: int | None, class_id: int) -> None:
+    check_year_open(conn, class_year(conn, class_id))
     if _one(conn, "SELECT 1 FROM enrollment WHERE class_id = ? AND to_date IS NULL", (class_id,)):
         raise SchoolError("В классе есть учащиеся: сначала переведите их в другой класс.")
     ledger.update(conn, actor, "class", class_id, {"archived_at": now_text()})
@@ -275,6 +299,9 @@ def save_subject(conn: sqlite3.Connection, actor: int | None, name: str, short_n
 
 def set_archived(conn: sqlite3.Connection, actor: int | None, table: str, row_id: int, archived: bool) -> None:
     assert table in ("subject", "study_group", "journal", "class")
+    if table != "subject":
+        row = _one(conn, f"SELECT year_id FROM {table} WHERE id = ?", (row_id,))
+        check_year_open(conn, row[0] if row else None)
     ledger.update(conn, actor, table, row_id, {"archived_at": now_text() if archived else None})
 
 
@@ -325,6 +352,7 @@ def save_group(conn: sqlite3.Connection, actor: int | None, year_id: int, name: 
         raise SchoolError("Укажите название группы, например «5А англ. 1».")
     if kind not in GROUP_KINDS:
         raise SchoolError("Неизвестный вид группы.")
+    check_year_open(conn, year_id)
     if kind == "subgroup" and class_id is None:
         raise SchoolError("Для подгруппы укажите класс, который она делит.")
     if kind != "subgroup":
@@ -399,6 +427,7 @@ def save_journal(conn: sqlite3.Connection, actor: int | None, year_id: int, subj
                  group_id: int | None, teacher_id: int, hours: float, journal_id: int | None = None) -> int:
     if (class_id is None) == (group_id is None):
         raise SchoolError("Укажите либо класс, либо группу.")
+    check_year_open(conn, year_id)
     subject = _one(conn, "SELECT name FROM subject WHERE id = ? AND archived_at IS NULL", (subject_id,))
     if subject is None:
         raise SchoolError("Такого предмета нет.")
@@ -443,6 +472,7 @@ _UPSERT_BELL = ("INSERT INTO bell(year_id, number, starts_at, ends_at) VALUES (?
 
 def save_bell(conn: sqlite3.Connection, actor: int | None, year_id: int, number: int, starts_at: str,
               ends_at: str) -> None:
+    check_year_open(conn, year_id)
     _check_bell(conn, year_id, number, starts_at, ends_at)
     where = ("year_id = ? AND number = ?", (year_id, number))
     before = ledger.states(conn, "bell", *where)
@@ -455,6 +485,7 @@ def set_bells(conn: sqlite3.Connection, actor: int | None, year_id: int, rows: l
     """The lessons `numbers` of the bell schedule become `rows` — (number, start, end) — all at
     once: each row is checked against the rows saved before it, and the ledger gets only what
     differs from before (saving the form unchanged records nothing)."""
+    check_year_open(conn, year_id)
     where = ("year_id = ? AND number BETWEEN ? AND ?", (year_id, numbers.start, numbers.stop - 1))
     before = ledger.states(conn, "bell", *where)
     conn.execute("DELETE FROM bell WHERE " + where[0], where[1])
@@ -481,6 +512,7 @@ def add_slot(conn: sqlite3.Connection, actor: int | None, journal_id: int, weekd
                    f" FROM journal j {JOURNAL_JOINS} WHERE j.id = ?", (journal_id,))
     if j is None or j["archived_at"]:
         raise SchoolError("Такой нагрузки нет.")
+    check_year_open(conn, j["year_id"])
     when = f"{WEEKDAYS[weekday]}, {lesson_number}-й урок"
     if _one(conn, "SELECT 1 FROM timetable_slot WHERE journal_id = ? AND weekday = ? AND lesson_number = ?",
             (journal_id, weekday, lesson_number)):
@@ -491,9 +523,9 @@ def add_slot(conn: sqlite3.Connection, actor: int | None, journal_id: int, weekd
           FROM timetable_slot ts JOIN journal j2 ON j2.id = ts.journal_id AND j2.archived_at IS NULL
           JOIN subject s2 ON s2.id = j2.subject_id
           LEFT JOIN class c2 ON c2.id = j2.class_id LEFT JOIN study_group g2 ON g2.id = j2.group_id
-         WHERE ts.weekday = ? AND ts.lesson_number = ? AND j2.id <> ?
+         WHERE ts.weekday = ? AND ts.lesson_number = ? AND j2.id <> ? AND j2.year_id = ?
     """
-    busy = _all(conn, others, (weekday, lesson_number, journal_id))
+    busy = _all(conn, others, (weekday, lesson_number, journal_id, j["year_id"]))
     for other in busy:
         if other["teacher_id"] == j["teacher_id"]:
             raise SchoolError(f"{when}: у учителя {j['t_last']} {j['t_first'][0]}. {j['t_middle'][:1]}. уже урок — "
@@ -518,6 +550,9 @@ def add_slot(conn: sqlite3.Connection, actor: int | None, journal_id: int, weekd
 
 
 def delete_slot(conn: sqlite3.Connection, actor: int | None, slot_id: int) -> None:
+    row = _one(conn, "SELECT j.year_id FROM timetable_slot ts JOIN journal j ON j.id = ts.journal_id WHERE ts.id = ?",
+               (slot_id,))
+    check_year_open(conn, row[0] if row else None)
     ledger.delete(conn, actor, "timetable_slot", slot_id)
 
 

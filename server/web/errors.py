@@ -36,21 +36,10 @@ DEFAULT_DETAILS = {
     429: "Подождите немного и повторите.",
     500: "Что-то пошло не так. Попробуйте ещё раз; если ошибка повторится, сообщите администратору школы.",
 }
-_CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
-
-
-def russian_detail(status: int, detail: str | None) -> str:
-    """Our own exceptions carry Russian details; the framework's English ones are replaced.
-
-    TRANSITION (issue 10): only areas that still raise Litestar's HTTPException with a Russian
-    detail need the guess; refusals raised as UserError (server/errors.py) never come here."""
-    if detail and _CYRILLIC.search(detail):
-        return detail
-    return DEFAULT_DETAILS.get(status, TITLES.get(status, "Ошибка"))
 
 
 def error_response(request: Request, status: int, detail: str, headers: dict | None = None) -> Response:
@@ -142,11 +131,13 @@ def validation_detail(exc: HTTPException) -> str | None:
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    """The framework's own refusals (our code raises UserError): their English details are
+    replaced by the Russian text of their status — for a malformed request, one that names
+    what was wrong."""
     status = exc.status_code
-    detail = exc.detail
-    if status == 400 and isinstance(exc, ClientException) and not (detail and _CYRILLIC.search(detail)):
-        detail = validation_detail(exc) or detail
-    return error_response(request, status, russian_detail(status, detail), getattr(exc, "headers", None))
+    detail = validation_detail(exc) if status == 400 and isinstance(exc, ClientException) else None
+    detail = detail or DEFAULT_DETAILS.get(status, TITLES.get(status, "Ошибка"))
+    return error_response(request, status, detail, getattr(exc, "headers", None))
 
 
 def handle_overflow(request: Request, exc: OverflowError) -> Response:

@@ -10,6 +10,7 @@ from ... import clock
 from ...errors import NotFound
 from ...web.forms import form_list, int_or_none, see_other
 from .. import store, structure
+from ..errors import SchoolError
 from ..guards import MANAGE, VIEW, can_manage
 from ..validate import GROUP_KINDS, PERIOD_KIND_PLURAL, parse_class_name
 from . import read, render, submit, write
@@ -17,16 +18,23 @@ from . import read, render, submit, write
 
 # --- classes -------------------------------------------------------------------------------
 
-def _classes_view(conn) -> dict:
-    year = store.current_year(conn)
-    return {"year": year, "classes": structure.classes(conn, year["id"]) if year else [],
+def wanted_year(request: Request) -> int | None:
+    """The year a set-up page was asked for (`?year=ID`; the current one without it)."""
+    return int_or_none(request.query_params.get("year"))
+
+
+def _classes_view(conn, wanted: int | None) -> dict:
+    choice = structure.year_choice(conn, wanted)
+    year = choice["year"]
+    return {**choice, "classes": structure.classes(conn, year["id"]) if year else [],
             "staff": structure.staff_people(conn)}
 
 
 async def _classes_page(request: Request, error: str | None = None, form: dict | None = None,
                         edit=None) -> Response:
+    view = await read(request, _classes_view, edit["year_id"] if edit else wanted_year(request))
     return render(request, "school/classes.html", error, form, period_plural=PERIOD_KIND_PLURAL, edit=edit,
-                  can_manage=can_manage(request), **await read(request, _classes_view))
+                  can_manage=can_manage(request) and not view["year_closed"], **view)
 
 
 @get("/school/classes", opt=VIEW)
@@ -46,11 +54,19 @@ async def class_edit_page(request: Request, class_id: FromPath[int]) -> Response
     return await _classes_page(request, edit=await _class_or_404(request, class_id))
 
 
-def _save_class(conn, actor: int, edit, name: str, class_teacher_id: int | None, period_kind: str | None) -> int:
-    year = structure.open_year(conn)
+def _save_class(conn, actor: int, edit, name: str, class_teacher_id: int | None, period_kind: str | None,
+                wanted: int | None = None) -> int:
+    year = structure.year_choice(conn, wanted)["year"] if wanted else structure.open_year(conn)
+    if year is None:
+        raise SchoolError("Сначала создайте учебный год.")
     parallel, letter = parse_class_name(name)
     return structure.save_class(conn, actor, edit["year_id"] if edit else year["id"], parallel, letter,
                                 class_teacher_id, period_kind, edit["id"] if edit else None)
+
+
+def _year_q(request: Request) -> str:
+    wanted = wanted_year(request)
+    return f"?year={wanted}" if wanted else ""
 
 
 async def _class_form(request: Request, class_id: int | None) -> Response:
@@ -58,9 +74,10 @@ async def _class_form(request: Request, class_id: int | None) -> Response:
     return await submit(
         request,
         lambda f: write(request, _save_class, edit, f.get("name", ""), int_or_none(f.get("class_teacher_id")),
-                        f.get("period_kind") or None),
+                        f.get("period_kind") or None, wanted_year(request)),
         lambda error, form: _classes_page(request, error, form, edit),
-        lambda _: see_other("/school/classes", "saved" if class_id else "created"))
+        lambda _: see_other("/school/classes" + (f"?year={edit['year_id']}" if edit else _year_q(request)),
+                            "saved" if class_id else "created"))
 
 
 @post("/school/classes", opt=MANAGE)
@@ -83,15 +100,17 @@ async def class_archive(request: Request, class_id: FromPath[int]) -> Response:
 
 # --- groups --------------------------------------------------------------------------------
 
-def _groups_view(conn) -> dict:
-    year = store.current_year(conn)
-    return {"year": year, "groups": structure.groups(conn, year["id"]) if year else [],
+def _groups_view(conn, wanted: int | None) -> dict:
+    choice = structure.year_choice(conn, wanted)
+    year = choice["year"]
+    return {**choice, "groups": structure.groups(conn, year["id"]) if year else [],
             "classes": structure.classes(conn, year["id"]) if year else []}
 
 
 async def _groups_page(request: Request, error: str | None = None, form: dict | None = None) -> Response:
-    return render(request, "school/groups.html", error, form, group_kinds=GROUP_KINDS, can_manage=can_manage(request),
-                  **await read(request, _groups_view))
+    view = await read(request, _groups_view, wanted_year(request))
+    return render(request, "school/groups.html", error, form, group_kinds=GROUP_KINDS,
+                  can_manage=can_manage(request) and not view["year_closed"], **view)
 
 
 @get("/school/groups", opt=VIEW)
@@ -99,8 +118,10 @@ async def groups_page(request: Request) -> Response:
     return await _groups_page(request)
 
 
-def _create_group(conn, actor: int, name: str, kind: str, class_id: int | None) -> int:
-    year = structure.open_year(conn)
+def _create_group(conn, actor: int, name: str, kind: str, class_id: int | None, wanted: int | None = None) -> int:
+    year = structure.year_choice(conn, wanted)["year"] if wanted else structure.open_year(conn)
+    if year is None:
+        raise SchoolError("Сначала создайте учебный год.")
     return structure.save_group(conn, actor, year["id"], name, kind, class_id, [], clock.today().isoformat())
 
 
@@ -108,7 +129,8 @@ def _create_group(conn, actor: int, name: str, kind: str, class_id: int | None) 
 async def group_create(request: Request) -> Response:
     return await submit(
         request,
-        lambda f: write(request, _create_group, f.get("name", ""), f.get("kind", ""), int_or_none(f.get("class_id"))),
+        lambda f: write(request, _create_group, f.get("name", ""), f.get("kind", ""), int_or_none(f.get("class_id")),
+                        wanted_year(request)),
         lambda error, form: _groups_page(request, error, form),
         lambda group_id: see_other(f"/school/groups/{group_id}", "created"))
 

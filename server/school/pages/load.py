@@ -8,7 +8,7 @@ from litestar.params import FromPath
 
 from ...errors import NotFound
 from ...web.forms import int_or_none, see_other
-from .. import store, structure
+from .. import structure
 from ..errors import SchoolError
 from ..guards import MANAGE, VIEW, can_manage
 from ..validate import parse_hours
@@ -56,19 +56,29 @@ async def subject_archive(request: Request, subject_id: FromPath[int]) -> Respon
 
 # --- the teaching load -----------------------------------------------------------------------
 
-def _load_view(conn) -> dict:
-    year = store.current_year(conn)
+def _load_view(conn, wanted: int | None) -> dict:
+    choice = structure.year_choice(conn, wanted)
+    year = choice["year"]
     journals = structure.journals(conn, year["id"]) if year else []
-    return {"year": year, "journals": journals, "total_hours": sum(j["hours_per_week"] for j in journals),
+    return {**choice, "journals": journals, "total_hours": sum(j["hours_per_week"] for j in journals),
             "subjects": structure.subjects(conn), "classes": structure.classes(conn, year["id"]) if year else [],
             "groups": structure.groups(conn, year["id"]) if year else [],
             "staff": structure.staff_people(conn, "teacher")}
 
 
-async def _load_page(request: Request, error: str | None = None, form: dict | None = None) -> Response:
-    view = await read(request, _load_view)
+def _wanted(request: Request) -> int | None:
+    return int_or_none(request.query_params.get("year"))
+
+
+def _year_q(request: Request) -> str:
+    return f"?year={_wanted(request)}" if _wanted(request) else ""
+
+
+async def _load_page(request: Request, error: str | None = None, form: dict | None = None,
+                     year_id: int | None = None) -> Response:
+    view = await read(request, _load_view, year_id or _wanted(request))
     edit_id = int_or_none(request.query_params.get("edit"))
-    return render(request, "school/load.html", error, form, can_manage=can_manage(request),
+    return render(request, "school/load.html", error, form, can_manage=can_manage(request) and not view["year_closed"],
                   edit=next((j for j in view["journals"] if j["id"] == edit_id), None), **view)
 
 
@@ -85,8 +95,10 @@ def parse_target(text: str) -> tuple[int | None, int | None]:
     return (int(raw), None) if kind == "c" else (None, int(raw))
 
 
-def _create_load(conn, actor: int, form: dict) -> int:
-    year = structure.open_year(conn)
+def _create_load(conn, actor: int, form: dict, wanted: int | None = None) -> int:
+    year = structure.year_choice(conn, wanted)["year"] if wanted else structure.open_year(conn)
+    if year is None:
+        raise SchoolError("Сначала создайте учебный год.")
     class_id, group_id = parse_target(form.get("target", ""))
     subject_id = int_or_none(form.get("subject_id"))
     teacher_id = int_or_none(form.get("teacher_id"))
@@ -98,9 +110,9 @@ def _create_load(conn, actor: int, form: dict) -> int:
 
 @post("/school/load", opt=MANAGE)
 async def load_create(request: Request) -> Response:
-    return await submit(request, lambda f: write(request, _create_load, f),
+    return await submit(request, lambda f: write(request, _create_load, f, _wanted(request)),
                         lambda error, form: _load_page(request, error, form),
-                        lambda _: see_other("/school/load", "created"))
+                        lambda _: see_other("/school/load" + _year_q(request), "created"))
 
 
 @post("/school/load/{journal_id:int}", opt=MANAGE)
@@ -117,14 +129,15 @@ async def load_update(request: Request, journal_id: FromPath[int]) -> Response:
         await write(request, structure.save_journal, j["year_id"], j["subject_id"], j["class_id"], j["group_id"],
                     teacher_id, parse_hours(form.get("hours", "")), journal_id)
 
-    return await submit(request, act, lambda error, form: _load_page(request, error, form),
-                        lambda _: see_other("/school/load", "saved"))
+    return await submit(request, act, lambda error, form: _load_page(request, error, form, j["year_id"]),
+                        lambda _: see_other(f"/school/load?year={j['year_id']}", "saved"))
 
 
 @post("/school/load/{journal_id:int}/archive", opt=MANAGE)
 async def load_archive(request: Request, journal_id: FromPath[int]) -> Response:
+    j = await read(request, structure.journal, journal_id)
     await write(request, structure.set_archived, "journal", journal_id, True)
-    return see_other("/school/load", "archived")
+    return see_other(f"/school/load?year={j['year_id']}" if j else "/school/load", "archived")
 
 
 ROUTES = [subjects_page, subject_create, subject_update, subject_archive,

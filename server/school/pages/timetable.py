@@ -6,7 +6,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from ...web.forms import form_dict, int_or_none, see_other
-from .. import store, structure
+from .. import structure
 from ..errors import SchoolError
 from ..guards import MANAGE, VIEW, can_manage
 from ..validate import WEEKDAYS, parse_int, parse_time
@@ -17,14 +17,24 @@ BELL_ROWS = range(0, 10)  # the lessons the bells form shows: 0 (before the firs
 
 # --- bells -------------------------------------------------------------------------------
 
-def _bells_view(conn) -> dict:
-    year = store.current_year(conn)
-    return {"year": year, "bells": {b["number"]: b for b in structure.bells(conn, year["id"])} if year else {}}
+def _wanted(request: Request) -> int | None:
+    return int_or_none(request.query_params.get("year"))
+
+
+def _year_q(request: Request) -> str:
+    return f"?year={_wanted(request)}" if _wanted(request) else ""
+
+
+def _bells_view(conn, wanted: int | None) -> dict:
+    choice = structure.year_choice(conn, wanted)
+    year = choice["year"]
+    return {**choice, "bells": {b["number"]: b for b in structure.bells(conn, year["id"])} if year else {}}
 
 
 async def _bells_page(request: Request, error: str | None = None, form: dict | None = None) -> Response:
-    return render(request, "school/bells.html", error, form, can_manage=can_manage(request),
-                  **await read(request, _bells_view))
+    view = await read(request, _bells_view, _wanted(request))
+    return render(request, "school/bells.html", error, form, can_manage=can_manage(request) and not view["year_closed"],
+                  **view)
 
 
 @get("/school/bells", opt=VIEW)
@@ -32,8 +42,10 @@ async def bells_page(request: Request) -> Response:
     return await _bells_page(request)
 
 
-def _save_bells(conn, actor: int, form: dict) -> None:
-    year = structure.open_year(conn)
+def _save_bells(conn, actor: int, form: dict, wanted: int | None = None) -> None:
+    year = structure.year_choice(conn, wanted)["year"] if wanted else structure.open_year(conn)
+    if year is None:
+        raise SchoolError("Сначала создайте учебный год.")
     rows = []
     for n in BELL_ROWS:
         start, end = form.get(f"start_{n}", ""), form.get(f"end_{n}", "")
@@ -45,18 +57,21 @@ def _save_bells(conn, actor: int, form: dict) -> None:
 @post("/school/bells", opt=MANAGE)
 async def bells_save(request: Request) -> Response:
     """All bell rows at once: a filled row is saved, an emptied one removed, in one transaction."""
-    return await submit(request, lambda f: write(request, _save_bells, f),
+    return await submit(request, lambda f: write(request, _save_bells, f, _wanted(request)),
                         lambda error, form: _bells_page(request, error, form),
-                        lambda _: see_other("/school/bells", "saved"))
+                        lambda _: see_other("/school/bells" + _year_q(request), "saved"))
 
 
 # --- the timetable ---------------------------------------------------------------------------
 
-def _timetable_view(conn, class_id: int | None) -> dict:
-    year = store.current_year(conn)
+def _timetable_view(conn, class_id: int | None, wanted: int | None = None) -> dict:
+    if class_id is not None and wanted is None:
+        wanted = structure.class_year(conn, class_id)  # a class's timetable is in its own year
+    choice = structure.year_choice(conn, wanted)
+    year = choice["year"]
     classes = structure.classes(conn, year["id"]) if year else []
     cls = next((c for c in classes if c["id"] == class_id), classes[0] if classes else None)
-    view: dict = {"year": year, "classes": classes, "cls": cls, "weekdays": WEEKDAYS}
+    view: dict = {**choice, "classes": classes, "cls": cls, "weekdays": WEEKDAYS}
     if cls:
         grid: dict = {}
         for slot in structure.class_timetable(conn, cls["id"]):
@@ -69,8 +84,9 @@ def _timetable_view(conn, class_id: int | None) -> dict:
 
 async def _timetable_page(request: Request, class_id: int | None, error: str | None = None,
                           form: dict | None = None) -> Response:
-    return render(request, "school/timetable.html", error, form, can_manage=can_manage(request),
-                  **await read(request, _timetable_view, class_id))
+    view = await read(request, _timetable_view, class_id, _wanted(request))
+    return render(request, "school/timetable.html", error, form,
+                  can_manage=can_manage(request) and not view["year_closed"], **view)
 
 
 @get("/school/timetable", opt=VIEW)

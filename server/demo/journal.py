@@ -28,15 +28,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from .db import Database
-from .demo_journal_data import (AFTER_CONTROL, CANCEL_REASONS, CONTINUED, CONTROL_PRIORITY, CONTROL_TITLES,
+from ..db import Database
+from .journal_data import (AFTER_CONTROL, CANCEL_REASONS, CONTINUED, CONTROL_PRIORITY, CONTROL_TITLES,
                                 CONTROL_TITLES_QUOTED, CONTROLS, HOMEWORK, LENIENT, OLYMPIAD, PASS_FAIL, SMALL_WORK,
                                 SUBSTITUTION_REASONS, TOPICS)
-from .demo_school import BY_POSITION
-from .journal import bulk, store
-from .journal.rules import ABSENT, HOMEWORK_LIMIT_MINUTES, forecast, weighted_average
-from .journal.store import JournalInfo
-from .timeutil import STORE_FMT
+from .school import BY_POSITION
+from ..journal import bulk, store
+from ..journal.rules import ABSENT, HOMEWORK_LIMIT_MINUTES, forecast, weighted_average
+from ..journal.store import JournalInfo
+from ..timeutil import STORE_FMT
 
 SEED = 20260902
 SHOWCASE = 1            # journal 1: Русский язык, 5А, teacher01
@@ -543,15 +543,24 @@ class _Generator:
                 continue
             threshold = float(j.info.settings.get("forecast_threshold", "0.5"))
             account = self.src.staff[j.info.row["teacher_id"]]["account"]
-            for p in self.src.periods:
-                if p["kind"] != j.info.period_kind or p["ends_on"] >= self.today:
+            given: dict[int, list[str]] = defaultdict(list)
+            # The year grade (a year that has ended: the demo's last year) from the period grades.
+            for p in sorted(self.src.periods, key=lambda p: p["kind"] == "year"):
+                if p["kind"] not in (j.info.period_kind, "year") or p["ends_on"] >= self.today:
                     continue
                 for s in self.src.members[jid]:
                     if s["from"] > p["ends_on"] or (s["to"] is not None and s["to"] < p["starts_on"]):
                         continue
-                    got = grades.get((jid, p["id"], s["id"]), [])
-                    value = forecast(weighted_average(got), threshold)
-                    if value is None:
-                        value = "зч" if any(v == "зч" for v, _ in got) else "н/а"
+                    if p["kind"] == "year":
+                        numeric = [(v, 1.0) for v in given[s["id"]] if v in ("5", "4", "3", "2")]
+                        value = forecast(weighted_average(numeric), threshold) if numeric else None
+                        if value is None:
+                            value = "зч" if "зч" in given[s["id"]] else "н/а"
+                    else:
+                        got = grades.get((jid, p["id"], s["id"]), [])
+                        value = forecast(weighted_average(got), threshold)
+                        if value is None:
+                            value = "зч" if any(v == "зч" for v, _ in got) else "н/а"
+                        given[s["id"]].append(value)
                     self.out.period_grades[p["ends_on"]].append(bulk.PeriodGradeIn(
                         jid, p["id"], s["id"], value, account, _at(p["ends_on"], "15:00", self.rng.randint(0, 120))))

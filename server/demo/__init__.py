@@ -7,7 +7,7 @@ DESIGN.md: director, deputy, sysadmin, teacher01… (teacher01 is the class teac
 student0001 is in a class that gets marks (parallel 1 has none). parent0001 is the
 parent of student0001 and of a younger child.
 
-The journals come last (server/demo_journal.py): a КТП and every lesson from 1 September to
+The journals come last (server/demo/journal.py): a КТП and every lesson from 1 September to
 yesterday with topics, attendance, grades, homework, a few substitutions, two cancelled
 lessons and the period grades of ended periods — except journal 1's (teacher01's Русский
 язык, 5А) last 5 lessons before today, left empty for teacher01's to-do list and the tests.
@@ -23,20 +23,25 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from . import clock, demo_journal, demo_school
-from .accounts import store as accounts
-from .accounts.passwords import hash_password
-from .cli import UserError
-from .config import Settings
-from .db import Database, connect_sync, migrate
-from .demo_names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
-from .school import people, structure
-from .timeutil import school_year_start
+from .. import clock
+from . import journal as demo_journal
+from . import school as demo_school
+from ..accounts import store as accounts
+from ..accounts.passwords import hash_password
+from ..errors import UserError
+from ..config import Settings
+from ..db import Database, connect_sync, migrate
+from .names import FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, SURNAMES, feminine_surname, patronymic
+from ..school import people, structure
+from ..timeutil import school_year_start
+from ..years import lifecycle, promotion
+from ..years import routes as year_routes
 
 DEFAULT_PASSWORD = "demo-parol"
 SEED = 20260901
 SCHOOL_NAME = "МБОУ «Средняя общеобразовательная школа № 7»"
-DEMO = "демо-школа (zhurnal demo)"  # the reason of the ledger's entries for the people the demo makes
+DEMO = "демо-школа (zhurnal demo)"
+ORDER_NUMBER = "52-у"  # the director's order of promotion of last year's students  # the reason of the ledger's entries for the people the demo makes
 CLASS_ORDER = [(p, l) for p in list(range(5, 12)) + list(range(1, 5)) for l in "АБ"]  # 5А first, see above
 STUDENTS_PER_CLASS = 25
 FIRST_SURNAME = min(SURNAMES)
@@ -195,27 +200,101 @@ def build_demo(settings: Settings, password: str | None) -> int:
 
 
 async def _write(settings: Settings, plan: dict, password_hash: str) -> None:
+    """Last year first, as the school lived it: its journals, its closing in June, the
+    promotion by the director's order, then this year opening on 1 September and its journals —
+    the closing and the promotion through the same functions as the deputy's pages."""
     db = Database(settings.db_path, read_connections=1)
     await db.open()
+    start = plan["start"]
     try:
-        await db.write(_build_school, plan, password_hash)
-        # The journals' first quarter: its own transaction, written through the journal's bulk path.
+        ids = await db.write(_build_school, plan, password_hash)
+        # Last year's journals (it is the open year now): a whole year, the year grades too.
+        await demo_journal.fill(db, date(start, 6, 1))
+        deputy = ids["deputy_account"]
+        with clock.frozen_at(f"{start}-06-05T10:00:00Z"):
+            await db.write(lifecycle.close_year, deputy, ids["last_year"], "")
+        with clock.frozen_at(f"{start}-06-10T11:00:00Z"):
+            await db.write(promotion.save_order, deputy, ids["last_year"], ORDER_NUMBER, f"{start}-06-10", None)
+            for class_id in ids["last_classes"]:
+                await db.write(promotion.confirm_class, deputy, ids["last_year"], class_id, {})
+            await year_routes.apply_order(db, settings, deputy, ids["last_year"], backup=False)
+        with clock.frozen_at(f"{start}-08-31T12:00:00Z"):
+            await db.write(_fill_groups, ids["pending_groups"], f"{start}-09-01")
+        with clock.frozen_at(min(clock.parse_moment(f"{start}-09-01T06:00:00Z"), clock.now())):
+            await db.write(lifecycle.schedule_opening, deputy, ids["this_year"], None, clock.today().isoformat())
+            # Last year's graduates and leavers logged in until 31 August.
+            await db.write(lifecycle.roll, clock.today().isoformat())
+        # This year's journals: from 1 September to yesterday.
         await demo_journal.fill(db, clock.today())
     finally:
         await db.close()
 
 
-def _build_school(conn, plan: dict, password_hash: str) -> None:
+def _fill_groups(conn, pending: list[tuple[int, list[int]]], from_date: str) -> None:
+    """This year's groups get their students once the promotion has enrolled them."""
+    for group_id, student_ids in pending:
+        structure.set_group_members(conn, None, group_id, student_ids, from_date)
+
+
+def _last_year_plan(plan: dict) -> dict:
+    """Last year's classes: this year's classes one parallel down (1st classes were not at school
+    yet), and last year's 11th classes, who graduated, with their own families. Class teachers:
+    a primary teacher keeps a class from 1st to 4th, then takes a new 1st class; a subject
+    teacher keeps a class from 5th to 11th, then takes a new 5th (teacher01: 11А, now 5А)."""
+    rng = random.Random(SEED + 1)
+    by_key = {(c["parallel"], c["letter"]): c for c in plan["classes"]}
+    classes = []
+    for parallel in range(1, 12):
+        for letter in "АБ":
+            if parallel == 11:
+                teacher, students = by_key[(5, letter)]["teacher"], []
+            elif parallel == 4:
+                teacher, students = by_key[(1, letter)]["teacher"], by_key[(5, letter)]["students"]
+            else:
+                teacher, students = by_key[(parallel + 1, letter)]["teacher"], by_key[(parallel + 1, letter)]["students"]
+            classes.append({"parallel": parallel, "letter": letter, "teacher": teacher, "students": students})
+    n = sum(len(c["students"]) for c in plan["classes"])
+    m = sum(len(p) for _, p in plan["families"])
+    families = []
+    for c in classes:
+        if c["parallel"] != 11:
+            continue
+        for _ in range(STUDENTS_PER_CLASS):
+            surname = rng.choice(OTHER_SURNAMES)
+            sex = "м" if rng.random() < 0.5 else "ж"
+            father = rng.choice(MALE_FIRST_NAMES)
+            n += 1
+            child = Person(surname if sex == "м" else feminine_surname(surname),
+                           rng.choice(MALE_FIRST_NAMES if sex == "м" else FEMALE_FIRST_NAMES), patronymic(father, sex),
+                           sex, birth=date(plan["start"] - 18, rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+                           login=f"student{n:04d}", roles={"student"})
+            c["students"].append(child)
+            m += 1
+            mother = _adult(rng, "ж", surname)
+            mother.login, mother.roles = f"parent{m:04d}", {"parent"}
+            families.append(([child], [(mother, "мать")]))
+        c["students"].sort(key=lambda s: (s.last, s.first))
+    return {**plan, "start": plan["start"] - 1, "classes": classes, "families": families}
+
+
+def _build_school(conn, plan: dict, password_hash: str) -> dict:
     """The school, its people and its structure through the school area's own (audited)
-    functions, as the sysadmin and the class teachers would have entered them on 31 August;
-    the parents' consents the next morning. The ledger's entries carry those moments, so that
-    the journals' entries, dated as their lessons were given, follow them in time."""
+    functions, as the sysadmin and the class teachers would have entered them: this year's
+    classes and load first (their ids are the ones the docs and tests know: journal 1 is
+    teacher01's Русский язык in 5А), then last year with its students enrolled, its graduates
+    and their families. This year's students are enrolled by last year's promotion (the 1st
+    classes directly), so their groups are filled later. The parents' consents on 1 September
+    at 09:00 of last year."""
     rng: random.Random = plan["rng"]
     start = plan["start"]
+    last = _last_year_plan(plan)
     consents = []
-    with clock.frozen_at(f"{start}-08-31T12:00:00Z"):
+    with clock.frozen_at(f"{start - 1}-08-31T12:00:00Z"):
         structure.set_up_school(conn, None, SCHOOL_NAME, "г. Светлогорск, ул. Школьная, д. 7", "04-217",
                                 uid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), reason=DEMO)
+        last_year = structure.create_year(conn, None, f"{start - 1}-09-01", f"{start}-08-31")
+        # This year's structure is entered first (its ids are the documented ones), dated with
+        # last year's so that the ledger runs in time.
         year_id = structure.create_year(conn, None, f"{start}-09-01", f"{start + 1}-08-31")
 
         def add(p: Person) -> None:
@@ -225,14 +304,16 @@ def _build_school(conn, plan: dict, password_hash: str) -> None:
                                           position=p.position, reason=DEMO)
             accounts.create_account(conn, None, p.id, p.login, password_hash, p.roles, False, DEMO)
 
+        forms, links = {}, []
         for p in plan["staff"]:
             add(p)
         for c in plan["classes"]:
             c["id"] = structure.save_class(conn, None, year_id, c["parallel"], c["letter"], c["teacher"].id)
             for s in c["students"]:
                 add(s)
-                form = "очная" if rng.random() > 0.01 else "на дому"
-                people.enrol(conn, None, s.id, c["id"], form, f"{start}-09-01")
+                forms[s.login] = "очная" if rng.random() > 0.01 else "на дому"
+                if c["parallel"] == 1:  # new at school: the rest come by last year's promotion
+                    people.enrol(conn, None, s.id, c["id"], forms[s.login], f"{start}-09-01")
         for children, parents in plan["families"]:
             for p, relation in parents:
                 add(p)
@@ -240,14 +321,32 @@ def _build_school(conn, plan: dict, password_hash: str) -> None:
                 consent = first_family or rng.random() < 0.93
                 paper = not first_family and rng.random() < 0.06
                 for ch in children:
-                    people.link_parent(conn, None, p.id, ch.id, relation)
+                    links.append((p.id, ch, relation))  # once the child is a student (enrolled below)
                     if consent or paper:
-                        consents.append((p.id, ch.id, consent, "paper" if paper else "electronic"))
-        demo_school.fill(conn, plan, year_id, plan["classes"])
-    # Not later than now: a demo built on the morning of 1 September has its consents all the same.
-    with clock.frozen_at(min(clock.parse_moment(f"{start}-09-01T09:00:00Z"), clock.now())):
-        for parent_id, child_id, consent, diary_form in consents:
-            people.record_consent(conn, None, parent_id, child_id, consent, diary_form)
+                        consents.append((p.id, ch, consent, "paper" if paper else "electronic"))
+        pending = demo_school.fill(conn, plan, year_id, plan["classes"], members=False)
+    with clock.frozen_at(f"{start - 1}-08-31T12:00:00Z"):
+        for c in last["classes"]:
+            c["id"] = structure.save_class(conn, None, last_year, c["parallel"], c["letter"], c["teacher"].id)
+            for s in c["students"]:
+                if s.id is None:
+                    add(s)  # a graduate: only in last year's school
+                people.enrol(conn, None, s.id, c["id"], forms.get(s.login, "очная"), f"{start - 1}-09-01")
+        for children, parents in last["families"]:
+            for p, relation in parents:
+                add(p)
+                for ch in children:
+                    links.append((p.id, ch, relation))
+                    consents.append((p.id, ch, True, "electronic"))
+        for parent_id, child, relation in links:
+            people.link_parent(conn, None, parent_id, child.id, relation)
+        demo_school.fill(conn, last, last_year, last["classes"])
+    with clock.frozen_at(f"{start - 1}-09-01T09:00:00Z"):
+        for parent_id, child, consent, diary_form in consents:
+            people.record_consent(conn, None, parent_id, child.id, consent, diary_form)
+    deputy = conn.execute("SELECT id FROM account WHERE login = 'deputy'").fetchone()[0]
+    return {"last_year": last_year, "this_year": year_id, "deputy_account": deputy,
+            "last_classes": [c["id"] for c in last["classes"]], "pending_groups": pending}
 
 
 def print_logins(plan: dict, password: str) -> None:

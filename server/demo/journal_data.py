@@ -1,5 +1,5 @@
 """What the demo journals say: КТП topics per subject and parallel, which control works a
-subject has, homework wording. Compact lists, cycled over the year by demo_journal.py."""
+subject has, homework wording. Compact lists, cycled over the year by demo/journal.py."""
 
 from __future__ import annotations
 

@@ -6,8 +6,7 @@ them; `actor` None: the demo acts as nobody's account."""
 
 from __future__ import annotations
 
-from . import clock
-from .school import structure
+from ..school import structure
 
 # Hours a week per parallel: {subject: {parallel: hours}} (ФООП, simplified).
 CURRICULUM: dict[str, dict[int, int]] = {
@@ -77,9 +76,12 @@ def periods_of(start: int) -> tuple[list, list]:
     return periods, holidays
 
 
-def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
-    """`classes`: dicts with id, parallel, letter, teacher (Person) and students (Persons with ids)."""
+def fill(conn, plan: dict, year_id: int, classes: list[dict], members: bool = True) -> list[tuple[int, list[int]]]:
+    """`classes`: dicts with id, parallel, letter, teacher (Person) and students (Persons with ids).
+    `members` False: the groups are made empty (their students are not enrolled in this year
+    yet: the demo's promotion enrols them) and (group, student ids) are returned to fill later."""
     start = plan["start"]
+    pending: list[tuple[int, list[int]]] = []
     periods, holidays = periods_of(start)
     for kind, number, a, b in periods:
         structure.save_period(conn, None, year_id, kind, number, a, b)
@@ -87,7 +89,10 @@ def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
         structure.add_holiday(conn, None, year_id, name, a, b)
     for number, a, b in BELLS:
         structure.save_bell(conn, None, year_id, number, a, b)
-    subject_ids = {name: structure.save_subject(conn, None, name, SHORT.get(name, "")) for name in CURRICULUM}
+    # Subjects are the school's, not a year's: the second year the demo builds finds them made.
+    known = {r["name"]: r["id"] for r in structure.subjects(conn)}
+    subject_ids = {name: known.get(name) or structure.save_subject(conn, None, name, SHORT.get(name, ""))
+                   for name in CURRICULUM}
 
     staff = plan["staff"]
     by_subject: dict[str, list] = {}
@@ -107,7 +112,6 @@ def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
         pool = by_subject[subject]
         return min(pool, key=lambda t: (load.get(t.id, 0), t.login))
 
-    today = clock.today().isoformat()
     lessons: dict[int, list[tuple[list[int], list[int]]]] = {}  # class id → [(journal ids, teacher ids)] per hour
     for cls in classes:
         items = []
@@ -119,10 +123,13 @@ def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
                 # Two subgroups, split alphabetically; both have English at the same time.
                 half = (len(cls["students"]) + 1) // 2
                 pair = []
-                for n, members in ((1, cls["students"][:half]), (2, cls["students"][half:])):
+                for n, group in ((1, cls["students"][:half]), (2, cls["students"][half:])):
                     teacher = teacher_for(subject, cls)
+                    ids = [s.id for s in group]
                     group_id = structure.save_group(conn, None, year_id, f"{cls['parallel']}{cls['letter']} англ. {n}",
-                                                    "subgroup", cls["id"], [s.id for s in members], f"{start}-09-01")
+                                                    "subgroup", cls["id"], ids if members else [], f"{start}-09-01")
+                    if not members:
+                        pending.append((group_id, ids))
                     jid = structure.save_journal(conn, None, year_id, subject_ids[subject], None, group_id, teacher.id,
                                                  h)
                     load[teacher.id] = load.get(teacher.id, 0) + h
@@ -134,18 +141,20 @@ def fill(conn, plan: dict, year_id: int, classes: list[dict]) -> None:
             load[teacher.id] = load.get(teacher.id, 0) + h
             items += [([jid], [teacher.id])] * h
         lessons[cls["id"]] = items
-    _elective(conn, plan, year_id, classes, subject_ids, today)
+    pending += _elective(conn, plan, year_id, classes, subject_ids, members)
     _timetable(conn, classes, lessons)
+    return pending
 
 
-def _elective(conn, plan, year_id, classes, subject_ids, today) -> None:
+def _elective(conn, plan, year_id, classes, subject_ids, members: bool = True) -> list[tuple[int, list[int]]]:
     """An elective across 10А–11Б, taught after the main lessons."""
-    seniors = [s for c in classes if c["parallel"] >= 10 for s in c["students"][:4]]
+    seniors = [s.id for c in classes if c["parallel"] >= 10 for s in c["students"][:4]]
     group_id = structure.save_group(conn, None, year_id, "Факультатив «Решение олимпиадных задач»", "elective",
-                                    None, [s.id for s in seniors], f"{plan['start']}-09-01")
+                                    None, seniors if members else [], f"{plan['start']}-09-01")
     teacher = next(p for p in plan["staff"] if p.position == "учитель математики")
     jid = structure.save_journal(conn, None, year_id, subject_ids["Математика"], None, group_id, teacher.id, 1)
     structure.add_slot(conn, None, jid, 4, 8, "21")
+    return [] if members else [(group_id, seniors)]
 
 
 def _timetable(conn, classes: list[dict], lessons: dict) -> None:
