@@ -395,7 +395,7 @@ def _worker_main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (WORKER_CPU_SECONDS, WORKER_CPU_SECONDS))
     fmt, data = sys.argv[1], sys.stdin.buffer.read()
     try:
-        sheets = _docx_sheets(data) if fmt == "docx" else _calamine_sheets(data)
+        sheets = _docx_sheets(data) if fmt == "docx" else _calamine_sheets(data, fmt)
     except MemoryError:
         sys.stdout.write(json.dumps({"error": "limit"}))
         return
@@ -406,16 +406,25 @@ def _worker_main() -> None:
     sys.stdout.write(json.dumps({"sheets": sheets}, ensure_ascii=False))
 
 
-def _calamine_sheets(data: bytes) -> list[dict]:
+def _calamine_sheets(data: bytes, fmt: str) -> list[dict]:
+    import tempfile
+
     import python_calamine
 
-    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    out = []
-    for name in book.sheet_names:
-        sheet = book.get_sheet_by_name(name)
-        values = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS * 4)
-        rows, more = _bounded(values, MAX_ROWS + _ROW_MARGIN)
-        out.append({"name": name, "rows": rows, "more": more or sheet.height > MAX_ROWS * 4})
+    # From a file named by its format: calamine then says what is wrong (from memory it can
+    # only say «cannot detect the format»).
+    with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as f:
+        f.write(data)
+        f.flush()
+        book = python_calamine.CalamineWorkbook.from_path(f.name)
+        out = []
+        limit = MAX_ROWS * 4
+        for name in book.sheet_names:
+            sheet = book.get_sheet_by_name(name)
+            values = sheet.to_python(skip_empty_area=False, nrows=limit)
+            rows, more = _bounded(values, MAX_ROWS + _ROW_MARGIN)
+            # The sheet's height ends at its last cell with data: beyond `limit`, more than an import takes.
+            out.append({"name": name, "rows": rows, "more": more or sheet.height > limit})
     return out
 
 
@@ -498,15 +507,23 @@ def _map_header(names: list[list[str]], spec: Spec) -> tuple[dict[str, int], lis
         shown.append(candidates[0] if candidates else "")
         if not candidates:
             continue
-        key = next((k for k in (_lookup(spec, c) for c in candidates) if k), None)
+        # The most specific name that means something wins: «Дата проведения факт» is the fact
+        # (not imported), not the parent's «Дата проведения».
+        key = why = None
+        for c in candidates:
+            key = _lookup(spec, c)
+            why = None if key else _known(spec, c)
+            if key or why is not None:
+                break
         if len(candidates) > 1:
             sub_total += 1
             sub_understood += bool(_lookup(spec, candidates[0]) or _lookup(spec, candidates[1])
-                                   or _known(spec, candidates[0]) or _known(spec, candidates[1]))
+                                   or _known(spec, candidates[0]) is not None
+                                   or _known(spec, candidates[1]) is not None)
         if key is None:
-            why = next((w for w in (_known(spec, c) for c in candidates) if w), None)
-            if why:
-                known.append((candidates[0], why))
+            if why is not None:
+                if why:
+                    known.append((candidates[0], why))
             elif candidates[0] not in unknown:
                 unknown.append(candidates[0])
         elif key in found:
@@ -537,8 +554,9 @@ def _find_header(head: list[tuple[int, list[str]]], spec: Spec) -> _Header | Non
         if pos + 1 < len(nonempty):
             j, sub = nonempty[pos + 1]
             f2, u2, t2, k2, s2, understood = _map_header(_header_names(cells, sub), spec)
-            # The second row belongs to the header if every name in it is understood under the first.
-            if understood and len(f2) >= len(found) and not _missing(f2, spec):
+            # The second row belongs to the header if every name in it is understood under the
+            # first, and the first is a header itself (not a title merged across).
+            if understood and found and len(f2) >= len(found) and not _missing(f2, spec):
                 best = _Header(j, f2, u2, t2, k2, 2, s2, {normalize_header(c) for c in cells + sub if c})
         # A header with a name and another table's columns (a child's class) is that other table.
         other = any(k in best.columns for k in spec.excludes) and ("fio" in best.columns or "last" in best.columns)

@@ -183,15 +183,11 @@ def prepare(table: Table, info: JournalInfo) -> Prepared:
     in the journal's school year), work-type words → codes (unknown ones noted, → «урок»),
     control / practical hours → that work type."""
     year_start = date.fromisoformat(info.year_start)
-    columns = table.columns
-    present = {"number", "topic"}
-    if "hours" in columns:
-        present.add("hours")
-    if "date" in columns:
-        present.add("date")
-    if "week" in columns:
-        present.add("week")
-    if columns.keys() & {"work_type", "control_hours", "practical_hours"}:
+    # A column the file has but left empty everywhere (the Конструктор's «Дата изучения») says
+    # nothing: the items keep what they had, as for a column the file does not have.
+    filled = {k for k in table.columns if any(table.cell(cells, k).strip() for _, cells in table.rows)}
+    present = {"number", "topic"} | (filled & {"hours", "date", "week"})
+    if filled & {"work_type", "control_hours", "practical_hours"}:
         present.add("work_type")
     out = Prepared([], present, skipped=tables.skipped_lines(table))
     for line, cells in table.records():

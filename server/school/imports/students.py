@@ -94,7 +94,7 @@ _CHILD_FIELDS = {
 _KNOWN = {
     **{k: "" for k in ("номер", "номер п п", "п п", "номер по порядку", "n", "no", "номер строки")},
     **{k: "журналу не нужны" for k in (
-        "адрес", "адрес регистрации", "адрес проживания", "место жительства", "место регистрации", "снилс",
+        "адрес", "домашний адрес", "адрес регистрации", "адрес проживания", "место жительства", "место регистрации", "снилс",
         "полис", "полис омс", "свидетельство о рождении", "документ", "документ удостоверяющий личность",
         "серия", "номер документа", "гражданство", "национальность", "место работы", "должность",
         "группа здоровья", "физкультурная группа", "льготы", "категория семьи", "социальный статус",
@@ -140,6 +140,8 @@ def _spec() -> Spec:
     titles |= {k: t for k, (t, _) in _CHILD_FIELDS.items()}
     aliases = {a: k for k, (_, names) in {**PERSON_FIELDS, **_STUDENT_FIELDS}.items() for a in names}
     aliases |= {a: "fio" for a in _STUDENT_NAMES}
+    # «Ф.И.О. обучающегося» normalises to «ф и о обучающегося».
+    aliases |= {"ф и о" + a[3:]: "fio" for a in _STUDENT_NAMES if a.startswith("фио ")}
     aliases |= _parent_aliases()
     # A parents' sheet names the child's class: the class list excludes it (the child's ФИО
     # alone is the student's own name in a class teacher's list: «ФИО ребёнка»).
@@ -156,6 +158,7 @@ def _parents_spec() -> Spec:
     aliases = {a: k for k, (_, names) in {**PERSON_FIELDS, **_RELATION_FIELD, **CONTACT_FIELDS}.items()
                for a in names}
     aliases |= {a: k for k, (_, names) in _CHILD_FIELDS.items() for a in names}
+    aliases |= {"ф и о" + a[3:]: k for k, (_, names) in _CHILD_FIELDS.items() for a in names if a.startswith("фио ")}
     aliases |= {f"{a} родителя": k for k, (_, names) in PERSON_FIELDS.items() for a in names}
     known = {k: "" for k in ("номер", "номер п п", "п п")} | {
         k: "журналу не нужны" for k in ("пол", "дата рождения", "снилс", "адрес", "место работы", "должность",
@@ -700,8 +703,11 @@ def _sheet_parents(table: Table, good: list[tuple[int, StudentItem]], plan: Plan
     if sheet is None:
         return
     where = table.book.where(sheet.sheet)
-    plan.notes.append(f"Родители прочитаны с листа «{sheet.sheet.name}»: они связаны с детьми по ФИО и классу "
-                      "ребёнка.")
+    plan.notes = [n for n in plan.notes if not n.startswith("Прочитан только лист")]
+    others = [s.name for s in table.book.sheets if s is not table.sheet and s is not sheet.sheet]
+    plan.notes.append(f"Учащиеся прочитаны с листа «{table.sheet.name}», родители — с листа «{sheet.sheet.name}» "
+                      "(связаны с детьми по ФИО и классу ребёнка)"
+                      + (f"; пропущены: {', '.join(f'«{o}»' for o in others)}." if others else "."))
     plan.skipped_rows += skipped_lines(sheet)
     by_name: dict[tuple, list[StudentItem]] = {}
     for _, s in good:
