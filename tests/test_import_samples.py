@@ -384,7 +384,7 @@ def test_a_ktp_without_dates_keeps_the_planned_dates_it_had(client, data_dir, te
     preview = upload(client, teacher01, "конструктор.xlsx", sample("10-ktp-konstruktor-excel.xlsx"), confirm=False)
     text = plan_text(preview.text)
     assert "Текущий КТП из 13 тем будет заменён" in text
-    assert "В файле нет столбцов: «Дата»" in text and "(13)" in text
+    assert "В файле нет данных в столбцах: «Дата»" in text and "(13)" in text
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
     client.post(f"/journals/{J}/plan/confirm", data={"csrf_token": teacher01, "token": token})
     got = items(data_dir)

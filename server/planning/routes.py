@@ -188,9 +188,10 @@ async def plan_preview(request: Request, journal_id: FromPath[int]) -> Response:
     for r in rows:
         if r.work_type != "lesson":
             kinds[names.get(r.work_type, r.work_type)] = kinds.get(names.get(r.work_type, r.work_type), 0) + 1
-    figures = {"topics": len(rows), "hours": sum(r.hours for r in rows),
-               "dated": sum(1 for r in rows if r.planned_date), "weeks": sum(1 for r in rows if r.planned_week),
-               "works": sum(kinds.values())}
+    dated_in_file = sum(1 for _, cells in prepared.rows if cells.get("date"))
+    figures = {"topics": len(rows), "hours": sum(r.hours for r in rows), "dated": dated_in_file,
+               "kept_dates": sum(1 for r in rows if r.planned_date) - dated_in_file if "date" not in prepared.present
+               else 0, "weeks": sum(1 for r in rows if r.planned_week), "works": sum(kinds.values())}
     missing = [title for key, title in (("hours", "«Часы» — у каждой темы 1 час"),
                                         ("date", "«Дата»"), ("work_type", "«Вид работы» — все темы «урок»"))
                if key not in prepared.present]
