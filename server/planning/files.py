@@ -196,7 +196,7 @@ def prepare(table: Table, info: JournalInfo) -> Prepared:
         dates = _dates(cells.get("date", ""), year_start)
         work = _work_type(cells, line, out)
         m = re.fullmatch(r"(\d{1,4})\s*[-–—]\s*(\d{1,4})", number)
-        base = {"topic": cells.get("topic", ""), "hours": cells.get("hours", ""), "week": cells.get("week", ""),
+        base = {"topic": " ".join(cells.get("topic", "").split()), "hours": cells.get("hours", ""), "week": cells.get("week", ""),
                 "work_type": work}
         if m and 0 < int(m.group(2)) - int(m.group(1)) < 10:
             first, last = int(m.group(1)), int(m.group(2))

@@ -328,7 +328,9 @@ class _Context:
                 raise ImportFileError("Выбранного класса нет в текущем учебном году: выберите класс снова.")
             plan.class_source = f"Класс {cls['name']} выбран при загрузке: он у всех строк, где класс не указан."
             return cls
-        title_class = class_in_text(" ".join(table.title))
+        has_column = any(k in table.columns for k in ("class", "parallel"))
+        # A file with a class column says each row's class itself; else the title above the table may.
+        title_class = None if has_column else class_in_text(" ".join(table.title))
         if title_class:
             try:
                 cls = _parse_class(title_class, self.classes, self.year["name"])
@@ -338,7 +340,7 @@ class _Context:
             plan.class_source = (f"Класс {cls['name']} взят из заголовка над таблицей. Если это не так, выберите "
                                  "класс при загрузке.")
             return cls
-        if not any(k in table.columns for k in ("class", "parallel")) and not table.sections:
+        if not has_column and not table.sections:
             raise ImportFileError("В файле не указан класс: нет столбца «Класс» и класс не назван в заголовке над "
                                   "таблицей. Выберите класс для всего файла в форме загрузки и загрузите файл снова.")
         return None
