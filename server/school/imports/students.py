@@ -92,7 +92,7 @@ _CHILD_FIELDS = {
 
 # Columns people keep in class lists that the journal does not need: named in the preview.
 _KNOWN = {
-    **{k: "" for k in ("номер", "номер п п", "п п", "номер по порядку", "n", "no", "номер строки")},
+    **{k: "номер по порядку, журналу не нужен" for k in ("номер", "номер п п", "п п", "номер по порядку", "n", "no", "номер строки")},
     **{k: "журналу не нужны" for k in (
         "адрес", "домашний адрес", "адрес регистрации", "адрес проживания", "место жительства", "место регистрации", "снилс",
         "полис", "полис омс", "свидетельство о рождении", "документ", "документ удостоверяющий личность",
@@ -160,7 +160,7 @@ def _parents_spec() -> Spec:
     aliases |= {a: k for k, (_, names) in _CHILD_FIELDS.items() for a in names}
     aliases |= {"ф и о" + a[3:]: k for k, (_, names) in _CHILD_FIELDS.items() for a in names if a.startswith("фио ")}
     aliases |= {f"{a} родителя": k for k, (_, names) in PERSON_FIELDS.items() for a in names}
-    known = {k: "" for k in ("номер", "номер п п", "п п")} | {
+    known = {k: "номер по порядку, журналу не нужен" for k in ("номер", "номер п п", "п п")} | {
         k: "журналу не нужны" for k in ("пол", "дата рождения", "снилс", "адрес", "место работы", "должность",
                                         "документ", "логин", "пароль")}
     return Spec("parents", titles, aliases, (), known=known,
@@ -564,10 +564,7 @@ def _row_parents(line, row, table: Table, problems: list[str], plan: Plan) -> li
             plan.parents_in_file += len(found) + len(lost)
             plan.not_loaded += [f"Строка {line}: {what}" for what in lost]
             out += found
-    if len(out) > 1 and len({p.name_key for p in out}) < len(out):
-        # The same person twice in one row's columns is a mistake of the file … unless it is a
-        # multi-line cell repeating a column's parent: merged later (_dedupe_parents).
-        pass
+    # The same person named twice in a row (a column and the text cell) is one: _dedupe_parents.
     return out
 
 
