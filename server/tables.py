@@ -517,9 +517,10 @@ def _map_header(names: list[list[str]], spec: Spec) -> tuple[dict[str, int], lis
                 break
         if len(candidates) > 1:
             sub_total += 1
+            # Exactly (not by a name's beginning): a title row under «№» is not «№ …».
             sub_understood += bool(_lookup(spec, candidates[0]) or _lookup(spec, candidates[1])
-                                   or _known(spec, candidates[0]) is not None
-                                   or _known(spec, candidates[1]) is not None)
+                                   or normalize_header(candidates[0]) in spec.known
+                                   or normalize_header(candidates[1]) in spec.known)
         if key is None:
             if why is not None:
                 if why:

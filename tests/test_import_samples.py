@@ -413,3 +413,43 @@ def test_the_ktp_preview_can_be_cancelled_and_belongs_to_its_journal(client, dat
     r = client.post(f"/journals/{J}/plan/confirm", data={"csrf_token": teacher01, "token": token})
     assert r.status_code == 400 and "Проверенный файл не найден" in r.text
     assert items(data_dir) == []
+
+
+def test_what_does_not_arrive_is_said_and_a_parents_sheet_row_is_checked_too(school):
+    book = openpyxl.load_workbook(io.BytesIO(sample("01-setevoy-gorod-5A.xlsx")))
+    ws = book.active
+    ws["E7"] = "Белоусова Т.И. (мать), 8-922-100-20-30\nбабушка: Белоусова Нина Петровна, 8-922-100-20-31"
+    out = io.BytesIO()
+    book.save(out)
+    preview = school.preview(out.getvalue(), "5А.xlsx")
+    assert parents_line(preview.text) == "Родителей в файле: 10, будет загружено: 8."
+    lost = plan_text(preview.text.split('id="not-loaded"')[1].split("</div>")[0])
+    assert "Строка 7: «Белоусова Т.И. (мать)» — нет полного имени (только инициалы)" in lost
+    assert "«бабушка» не из списка «кем приходится»" in lost
+    # A parent whose child is not on the pupils' sheet: that row of that sheet, nothing written.
+    book = openpyxl.load_workbook(io.BytesIO(sample("04-dnevnik-ru.xlsx")))
+    book["Родители"]["H3"] = "5А"
+    out = io.BytesIO()
+    book.save(out)
+    before = people_counts(school.data)
+    r = school.upload(out.getvalue(), "дневник.xlsx", expect=400)
+    assert "лист «Родители», строка 3" in r.text and "Ребёнок «Руденко Глеб Олегович» (5А) не найден" in r.text
+    assert people_counts(school.data) == before
+
+
+def test_class_section_rows_give_the_class_of_the_rows_below(school):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Список обучающихся школы"])
+    ws.append(["№", "ФИО", "Дата рождения", "Пол"])
+    ws.append(["5 «А» класс"])
+    ws.append([1, "Орлов Максим Андреевич", "12.03.2015", "м"])
+    ws.append(["6 «А» класс"])
+    ws.append([1, "Павлова Ника Игоревна", "01.02.2014", "ж"])
+    out = io.BytesIO()
+    book.save(out)
+    preview = school.preview(out.getvalue(), "школа.xlsx")
+    assert "строка раздела — «5 «А» класс»" in preview.text
+    school.confirm(preview.text)
+    assert [s[0] for s in students_of(school.data, "5А")] == ["Орлов"]
+    assert [s[0] for s in students_of(school.data, "6А")] == ["Павлова"]

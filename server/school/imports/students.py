@@ -627,6 +627,9 @@ _RELATION_IN_TEXT = re.compile(r"\b(мать|мама|отец|папа|опек
                                r"законный представитель)\b", re.I)
 
 
+_LOST = ParentItem(0, "", "", "", "", None, None)   # a person of a text cell that is not taken
+
+
 def parse_parents_text(text: str, relation: str | None = None) -> tuple[list[ParentItem], list[str]]:
     """Parents written as text in one cell: «Иванова Мария Петровна (мать), 8-900-123-45-67» on a
     line each, or «Мать: Иванова М.П., тел. …». → (parents, what could not be read, as phrases)."""
@@ -653,7 +656,7 @@ def parse_parents_text(text: str, relation: str | None = None) -> tuple[list[Par
                 # A grandmother is not a legal representative by being one: the school decides.
                 lost.append(f"«{segment[:50]}» — «{rel_words[0].lower()}» не из списка «кем приходится» "
                             f"({', '.join(RELATIONS)}): добавьте вручную на странице учащегося")
-                current = None
+                current = _LOST
                 continue
             rest = _RELATION_IN_TEXT.sub(" ", rest)
             rest = re.sub(r"\b(тел|моб|сот|телефон|т|e-mail|email|эл\.? ?почта)\b\.?", " ", rest, flags=re.I)
@@ -661,7 +664,7 @@ def parse_parents_text(text: str, relation: str | None = None) -> tuple[list[Par
             full = [w for w in words if not w.endswith(".")]
             if len(words) >= 2 and len(full) < 2:
                 lost.append(f"«{segment[:50]}» — нет полного имени (только инициалы)")
-                current = None
+                current = _LOST
                 continue
             if len(full) >= 2:
                 parts = full[:2] + [" ".join(full[2:])]
@@ -671,6 +674,8 @@ def parse_parents_text(text: str, relation: str | None = None) -> tuple[list[Par
                     rel = _relation_by_name(parts[2]) or "законный представитель"
                 current = ParentItem(0, parts[0], parts[1], parts[2], rel, None, None, guessed=guessed)
                 parents.append(current)
+            elif current is _LOST:
+                continue   # the phone of a person not taken (said once, with that person)
             elif current is not None:
                 if seg_relation and current.guessed:
                     current.relation, current.guessed = seg_relation, False
