@@ -381,9 +381,9 @@ def test_a_file_with_bad_rows_lists_every_one_with_its_line_and_imports_nothing(
 
 
 @pytest.mark.parametrize("content, name, expected", [
-    (os.urandom(4096), "мусор.csv", "не книга Excel (.xlsx) и не текст CSV"),
+    (os.urandom(4096), "мусор.csv", "не таблица (Excel .xlsx или .xls, LibreOffice .ods, документ Word .docx) и не текст CSV"),
     (b"", "empty.csv", "Файл пуст"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old.xls", "старого формата Excel (.xls)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old.xls", "старого формата Microsoft Office не удалось прочитать"),
     (b"PK\x03\x04" + os.urandom(500), "broken.xlsx", "повреждён"),
     ("Класс Фамилия Имя\n5А Иванов Иван\n".encode("utf-8"), "spaces.csv", "разделяются точкой с запятой"),
     # KOI8-R is neither UTF-8 nor Windows-1251: it reads as Cyrillic nonsense, so no header is found.

@@ -127,8 +127,11 @@ def _planned_week(text: str, info: JournalInfo, problems: list[str]) -> int | No
 
 
 def check_rows(rows: list[tuple[int, dict[str, str]]], info: JournalInfo, work_types: list[sqlite3.Row],
-               *, place: str = "строке", unit: str = "строк") -> list[PlanRow]:
-    """Every row checked, every reason named; raises PlanRejected unless all rows are clean."""
+               *, place: str = "строке", unit: str = "строк",
+               unknown_types: dict[str, list[int]] | None = None) -> list[PlanRow]:
+    """Every row checked, every reason named; raises PlanRejected unless all rows are clean.
+    With `unknown_types` (a file's rows), a work type not known is «урок» and noted there
+    (word → its rows) instead of being an error."""
     if not rows:
         raise JournalError("В КТП нет ни одной темы.")
     if len(rows) > MAX_ITEMS:
@@ -156,6 +159,9 @@ def check_rows(rows: list[tuple[int, dict[str, str]]], info: JournalInfo, work_t
         planned_week = _planned_week(cells.get("week", ""), info, problems)
         raw_type = (cells.get("work_type") or "").strip()
         work_type = lookup.get(norm(raw_type)) if raw_type else "lesson"
+        if work_type is None and unknown_types is not None:
+            unknown_types.setdefault(raw_type[:40], []).append(line)
+            work_type = "lesson"
         if work_type is None:
             problems.append(f"Вид работы «{raw_type[:40]}» неизвестен. Можно: {names}.")
         if problems:

@@ -48,14 +48,58 @@ def _record(conn, user, before: dict, after: dict, detail: str) -> int | None:
     return conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
 
 
+# The fields of an item a whole plan may lack (a КТП without dates): kept as they were.
+_OPTIONAL = {"hours": ("hours",), "date": ("planned_date",), "week": ("planned_week",), "work_type": ("work_type",)}
+
+
 def save_plan(conn: sqlite3.Connection, user, journal_id: int, cells: list[tuple[int, dict[str, str]]], source: str,
-              place: str = "строке", unit: str = "строк") -> dict:
+              place: str = "строке", unit: str = "строк", present: set[str] | None = None,
+              unknown_types: dict | None = None) -> dict:
     """A whole plan (a file's rows, the API's items: (line, {column: text})), checked whole —
     PlanRejected lists every bad row and nothing is written. `source` names it in the history:
-    «Файл «ктп.xlsx»». → {mode, added, updated, kept, removed, detail, entry_id}."""
+    «Файл «ктп.xlsx»». `present`: the fields the file has (None: all); an item of the same
+    number keeps what the file does not say (its planned dates when the file has none).
+    `unknown_types`: a file's work types not known become «урок» (noted there).
+    → {mode, added, updated, kept, removed, detail, entry_id}."""
     info = _keeper(conn, user, journal_id)
-    rows = check_rows(cells, info, store.work_types(conn), place=place, unit=unit)
+    rows = check_rows(cells, info, store.work_types(conn), place=place, unit=unit, unknown_types=unknown_types)
+    _keep_missing(conn, info.id, rows, present)
     return _save_rows(conn, user, info, rows, source)
+
+
+def _keep_missing(conn, journal_id: int, rows: list[PlanRow], present: set[str] | None) -> int:
+    """Fill the fields the file lacks from the items of the same number; → how many items kept some."""
+    if present is None:
+        return 0
+    missing = [col for field, cols in _OPTIONAL.items() if field not in present for col in cols]
+    if not missing:
+        return 0
+    old = {r["number"]: r for r in conn.execute("SELECT * FROM plan_item WHERE journal_id = ?", (journal_id,))}
+    kept = 0
+    for r in rows:
+        before = old.get(r.number)
+        if before is None:
+            continue
+        for col in missing:
+            setattr(r, col, before[col])
+        kept += 1
+    return kept
+
+
+def preview_plan(conn: sqlite3.Connection, user, journal_id: int, cells: list[tuple[int, dict[str, str]]],
+                 present: set[str], unknown_types: dict) -> dict:
+    """What saving a file's rows would do, without writing: PlanRejected as save_plan would.
+    → {rows, mode, existing, replaced, updated, added, kept, kept_fields}."""
+    info = _keeper(conn, user, journal_id)
+    rows = check_rows(cells, info, store.work_types(conn), unknown_types=unknown_types)
+    kept_fields = _keep_missing(conn, info.id, rows, present)
+    existing = {r["number"] for r in conn.execute("SELECT number FROM plan_item WHERE journal_id = ?", (info.id,))}
+    used = store.is_used(conn, info.id)
+    numbers = {r.number for r in rows}
+    return {"rows": rows, "mode": "merged" if used else "replaced", "existing": len(existing),
+            "updated": len(numbers & existing), "added": len(numbers - existing),
+            "kept": len(existing - numbers) if used else 0, "kept_fields": kept_fields,
+            "names": {w["code"]: w["name"] for w in store.work_types(conn)}}
 
 
 def copy_plan(conn: sqlite3.Connection, user, journal_id: int, source_id: int | None) -> dict:

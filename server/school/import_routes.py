@@ -9,7 +9,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 
-from ..tables import MAX_FILE_BYTES, safe_file_name, too_large_message
+from ..tables import ACCEPT, FORMATS_TEXT, MAX_FILE_BYTES, safe_file_name, too_large_message
 from ..web.access import current_user
 from ..web.errors import error_response
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
@@ -36,17 +36,20 @@ def _data_dir(request: Request):
 
 def _page_view(conn, log_id: int | None) -> dict:
     last, last_classes = apply.log_entry(conn, log_id) if log_id is not None else (None, [])
-    return {"year": store.current_year(conn), "history": apply.history(conn), "last": last,
-            "last_classes": last_classes}
+    year = store.current_year(conn)
+    classes = conn.execute("SELECT id, parallel || letter AS name FROM class WHERE year_id = ? AND archived_at IS NULL"
+                           " ORDER BY parallel, letter", (year["id"],)).fetchall() if year else []
+    return {"year": year, "history": apply.history(conn), "last": last, "last_classes": last_classes,
+            "classes": classes}
 
 
 async def _page(request: Request, status: int = 200, error: str | None = None, plan=None,
-                kind: str | None = None, file_name: str = "") -> Response:
+                kind: str | None = None, file_name: str = "", options: dict | None = None) -> Response:
     purge_pending(_data_dir(request))
     log_id = int_or_none(request.query_params.get("log"))
     view = await request.app.state.db.read(_page_view, log_id if error is None and plan is None else None)
     return page("school/import.html", status_code=status, ok=ok_message(request), error=error, plan=plan,
-                kind=kind, file_name=file_name, **view,
+                kind=kind, file_name=file_name, **view, options=options or {}, accept=ACCEPT, formats=FORMATS_TEXT,
                 kinds=KINDS, help={k: files.column_help(k) for k in KINDS}, max_mb=MAX_FILE_BYTES // (1024 * 1024))
 
 
@@ -59,11 +62,16 @@ def _too_large(request: Request, exc: Exception) -> Response:
     return error_response(request, 413, too_large_message())
 
 
-async def _check(request: Request, kind: str, data: bytes):
+async def _check(request: Request, kind: str, data: bytes, options: dict):
     """(table, plan) of the file; raises ImportFileError for a file that cannot be read."""
     # Reading a big book takes seconds of CPU: not on the event loop that serves everyone else.
     table = await asyncio.to_thread(files.read_table, data, kind)
-    return table, await request.app.state.db.read(apply.check, table)
+    return table, await request.app.state.db.read(apply.check, table, options)
+
+
+def _options(form) -> dict:
+    class_id = int_or_none(form.get("class_id"))
+    return {"class_id": class_id} if class_id else {}
 
 
 @post("/school/import", opt=MANAGE, request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={413: _too_large})
@@ -73,18 +81,20 @@ async def import_upload(request: Request) -> Response:
     upload = form.get("file")
     if kind not in KINDS:
         return await _page(request, 400, "Выберите, что импортировать: список класса или сотрудников.")
+    options = _options(form)
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _page(request, 400, "Выберите файл CSV или XLSX.", kind=kind)
+        return await _page(request, 400, "Выберите файл: Excel, LibreOffice, Word или CSV.", kind=kind,
+                           options=options)
     file_name = safe_file_name(upload.filename)
     data = await upload.read()
     await upload.close()
     try:
-        _, plan = await _check(request, kind, data)
+        _, plan = await _check(request, kind, data, options)
     except SchoolError as e:
-        return await _page(request, 400, e.message, kind=kind, file_name=file_name)
+        return await _page(request, 400, e.message, kind=kind, file_name=file_name, options=options)
     if not plan.ok:
-        return await _page(request, 400, plan=plan, kind=kind, file_name=file_name)
-    token = stash(_data_dir(request), data, kind, file_name, _owner(request))
+        return await _page(request, 400, plan=plan, kind=kind, file_name=file_name, options=options)
+    token = stash(_data_dir(request), data, kind, file_name, _owner(request), options)
     # Post/redirect/get: refreshing the preview must not upload the file again.
     return see_other(f"/school/import/preview?token={quote(token)}")
 
@@ -98,7 +108,7 @@ async def import_preview(request: Request) -> Response:
     if pending is None:
         return await _page(request, 400, EXPIRED)
     try:
-        _, plan = await _check(request, pending.kind, pending.data)
+        _, plan = await _check(request, pending.kind, pending.data, pending.options)
     except SchoolError as e:
         drop_pending(_data_dir(request), token)
         return await _page(request, 400, e.message, kind=pending.kind, file_name=pending.file_name)
@@ -121,7 +131,7 @@ async def import_confirm(request: Request) -> Response:
     try:
         table = await asyncio.to_thread(files.read_table, pending.data, pending.kind)
         result = await request.app.state.db.write(apply.run_import, user.account_id, table, pending.file_name,
-                                                  form.get("expected"))
+                                                  form.get("expected"), pending.options)
     except apply.ImportChanged:
         return see_other(f"/school/import/preview?token={quote(token)}&changed=1")
     except apply.ImportRejected as e:

@@ -1,4 +1,5 @@
-"""Import of class lists (students with their parents) and of staff from CSV and XLSX (§3.5.1).
+"""Import of class lists (students with their parents) and of staff (§3.5.1) from the files schools
+have: CSV, Excel (.xlsx, .xls), LibreOffice (.ods), Word tables (.docx) — see server/school/README.md.
 
 No web here (the pages are server/school/import_routes.py). Three steps:
 - read (`files.read_table`): the uploaded bytes → rows of text cells under the header row,

@@ -35,13 +35,14 @@ class ImportChanged(Conflict):
                          "импортировано, ещё раз.")
 
 
-def check(conn: sqlite3.Connection, table: Table) -> Plan:
-    """Every row of `table` against the school as `conn` sees it; raises ImportFileError if no year."""
+def check(conn: sqlite3.Connection, table: Table, options: dict | None = None) -> Plan:
+    """Every row of `table` against the school as `conn` sees it; raises ImportFileError if no year.
+    `options`: what was chosen on the upload form (`class_id`: the class of rows that name none)."""
     plan = Plan(table.kind, table.source, list(table.notes), len(table.rows))
     if table.kind == STAFF:
         check_staff(conn, table, plan)
     else:
-        check_students(conn, table, plan)
+        check_students(conn, table, plan, options)
     return plan
 
 
@@ -52,14 +53,14 @@ class Result:
 
 
 def run_import(conn: sqlite3.Connection, account_id: int | None, table: Table, file_name: str,
-               expected: str | None = None) -> Result:
+               expected: str | None = None, options: dict | None = None) -> Result:
     """Check `table` again and import it; meant to run as one `db.write` transaction, the
     importer (`account_id`) being the acting account of every ledger entry.
 
     Raises ImportRejected if a row is bad now, ImportChanged if the outcome is not what
     the preview showed (`expected` is Plan.signature then); both before anything is written.
     """
-    plan = check(conn, table)
+    plan = check(conn, table, options)
     if not plan.ok:
         raise ImportRejected(plan)
     if expected is not None and expected != plan.signature:

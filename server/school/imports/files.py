@@ -38,16 +38,23 @@ def read_table(data: bytes, kind: str | Spec) -> Table:
         raise ImportFileError(e.message) from None
 
 
+_TEMPLATE_KEYS = {STUDENTS: students.TEMPLATE_KEYS, STAFF: staff.TEMPLATE_KEYS}
+
+
 def _examples(kind: str) -> list[list]:
-    return [[example.get(k, "") for k in SPECS[kind].titles] for example in _EXAMPLES[kind]]
+    return [[example.get(k, "") for k in _TEMPLATE_KEYS[kind]] for example in _EXAMPLES[kind]]
+
+
+def _titles(kind: str) -> list[str]:
+    return [SPECS[kind].titles[k] for k in _TEMPLATE_KEYS[kind]]
 
 
 def template_csv(kind: str) -> bytes:
     """Header and two example rows; UTF-8 with a BOM and `;`, which Russian Excel opens as is."""
-    return csv_template(list(SPECS[kind].titles.values()), _examples(kind))
+    return csv_template(_titles(kind), _examples(kind))
 
 
 def template_xlsx(kind: str) -> bytes:
     """The same as a book: the list on the first sheet, the column help on a second one."""
-    return xlsx_template(_SHEETS[kind], list(SPECS[kind].titles.values()), _examples(kind),
+    return xlsx_template(_SHEETS[kind], _titles(kind), _examples(kind),
                          Help(_HELP[kind], "Импортируется только первый лист, на котором есть строка заголовка."))

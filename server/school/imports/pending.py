@@ -24,6 +24,7 @@ class Pending:
     kind: str
     file_name: str
     data: bytes
+    options: dict
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -40,12 +41,13 @@ def _owner_tag(token: str, owner: str) -> str:
     return hashlib.sha256(f"{token}:{owner}".encode()).hexdigest()
 
 
-def stash(data_dir: Path, data: bytes, kind: str, file_name: str, owner: str) -> str:
-    """Keep a checked file until it is confirmed; returns the token that names it."""
+def stash(data_dir: Path, data: bytes, kind: str, file_name: str, owner: str, options: dict | None = None) -> str:
+    """Keep a checked file until it is confirmed; returns the token that names it. `options`:
+    what was chosen with it (the class for the whole file; the КТП's journal)."""
     purge_pending(data_dir)
     token = secrets.token_urlsafe(24)
     folder = _pending_dir(data_dir)
-    meta = {"kind": kind, "file_name": file_name, "owner": _owner_tag(token, owner)}
+    meta = {"kind": kind, "file_name": file_name, "owner": _owner_tag(token, owner), "options": options or {}}
     stashed_at = clock.timestamp()
     for suffix, content in ((".data", data), (".json", json.dumps(meta).encode())):
         path = folder / f"{token}{suffix}"
@@ -57,8 +59,8 @@ def stash(data_dir: Path, data: bytes, kind: str, file_name: str, owner: str) ->
     return token
 
 
-def load_pending(data_dir: Path, token: str, owner: str) -> Pending | None:
-    """The stashed file if `token` names one of this session's and it is not stale."""
+def load_pending(data_dir: Path, token: str, owner: str, kinds=KINDS) -> Pending | None:
+    """The stashed file if `token` names one of this session's, of one of `kinds`, and it is not stale."""
     purge_pending(data_dir)
     if not _TOKEN.fullmatch(token or ""):
         return None
@@ -70,9 +72,10 @@ def load_pending(data_dir: Path, token: str, owner: str) -> Pending | None:
         data = (folder / f"{token}.data").read_bytes()
     except (OSError, ValueError):
         return None
-    if meta.get("kind") not in KINDS:
+    if meta.get("kind") not in kinds:
         return None
-    return Pending(token, meta["kind"], str(meta.get("file_name", "")), data)
+    options = meta.get("options") if isinstance(meta.get("options"), dict) else {}
+    return Pending(token, meta["kind"], str(meta.get("file_name", "")), data, options)
 
 
 def drop_pending(data_dir: Path, token: str) -> None:

@@ -26,14 +26,15 @@ PERSON_FIELDS = {
     "first": ("Имя", ("имя",)),
     "middle": ("Отчество", ("отчество", "отчество при наличии")),
     # One column with the whole name instead of three (common in other systems' exports).
-    "fio": ("ФИО", ("фио", "ф и о", "фамилия имя отчество")),
+    "fio": ("ФИО", ("фио", "ф и о", "фамилия имя отчество", "фамилия имя отчество полностью", "фио полностью")),
 }
 
 CONTACT_FIELDS = {
     "phone": ("Телефон", ("телефон", "тел", "мобильный телефон", "телефон мобильный", "сотовый телефон",
-                          "номер телефона", "моб телефон")),
+                          "номер телефона", "моб телефон", "контактный телефон", "телефоны", "мобильный",
+                          "сотовый", "телефон сотовый", "тел мобильный", "тел сотовый")),
     "email": ("E-mail", ("e mail", "email", "е mail", "емейл", "эл почта", "электронная почта",
-                         "адрес электронной почты", "почта")),
+                         "адрес электронной почты", "почта", "электронный адрес")),
 }
 
 
@@ -49,6 +50,7 @@ class ParentItem:
     parent_id: int | None = None    # already in the school
     new_ref: int | None = None      # a parent this file adds (one number per person, siblings share it)
     link_new: bool = True
+    guessed: bool = False           # «кем приходится» not in the file: told by the patronymic
 
     @property
     def name_key(self) -> tuple:
@@ -72,6 +74,7 @@ class StudentItem:
     study_form: str
     student_id: int | None          # already in the school (and in this class): skipped
     parents: list[ParentItem]
+    sex_guessed: bool = False       # no sex in the file: told by the patronymic or the first name
 
     @property
     def name(self) -> str:
@@ -107,6 +110,11 @@ class Plan:
     year_id: int | None = None
     year_name: str = ""
     from_date: str = ""
+    skipped_rows: list[str] = field(default_factory=list)     # the file's furniture, row by row
+    warnings: list[str] = field(default_factory=list)         # what arrives otherwise than written
+    parents_in_file: int = 0                                  # parents the file names
+    not_loaded: list[str] = field(default_factory=list)       # parents (or other data) that do not arrive
+    class_source: str = ""                                    # where the class came from, when not a column
 
     @property
     def ok(self) -> bool:
@@ -129,6 +137,8 @@ class Plan:
             "parents_existing": len({p.parent_id for p in parents if p.parent_id is not None}),
             "links_new": sum(p.link_new for p in parents),
             "links_existing": sum(not p.link_new for p in parents),
+            "parents_in_file": self.parents_in_file,
+            "parents_loaded": len(parents),
         }
 
     @property
