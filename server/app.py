@@ -40,6 +40,7 @@ from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
+from .timetable import routes as timetable_routes
 from .web.access import access_guard
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *informing_routes.ROUTES,
             *kiosk.ROUTES,
             *appliance_routes.ROUTES,
+            *timetable_routes.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

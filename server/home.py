@@ -20,6 +20,7 @@ from .netinfo import server_urls
 from .journal import access as journal_access
 from .journal import store as journal_store
 from .school import store as school
+from .timetable import store as timetable
 from .web.access import load_user
 from .web.templating import page
 
@@ -63,6 +64,9 @@ async def home(request: Request) -> Response:
         ctx["data_dir"] = str(settings.data_dir.resolve())
     if user.has("class_teacher"):
         ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
+    if user.has("teacher"):
+        # The teacher's day starts the page (server/timetable/).
+        ctx["my_day"] = await db.read(timetable.teacher_home_day, user.person_id, clock.today().isoformat())
     if user.has("teacher") and ctx["year"]:
         ctx["my_journals"] = [j for j in await db.read(journal_access.journals_for, user, ctx["year"]["id"])
                               if j["mine"]]

@@ -169,6 +169,11 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
     # history is one range of the audit_key index (`plan_item:<journal>:<item>`).
     _t("plan_item", ("journal_id", "id"), ("number", "topic", "hours", "planned_date", "planned_week", "work_type")),
+    # The timetable of a date (§3.4.4, server/timetable/): a lesson moved or added on a date,
+    # and a staff member away from — to. Substitutions and cancellations are lesson rows.
+    _t("timetable_change", ("id",), ("journal_id", "date", "lesson_number", "from_date", "from_number", "room",
+                                     "reason")),
+    _t("staff_absence", ("id",), ("person_id", "starts_on", "ends_on", "reason")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -249,6 +249,25 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/admin/update"): {"sysadmin"},  # no file: 409 with the reason
     ("GET", "/tls"): PUBLIC,
     ("GET", "/tls/ca.crt"): PUBLIC,
+    # The timetable of dates (server/timetable/): a teacher's own week and lessons; a class's
+    # week for who may read the class; the deputy plans substitutions, moves, extra and
+    # cancelled lessons (§3.4.4), the administration looks (sample ids name nothing: 404).
+    ("GET", "/my/timetable"): {"teacher"},
+    ("GET", "/api/v1/me/lessons"): {"teacher"},
+    ("GET", "/classes/{class_id:int}/timetable"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                                       refused={"teacher", "staff"}),
+    ("GET", "/school/changes"): ADMINISTRATION,
+    ("GET", "/school/changes/lesson"): ADMINISTRATION,
+    ("GET", "/school/absences/{absence_id:int}"): ADMINISTRATION,
+    ("POST", "/school/absences"): {"deputy"},
+    ("POST", "/school/absences/{absence_id:int}"): {"deputy"},
+    ("POST", "/school/absences/{absence_id:int}/delete"): {"deputy"},
+    ("POST", "/school/changes/substitute"): {"deputy"},
+    ("POST", "/school/changes/cancel"): {"deputy"},
+    ("POST", "/school/changes/restore"): {"deputy"},
+    ("POST", "/school/changes/move"): {"deputy"},
+    ("POST", "/school/changes/extra"): {"deputy"},
+    ("POST", "/school/changes/{change_id:int}/undo"): {"deputy"},
 }
 
 
@@ -321,7 +340,7 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0}
+           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "absence_id": 1, "change_id": 1}
     ids["thread_id"] = sample_thread(data_dir, person["teacher01"], person["parent0001"], class_id)
     ids["attachment_id"] = 1
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.

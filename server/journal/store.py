@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 from ..errors import NotFound
 from ..planning import store as plan_store
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
+from ..timetable import dated
+from ..timetable.dated import CHANGES_JSON_SQL, NO_CHANGES, Changes
 from .rules import NUMERIC, JournalError, forecast, parse_day, weighted_average
 
 
 @dataclass
 class JournalInfo:
-    """A journal with what its rules need: parallel, period kind, year, timetable, holidays."""
+    """A journal with what its rules need: parallel, period kind, year, timetable (the weekly
+    one and the changes on dates), holidays."""
 
     row: sqlite3.Row
     parallel: int
@@ -30,6 +32,7 @@ class JournalInfo:
     slots: dict[int, list[int]]            # weekday → lesson numbers
     holidays: list[tuple[str, str]]
     settings: dict[str, str] = field(default_factory=dict)
+    changes: Changes = NO_CHANGES           # lessons moved or added on dates (server/timetable/)
 
     @property
     def id(self) -> int:
@@ -61,7 +64,8 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
                (SELECT json_group_array(json_array(starts_on, ends_on)) FROM holiday
                  WHERE year_id = j.year_id) AS holidays_json,
                (SELECT json_group_object(key, value) FROM setting WHERE key IN
-                  ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json
+                  ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json,
+               {CHANGES_JSON_SQL} AS changes_json
           FROM journal j {JOURNAL_JOINS}
           JOIN academic_year y ON y.id = j.year_id
           LEFT JOIN class gc ON gc.id = g.class_id
@@ -78,7 +82,7 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
     holidays = [tuple(h) for h in json.loads(row["holidays_json"])]
     settings = json.loads(row["settings_json"])
     return JournalInfo(row, row["parallel"] or 0, row["period_kind"], row["year_start"], row["year_end"], slots,
-                       holidays, settings)
+                       holidays, settings, Changes.from_json(row["changes_json"]))
 
 
 def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -86,23 +90,14 @@ def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
 
 
 def lesson_columns(info: JournalInfo, start: str, end: str, lessons: list[sqlite3.Row]) -> list[tuple[str, int]]:
-    """(date, lesson number) of every lesson from the timetable in [start, end], holidays left
-    out, plus any recorded lesson that the timetable does not have (moved, extra)."""
-    cols = set()
-    day = date.fromisoformat(max(start, info.year_start))
-    last = date.fromisoformat(min(end, info.year_end))
-    while day <= last:
-        iso = day.isoformat()
-        for n in info.slots.get(day.isoweekday(), ()):
-            if not info.is_holiday(iso):
-                cols.add((iso, n))
-        day += timedelta(days=1)
-    cols.update((l_["date"], l_["lesson_number"]) for l_ in lessons)
-    return sorted(cols)
+    """(date, lesson number) of every lesson in [start, end]: the timetable of each date
+    (server/timetable/dated.py — the weekly timetable, holidays left out, lessons moved or
+    added on dates), plus any recorded lesson that it does not have."""
+    return dated.lesson_keys(info, start, end, lessons)
 
 
 def is_scheduled(info: JournalInfo, day: str, number: int) -> bool:
-    return number in info.slots.get(date.fromisoformat(day).isoweekday(), ())
+    return dated.is_scheduled(info, day, number)
 
 
 STUDENTS_SQL = """
