@@ -14,6 +14,7 @@ from . import __version__, clock, health
 from .accounts import store as accounts
 from .accounts.store import User
 from .db import latest_version
+from .diary import due as diary_due
 from .diary import store as diary_store
 from .messages import store as messages
 from .netinfo import server_urls
@@ -33,8 +34,10 @@ def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today
         ctx["failed_logins"] = accounts.failed_logins(conn, timedelta(days=1))
     if user.has("parent"):
         ctx["recent"] = {child_id: diary_store.recent(conn, child_id, today) for child_id in child_ids}
+        ctx["due"] = {child_id: diary_due.next_school_day(conn, child_id, today) for child_id in child_ids}
     if user.has("student"):
         ctx["my_recent"] = diary_store.recent(conn, user.person_id, today)
+        ctx["my_due"] = diary_due.next_school_day(conn, user.person_id, today)
     return ctx
 
 

@@ -132,7 +132,8 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
                            "substitute_id", "status_reason")),
     _t("grade", ("lesson_id", "student_id", "position"), ("value", "work_type")),
     _t("attendance", ("lesson_id", "student_id"), ("mark",)),
-    _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size")),
+    _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size", "due_date"),
+       added=(("due_date", None),)),  # the due date came later: older entries read as «the next lesson»
     _t("period_grade", ("journal_id", "period_id", "student_id"), ("value",)),
     # The school (server/school/): its details, years, periods (their dates; closing one is
     # the "period" entity below), holidays, classes, subjects, groups and their members, the

@@ -81,6 +81,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/students/{student_id:int}/diary"): FAMILY,
     ("GET", "/api/v1/students/{student_id:int}/grades"): FAMILY,
     ("GET", "/api/v1/students/{student_id:int}/attendance"): FAMILY,
+    ("GET", "/api/v1/students/{student_id:int}/homework"): FAMILY,  # by the day it is due
     ("GET", "/classes/{class_id:int}/paper-diaries"): ADMINISTRATION | {"class_teacher"},
     # КТП (§3.2.1): read as the grid; changed by the journal's teacher and the deputy.
     ("GET", "/journals/{journal_id:int}/plan"): Rows(JOURNAL_READERS, refused={"teacher"}),

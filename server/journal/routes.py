@@ -281,7 +281,8 @@ async def homework_save(request: Request, journal_id: FromPath[int], day: FromPa
         stored = files.store_homework_file(data_dir, upload.filename, content)
     try:
         saved = await db.write(writes.set_homework, user, journal_id, day, number, text, minutes, stored,
-                               str(form.get("remove_file", "")) == "1", str(form.get("reason", "")))
+                               str(form.get("remove_file", "")) == "1", str(form.get("reason", "")),
+                               str(form.get("due_date", "")).strip() or None)
     except Exception as e:
         files.discard(data_dir, stored)  # refused: the uploaded file is not kept
         if not isinstance(e, JournalError):

@@ -157,7 +157,7 @@ def grid(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> di
     """Everything the journal page shows for one period: six queries."""
     start, end = period["starts_on"], period["ends_on"]
     lessons = conn.execute(
-        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.due_date AS hw_due,"
         " wt.name AS work_type_name, wt.is_control"
         " FROM lesson l JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
         " WHERE l.journal_id = ? AND l.date BETWEEN ? AND ?", (info.id, start, end)).fetchall()
@@ -291,6 +291,7 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
     day = parse_day(day)
     lesson = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.file_size AS hw_size,"
+        " h.due_date AS hw_due,"
         " (SELECT p.last_name || ' ' || p.first_name || ' ' || p.middle_name FROM person p"
         "   WHERE p.id = l.substitute_id) AS substitute_name"
         " FROM lesson l LEFT JOIN homework h ON h.lesson_id = l.id"
@@ -304,7 +305,12 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
         " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
         " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND a.disabled_at IS NULL AND p.id <> ?"
         " ORDER BY p.last_name, p.first_name", (info.row["teacher_id"],)).fetchall()
+    cancelled = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = ? AND status = 'cancelled'"
+                             " AND date > ?", (info.id, day)).fetchall()
+    # Homework is due at the next lesson that takes place unless the teacher picks a day.
+    next_lesson = dated.next_lesson(info, day, [tuple(r) for r in cancelled])
     return {"day": day, "lesson": lesson, "closed": closed_period(conn, info, day), "suggestion": suggestion,
+            "next_lesson": next_lesson,
             "plan": plan_store.items(conn, info.id), "work_types": work_types(conn), "teachers": teachers,
             "missing": control_missing(conn, info, lesson) if lesson else []}
 

@@ -105,6 +105,15 @@ def is_scheduled(journal: Timetabled, day: str, number: int) -> bool:
     return number in journal.slots.get(weekday, ()) and (day, number) not in journal.changes.away
 
 
+def next_lesson(journal: Timetabled, day: str, cancelled: Iterable[Key] = (), within_days: int = 60) -> Key | None:
+    """The journal's first lesson after `day` that takes place (`cancelled` left out): when
+    homework set on `day` is due, unless the teacher chose another date."""
+    start = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    end = (date.fromisoformat(day) + timedelta(days=within_days)).isoformat()
+    skip = set(cancelled)
+    return next((k for k in lesson_keys(journal, start, end, ()) if k not in skip), None)
+
+
 def moved_away(journal: Timetabled, start: str, end: str) -> list[tuple[Key, Mapping[str, Any]]]:
     """The lessons moved away from a date in [start, end]: ((date, number), change) — the diary
     and the teacher's day say where each went."""
