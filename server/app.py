@@ -15,7 +15,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, clock, diary, home, kiosk
+from . import __version__, clock, diary, home, kiosk, profile
 from .accounts import credentials as credentials_routes
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
@@ -34,6 +34,7 @@ from .messages import api as messages_api
 from .planning import api as plan_api
 from .planning import routes as plan_routes
 from .messages import informing as informing_routes
+from .messages import request_routes as message_request_routes
 from .messages import routes as messages_routes
 from .school import api as school_api
 from .school import import_routes
@@ -114,6 +115,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *kiosk.ROUTES,
             *appliance_routes.ROUTES,
             *timetable_routes.ROUTES,
+            *message_request_routes.ROUTES,
+            *profile.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

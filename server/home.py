@@ -16,6 +16,7 @@ from .accounts.store import User
 from .db import latest_version
 from .diary import due as diary_due
 from .diary import store as diary_store
+from .messages import requests as message_requests
 from .messages import store as messages
 from .netinfo import server_urls
 from .journal import access as journal_access
@@ -35,6 +36,8 @@ def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today
     if user.has("parent"):
         ctx["recent"] = {child_id: diary_store.recent(conn, child_id, today) for child_id in child_ids}
         ctx["due"] = {child_id: diary_due.next_school_day(conn, child_id, today) for child_id in child_ids}
+    if user.has("director", "deputy", "sysadmin", "teacher", "staff"):
+        ctx["open_requests"] = message_requests.open_requests(conn, user.person_id)
     if user.has("student"):
         ctx["my_recent"] = diary_store.recent(conn, user.person_id, today)
         ctx["my_due"] = diary_due.next_school_day(conn, user.person_id, today)

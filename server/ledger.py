@@ -163,9 +163,10 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
     _t("guardian", ("parent_id", "student_id"), ("relation", "consent_at", "consent_document", "diary_form")),
     # The grading settings and work types (§3.2.3, server/journal/grading.py): a weight changes
-    # every average at once. Only the grading keys of `setting` — never the login-key secret.
+    # every average at once; who of the administration receives families' messages (§4.1.6,
+    # server/messages/requests.py). Only these keys of `setting` — never the login-key secret.
     _t("setting", ("key",), scalar="value",
-       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')"),
+       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold', 'family_admin_recipients')"),
     _t("work_type", ("code",), ("name", "weight", "is_control"), bools=("is_control",)),
     # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
     # history is one range of the audit_key index (`plan_item:<journal>:<item>`).

@@ -269,6 +269,15 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/changes/move"): {"deputy"},
     ("POST", "/school/changes/extra"): {"deputy"},
     ("POST", "/school/changes/{change_id:int}/undo"): {"deputy"},
+    # The family's side (§4.1.1, §4.1.5, §4.1.6): a family's own profile and its request to
+    # correct personal data; the recipient marks a request done (the sample thread is not one:
+    # its members get 400, others the row rule); the administration chooses who of it
+    # receives families' messages.
+    ("GET", "/profile"): FAMILY,
+    ("POST", "/profile/data-correction"): FAMILY,  # no child named: 404
+    ("POST", "/messages/{thread_id:int}/done"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
+    ("GET", "/school/family-messages"): ADMINISTRATION,
+    ("POST", "/school/family-messages"): {"director", "deputy"},  # nothing chosen: 400
 }
 
 

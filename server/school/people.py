@@ -216,25 +216,34 @@ def parents_of(conn: sqlite3.Connection, student_id: int) -> list[sqlite3.Row]:
 
 
 def record_consent(conn: sqlite3.Connection, actor: int | None, parent_id: int, student_id: int, consent: bool,
-                   diary_form: str, document: str | None = None) -> None:
+                   diary_form: str, document: str | None = None, withdrawal: str | None = None) -> None:
     """§4.1.1: the parent's consent to processing the child's data and the chosen diary form.
 
     Who recorded it and when is the ledger's entry; `document` is what it was recorded on
-    (number and date as typed; None keeps the one recorded before). Withdrawing the consent
-    clears the document too: the ledger keeps both."""
+    (number and date as typed; None keeps the one recorded before). A recorded consent is
+    withdrawn on the parent's written request: `withdrawal` (else `document`) names it and goes
+    into the ledger entry's reason; the consent's document is cleared (the ledger keeps both)
+    and the parent's access to the child ends at once."""
     if diary_form not in ("electronic", "paper"):
         raise SchoolError("Форма дневника: электронный или бумажный.")
     row = _one(conn, "SELECT consent_at, consent_document FROM guardian WHERE parent_id = ? AND student_id = ?",
                (parent_id, student_id))
     if row is None:
         raise SchoolError("Этот человек не записан родителем учащегося.")
+    reason = ""
     if consent:
         consent_at = row["consent_at"] or now_text()
         document = row["consent_document"] if document is None else (" ".join(document.split())[:200] or None)
     else:
+        if row["consent_at"]:
+            request = " ".join((withdrawal or document or "").split())[:200]
+            if not request:
+                raise SchoolError("Согласие отзывается по письменному заявлению родителя: укажите его номер и дату "
+                                  "(например, «заявление № 5 от 20.05.2027»).")
+            reason = f"отзыв согласия по заявлению: {request}"
         consent_at = document = None
     ledger.update(conn, actor, "guardian", (parent_id, student_id),
-                  {"consent_at": consent_at, "consent_document": document, "diary_form": diary_form})
+                  {"consent_at": consent_at, "consent_document": document, "diary_form": diary_form}, reason)
     if not consent:
         # Without consent the parent may not see this child; if no child is left, no session either.
         left = _one(conn, "SELECT 1 FROM guardian WHERE parent_id = ? AND consent_at IS NOT NULL", (parent_id,))
