@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 
 from . import __version__, clock, diary, home, kiosk, profile
 from .accounts import credentials as credentials_routes
+from .accounts import kiosk_pins
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
 from .admin import backups as backup_routes
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *timetable_routes.ROUTES,
             *message_request_routes.ROUTES,
             *profile.ROUTES,
+            *kiosk_pins.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

@@ -52,10 +52,10 @@ async def home(request: Request) -> Response:
         if await db.read(accounts.account_count) == 0:
             return Redirect("/setup", status_code=303)
         return Redirect("/login", status_code=303)
-    if user.must_change_password:
-        return Redirect("/password", status_code=303)
     if user.kiosk:
         return Redirect("/kiosk", status_code=303)
+    if user.must_change_password:
+        return Redirect("/password", status_code=303)
     ctx: dict = {"school": await db.read(school.school), "year": await db.read(school.current_year)}
     if user.has("director", "deputy", "sysadmin"):
         ctx["counts"] = await db.read(school.school_counts)

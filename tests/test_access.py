@@ -215,6 +215,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/api/v1/credentials"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/classes/{class_id:int}/kiosk-pins"): {"deputy", "sysadmin", "class_teacher"},  # kiosk PIN slips
     # Messages (§1.4.8, §3.3.3): everyone writes, to the people server/messages/audience.py
     # allows (tests/test_messages.py). The sample thread is teacher01's to 5А's parents, which
     # parent0001 received: other people are refused by the row rule.
