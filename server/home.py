@@ -21,6 +21,7 @@ from .messages import store as messages
 from .netinfo import server_urls
 from .journal import access as journal_access
 from .journal import store as journal_store
+from .school import start as school_start
 from .school import store as school
 from .timetable import store as timetable
 from .web.access import load_user
@@ -62,6 +63,12 @@ async def home(request: Request) -> Response:
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
         ctx["health_problems"] = await anyio.to_thread.run_sync(health.problems, request.app.state.settings)
+    if user.has("sysadmin", "deputy"):
+        # A new school's first days: what to do next, while the set-up is not finished (server/school/start.py;
+        # consents and families' credentials go on all year: they stay on /school/start).
+        steps = await db.read(school_start.checklist)
+        if not all(s.done for s in steps[:school_start.SET_UP_STEPS]):
+            ctx["first_steps"] = steps
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)

@@ -141,6 +141,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/students/{student_id:int}/move"): {"deputy", "sysadmin"},
     ("POST", "/students/{student_id:int}/leave"): {"deputy", "sysadmin"},
     ("GET", "/school"): ADMINISTRATION,
+    ("GET", "/school/start"): ADMINISTRATION,  # «С чего начать»: the new school's checklist
     ("POST", "/school"): MANAGERS,
     ("POST", "/school/years"): MANAGERS,
     ("GET", "/school/years/{year_id:int}"): ADMINISTRATION,
@@ -167,9 +168,14 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/timetable/{slot_id:int}/delete"): MANAGERS,
     ("GET", "/school/staff"): ADMINISTRATION,
     ("POST", "/school/staff"): MANAGERS,
-    # §3.4.2 and §3.1.1: roles are granted by the deputy and the director.
-    ("GET", "/school/staff/{person_id:int}"): {"deputy", "director"},
-    ("POST", "/school/staff/{person_id:int}/roles"): {"deputy", "director"},
+    # §3.4.2 and §3.1.1: roles are granted by the deputy and the director — and by the sysadmin,
+    # who manages staff in the browser (issue 16); administration roles stay the director's.
+    ("GET", "/school/staff/{person_id:int}"): {"deputy", "director", "sysadmin"},
+    ("POST", "/school/staff/{person_id:int}/roles"): {"deputy", "director", "sysadmin"},
+    # A staff member who left is disabled (and brought back); every account listed.
+    ("POST", "/school/staff/{person_id:int}/leave"): MANAGERS,  # no reason given: 400
+    ("POST", "/school/staff/{person_id:int}/return"): MANAGERS,  # not disabled: 400
+    ("GET", "/school/accounts"): {"deputy", "sysadmin"},
     ("GET", "/school/access"): ADMINISTRATION,
     ("POST", "/school/access"): {"deputy"},
     ("POST", "/school/access/revoke"): {"deputy"},

@@ -59,6 +59,8 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
                         (SELECT min(c2.period_kind) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                            JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id), 'quarter') AS period_kind,
                coalesce(c.id, gc.id) AS home_class_id,
+               EXISTS (SELECT 1 FROM account ta WHERE ta.person_id = j.teacher_id
+                        AND ta.disabled_at IS NOT NULL) AS teacher_left,
                (SELECT json_group_array(json_array(weekday, lesson_number)) FROM timetable_slot
                  WHERE journal_id = j.id) AS slots_json,
                (SELECT json_group_array(json_array(starts_on, ends_on)) FROM holiday

@@ -321,6 +321,43 @@ def set_staff_roles(conn: sqlite3.Connection, actor: int, person_id: int, roles:
     accounts.change_roles(conn, actor, acc["id"], roles, allowed)
 
 
+def staff_leaves(conn: sqlite3.Connection, actor: int, person_id: int, reason: str) -> None:
+    """A staff member who left: their account is disabled and their person archived (both ledger
+    entries, the reason with them), their sessions end. Their journals stay where they are —
+    read-only (journal/access.py) until the teaching load is handed to another teacher."""
+    reason = " ".join(reason.split())[:200]
+    if not reason:
+        raise SchoolError("Укажите основание (например, «уволилась, приказ № 45 от 20.05.2027»).")
+    acc = _one(conn, "SELECT a.id, a.disabled_at FROM account a WHERE a.person_id = ? AND EXISTS"
+                     " (SELECT 1 FROM account_role r WHERE r.account_id = a.id"
+                     "   AND r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff'))", (person_id,))
+    if acc is None:
+        raise SchoolError("Такого сотрудника нет.")
+    if acc["id"] == actor:
+        raise SchoolError("Нельзя отключить собственную учётную запись.")
+    if acc["disabled_at"]:
+        raise SchoolError("Учётная запись уже отключена.")
+    admin = _one(conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role IN ('director', 'deputy', 'sysadmin')",
+                 (acc["id"],))
+    if admin and not _one(conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role = 'director'", (actor,)):
+        raise SchoolError("Члена администрации школы отключает директор (п. 3.1.1 Регламента).")
+    now = now_text()
+    ledger.update(conn, actor, "account", acc["id"], {"disabled_at": now}, reason)
+    ledger.update(conn, actor, "person", person_id, {"archived_at": now}, reason)
+    conn.execute("DELETE FROM session WHERE account_id = ?", (acc["id"],))
+
+
+def staff_returns(conn: sqlite3.Connection, actor: int, person_id: int) -> None:
+    """A staff member who left comes back: the account and the person are active again."""
+    acc = _one(conn, "SELECT id, disabled_at FROM account WHERE person_id = ?", (person_id,))
+    if acc is None or not acc["disabled_at"]:
+        raise SchoolError("Учётная запись не отключена.")
+    if _one(conn, "SELECT 1 FROM student WHERE person_id = ?", (person_id,)):
+        raise SchoolError("Это учащийся: его возвращают переводом в класс на странице учащегося.")
+    ledger.update(conn, actor, "account", acc["id"], {"disabled_at": None}, "возвращение на работу")
+    ledger.update(conn, actor, "person", person_id, {"archived_at": None}, "возвращение на работу")
+
+
 def class_access_list(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return _all(conn, """
         SELECT ca.person_id, ca.class_id, ca.granted_at, p.last_name, p.first_name, p.middle_name, p.position,
