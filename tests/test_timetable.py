@@ -387,3 +387,10 @@ def test_a_link_to_a_lesson_opens_the_grid_of_that_lessons_period(day_client):
     current = re.search(r'<a href="/journals/1\?period=\d+" aria-current="page">([^<]*)</a>', grid).group(1)
     assert current.startswith("3 четв")
     assert 'data-lesson="2027-03-15/1"' in grid
+
+
+def test_after_the_last_quarter_the_timetable_of_a_date_has_no_lessons(day_client):
+    c = day_client
+    as_(c, "teacher01")
+    assert c.get("/api/v1/me/lessons?date=2027-06-01").json()["lessons"] == []  # a Tuesday in the summer
+    assert c.get("/api/v1/me/lessons?date=2027-05-25").json()["lessons"]       # the last week of the 4th quarter

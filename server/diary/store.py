@@ -94,7 +94,7 @@ class StudentJournal:
 
 
 def student_journals(conn: sqlite3.Connection, student_id: int, start: str, end: str) -> list[StudentJournal]:
-    """The student's journals in [start, end], in four queries for any number of journals."""
+    """The student's journals in [start, end], in five queries for any number of journals."""
     rows = conn.execute(_SPANS_SQL, {"s": student_id, "start": start, "end": end}).fetchall()
     by_id: dict[int, StudentJournal] = {}
     for r in rows:
@@ -116,8 +116,13 @@ def student_journals(conn: sqlite3.Connection, student_id: int, start: str, end:
     for h in conn.execute(f"SELECT year_id, starts_on, ends_on FROM holiday WHERE year_id IN ({_marks(years)})",
                           years):
         holidays[h["year_id"]].append((h["starts_on"], h["ends_on"]))
+    terms: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for t in conn.execute(f"SELECT year_id, starts_on, ends_on FROM study_period WHERE kind <> 'year'"
+                          f" AND year_id IN ({_marks(years)})", years):
+        terms[t["year_id"]].append((t["starts_on"], t["ends_on"]))
     for sj in by_id.values():
         sj.info.holidays.extend(holidays[sj.row["year_id"]])
+        sj.info.terms = terms[sj.row["year_id"]]
     changes: dict[int, list[dict]] = defaultdict(list)
     for c in conn.execute(f"SELECT * FROM timetable_change WHERE journal_id IN ({_marks(ids)})", ids):
         changes[c["journal_id"]].append(dict(c))

@@ -33,6 +33,7 @@ class JournalInfo:
     holidays: list[tuple[str, str]]
     settings: dict[str, str] = field(default_factory=dict)
     changes: Changes = NO_CHANGES           # lessons moved or added on dates (server/timetable/)
+    terms: list = field(default_factory=list)  # the year's quarters and halves: the days with lessons
 
     @property
     def id(self) -> int:
@@ -67,7 +68,9 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
                  WHERE year_id = j.year_id) AS holidays_json,
                (SELECT json_group_object(key, value) FROM setting WHERE key IN
                   ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json,
-               {CHANGES_JSON_SQL} AS changes_json
+               {CHANGES_JSON_SQL} AS changes_json,
+               (SELECT json_group_array(json_array(starts_on, ends_on)) FROM study_period
+                 WHERE year_id = j.year_id AND kind <> 'year') AS terms_json
           FROM journal j {JOURNAL_JOINS}
           JOIN academic_year y ON y.id = j.year_id
           LEFT JOIN class gc ON gc.id = g.class_id
@@ -84,7 +87,8 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
     holidays = [tuple(h) for h in json.loads(row["holidays_json"])]
     settings = json.loads(row["settings_json"])
     return JournalInfo(row, row["parallel"] or 0, row["period_kind"], row["year_start"], row["year_end"], slots,
-                       holidays, settings, Changes.from_json(row["changes_json"]))
+                       holidays, settings, Changes.from_json(row["changes_json"]),
+                       [tuple(t) for t in json.loads(row["terms_json"])])
 
 
 def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:

@@ -4,8 +4,10 @@
 the journal's grid columns, the diary's week, the teacher's day and `GET /api/v1/me/lessons`
 all call it. A lesson is there when
 
-- the weekly timetable has it on that weekday (`timetable_slot`), the day is not a holiday
-  and the lesson was not moved away from it (`timetable_change.from_date/from_number`);
+- the weekly timetable has it on that weekday (`timetable_slot`), the day is in one of the
+  year's study periods (quarters or halves: `terms`; lessons stop in May though the year runs
+  to 31 August), it is not a holiday and the lesson was not moved away from it
+  (`timetable_change.from_date/from_number`);
 - or a change put it there: moved in from another day or lesson number, or an extra lesson
   (`timetable_change.date/lesson_number`);
 - or something was recorded for it (a `lesson` row): what was written stays in sight even
@@ -71,6 +73,7 @@ class Timetabled(Protocol):
     year_start: str
     year_end: str
     changes: Changes
+    terms: list[tuple[str, str]]   # the year's study periods (none yet: every day of the year)
 
     def is_holiday(self, day: str) -> str | None: ...
 
@@ -85,10 +88,11 @@ def lesson_keys(journal: Timetabled, start: str, end: str, recorded: Iterable[Ma
     day = date.fromisoformat(first)
     stop = date.fromisoformat(last) if first <= last else day - timedelta(days=1)
     away = journal.changes.away
+    terms = journal.terms
     while day <= stop:
         iso = day.isoformat()
         numbers = journal.slots.get(day.isoweekday(), ())
-        if numbers and not journal.is_holiday(iso):
+        if numbers and not journal.is_holiday(iso) and (not terms or any(a <= iso <= b for a, b in terms)):
             keys.update((iso, n) for n in numbers if (iso, n) not in away)
         day += timedelta(days=1)
     keys.update(k for k in journal.changes.placed if start <= k[0] <= end)

@@ -50,6 +50,7 @@ class TimetabledJournal:
     rooms: dict[tuple[int, int], str] = field(default_factory=dict)
     holidays: list[tuple[str, str]] = field(default_factory=list)
     changes: Changes = dated.NO_CHANGES
+    terms: list[tuple[str, str]] = field(default_factory=list)
 
     def is_holiday(self, day: str) -> str | None:
         return next((f"{a}–{b}" for a, b in self.holidays if a <= day <= b), None)
@@ -149,7 +150,7 @@ def _ids(rows) -> str:
 def dated_lessons(conn: sqlite3.Connection, start: str, end: str, where: str = "1",
                   params: Mapping[str, Any] | None = None) -> Dated:
     """Every lesson in [start, end] of the journals matching `where` (SQL over `journal j`
-    with JOURNAL_JOINS' s, c, g, t), with what was recorded for each: six queries whatever the
+    with JOURNAL_JOINS' s, c, g, t), with what was recorded for each: seven queries whatever the
     number of journals and days."""
     params = {"start": start, "end": end, **(params or {})}
     journals = conn.execute(
@@ -176,6 +177,10 @@ def dated_lessons(conn: sqlite3.Connection, start: str, end: str, where: str = "
         holidays[h["year_id"]].append((h["starts_on"], h["ends_on"]))
     bells = {(b["year_id"], b["number"]): f"{b['starts_at']}–{b['ends_at']}" for b in conn.execute(
         "SELECT * FROM bell WHERE year_id IN (SELECT value FROM json_each(:y))", {"y": years})}
+    terms: dict[int, list] = defaultdict(list)
+    for t in conn.execute("SELECT year_id, starts_on, ends_on FROM study_period WHERE kind <> 'year'"
+                          " AND year_id IN (SELECT value FROM json_each(:y))", {"y": years}):
+        terms[t["year_id"]].append((t["starts_on"], t["ends_on"]))
     changes: dict[int, list[dict]] = defaultdict(list)
     for c in conn.execute(f"SELECT * FROM timetable_change WHERE journal_id {in_ids}"
                           " AND (date BETWEEN :start AND :end OR from_date BETWEEN :start AND :end)",
@@ -183,6 +188,7 @@ def dated_lessons(conn: sqlite3.Connection, start: str, end: str, where: str = "
         changes[c["journal_id"]].append(dict(c))
     for tj in by_id.values():
         tj.holidays = holidays[tj.row["year_id"]]
+        tj.terms = terms[tj.row["year_id"]]
         tj.changes = Changes.of(changes[tj.id])
     recorded: dict[int, list[sqlite3.Row]] = defaultdict(list)
     for l_ in conn.execute(
