@@ -15,8 +15,9 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, clock, diary, home, kiosk
+from . import __version__, clock, diary, home, kiosk, profile
 from .accounts import credentials as credentials_routes
+from .accounts import kiosk_pins
 from .accounts import routes as accounts_routes
 from .accounts.store import purge_sessions
 from .admin import backups as backup_routes
@@ -34,6 +35,7 @@ from .messages import api as messages_api
 from .planning import api as plan_api
 from .planning import routes as plan_routes
 from .messages import informing as informing_routes
+from .messages import request_routes as message_request_routes
 from .messages import routes as messages_routes
 from .reports import api as reports_api
 from .reports import routes as reports_routes
@@ -43,7 +45,7 @@ from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
 from .school.store import school as load_school
 from sync import routes as sync_routes
-
+from .timetable import routes as timetable_routes
 from .web.access import access_guard
 from .years import api as years_api
 from .years import routes as years_routes
@@ -133,6 +135,10 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *reports_api.ROUTES,
             *years_routes.ROUTES,
             *years_api.ROUTES,
+            *timetable_routes.ROUTES,
+            *message_request_routes.ROUTES,
+            *profile.ROUTES,
+            *kiosk_pins.ROUTES,
         ],
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).

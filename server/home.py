@@ -14,13 +14,17 @@ from . import __version__, clock, health
 from .accounts import store as accounts
 from .accounts.store import User
 from .db import latest_version
+from .diary import due as diary_due
 from .diary import store as diary_store
+from .messages import requests as message_requests
 from .messages import store as messages
 from .netinfo import server_urls
 from .reports import remarks as report_remarks
 from .journal import access as journal_access
 from .journal import store as journal_store
+from .school import start as school_start
 from .school import store as school
+from .timetable import store as timetable
 from .web.access import load_user
 from .web.templating import page
 
@@ -33,8 +37,12 @@ def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today
         ctx["failed_logins"] = accounts.failed_logins(conn, timedelta(days=1))
     if user.has("parent"):
         ctx["recent"] = {child_id: diary_store.recent(conn, child_id, today) for child_id in child_ids}
+        ctx["due"] = {child_id: diary_due.next_school_day(conn, child_id, today) for child_id in child_ids}
+    if user.has("director", "deputy", "sysadmin", "teacher", "staff"):
+        ctx["open_requests"] = message_requests.open_requests(conn, user.person_id)
     if user.has("student"):
         ctx["my_recent"] = diary_store.recent(conn, user.person_id, today)
+        ctx["my_due"] = diary_due.next_school_day(conn, user.person_id, today)
     return ctx
 
 
@@ -46,16 +54,22 @@ async def home(request: Request) -> Response:
         if await db.read(accounts.account_count) == 0:
             return Redirect("/setup", status_code=303)
         return Redirect("/login", status_code=303)
-    if user.must_change_password:
-        return Redirect("/password", status_code=303)
     if user.kiosk:
         return Redirect("/kiosk", status_code=303)
+    if user.must_change_password:
+        return Redirect("/password", status_code=303)
     ctx: dict = {"school": await db.read(school.school), "year": await db.read(school.current_year)}
     if user.has("director", "deputy", "sysadmin"):
         ctx["counts"] = await db.read(school.school_counts)
         # A failed nightly backup must reach the people responsible for it (§3.4.6).
         ctx["backup_problems"] = await anyio.to_thread.run_sync(backup_problems, request.app.state.settings)
         ctx["health_problems"] = await anyio.to_thread.run_sync(health.problems, request.app.state.settings)
+    if user.has("sysadmin", "deputy"):
+        # A new school's first days: what to do next, while the set-up is not finished (server/school/start.py;
+        # consents and families' credentials go on all year: they stay on /school/start).
+        steps = await db.read(school_start.checklist)
+        if not all(s.done for s in steps[:school_start.SET_UP_STEPS]):
+            ctx["first_steps"] = steps
     if user.has("sysadmin"):
         settings = request.app.state.settings
         ctx["urls"] = server_urls(settings)
@@ -64,6 +78,9 @@ async def home(request: Request) -> Response:
         ctx["data_dir"] = str(settings.data_dir.resolve())
     if user.has("class_teacher"):
         ctx["my_classes"] = await db.read(school.classes_of_class_teacher, user.person_id)
+    if user.has("teacher"):
+        # The teacher's day starts the page (server/timetable/).
+        ctx["my_day"] = await db.read(timetable.teacher_home_day, user.person_id, clock.today().isoformat())
     if user.has("teacher") and ctx["year"]:
         ctx["my_journals"] = [j for j in await db.read(journal_access.journals_for, user, ctx["year"]["id"])
                               if j["mine"]]

@@ -3,7 +3,9 @@ login and password from their slip and reads the diary (§1.4.6, §4).
 
 - Only parents and students log in here (authenticate(kiosk=True) refuses staff), and not
   with a one-time password: it must first be changed at home or on a school PC, since
-  choosing a password on a screen in the hall is not private.
+  choosing a password on a screen in the hall is not private. A family with no device at
+  home logs in with a kiosk PIN from a slip instead (server/accounts/kiosk_pins.py): it opens
+  only kiosk sessions and never needs changing.
 - The session is marked kiosk=1: the guard lets it reach only routes marked kiosk=True
   (the diary, reading messages, this page and the logout), and it ends after
   kiosk_idle_seconds without a request (server/web/access.py); static/kiosk.js logs out
@@ -32,7 +34,8 @@ from .web.templating import page
 
 ONE_TIME_PASSWORD = ("Пароль с листка — временный. Сначала смените его дома или на школьном компьютере "
                      "(войдите на странице входа, и журнал сам предложит придумать свой пароль), "
-                     "а потом входите здесь со своим паролем.")
+                     "а потом входите здесь со своим паролем. Нет телефона и компьютера дома — попросите "
+                     "у классного руководителя листок с ПИН-кодом для киоска.")
 ENDED = {"idle": "Сеанс завершён: долго не было действий. Ваши данные с экрана убраны.",
          "1": "Вы вышли. Ваши данные с экрана убраны."}
 

@@ -132,7 +132,8 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
                            "substitute_id", "status_reason")),
     _t("grade", ("lesson_id", "student_id", "position"), ("value", "work_type")),
     _t("attendance", ("lesson_id", "student_id"), ("mark",)),
-    _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size")),
+    _t("homework", ("lesson_id",), ("text", "minutes", "file_name", "file_size", "due_date"),
+       added=(("due_date", None),)),  # the due date came later: older entries read as «the next lesson»
     _t("period_grade", ("journal_id", "period_id", "student_id"), ("value",)),
     # The school (server/school/): its details, years, periods (their dates; closing one is
     # the "period" entity below), holidays, classes, subjects, groups and their members, the
@@ -163,9 +164,10 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("enrollment", ("id",), ("student_id", "class_id", "from_date", "to_date")),
     _t("guardian", ("parent_id", "student_id"), ("relation", "consent_at", "consent_document", "diary_form")),
     # The grading settings and work types (§3.2.3, server/journal/grading.py): a weight changes
-    # every average at once. Only the grading keys of `setting` — never the login-key secret.
+    # every average at once; who of the administration receives families' messages (§4.1.6,
+    # server/messages/requests.py). Only these keys of `setting` — never the login-key secret.
     _t("setting", ("key",), scalar="value",
-       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')"),
+       where="key IN ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold', 'family_admin_recipients')"),
     _t("work_type", ("code",), ("name", "weight", "is_control"), bools=("is_control",)),
     # The КТП (§3.2.1, server/planning/): the journal in the key, so that a journal's plan
     # history is one range of the audit_key index (`plan_item:<journal>:<item>`).
@@ -181,6 +183,11 @@ TABLES: dict[str, Audited] = {t.entity: t for t in [
     _t("promotion_order", ("year_id",), ("next_year_id", "number", "signed_on", "access_until", "applied_at")),
     _t("promotion", ("year_id", "student_id"), ("class_id", "decision", "next_class_id", "debt", "debt_until",
                                                 "debt_status", "attestat", "left_to", "confirmed_at", "applied_at")),
+    # The timetable of a date (§3.4.4, server/timetable/): a lesson moved or added on a date,
+    # and a staff member away from — to. Substitutions and cancellations are lesson rows.
+    _t("timetable_change", ("id",), ("journal_id", "date", "lesson_number", "from_date", "from_number", "room",
+                                     "reason")),
+    _t("staff_absence", ("id",), ("person_id", "starts_on", "ends_on", "reason")),
 ]}
 
 # Closing a period is its own entity (the first ledger's shape): a closed period's state is

@@ -86,6 +86,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/api/v1/students/{student_id:int}/diary"): FAMILY,
     ("GET", "/api/v1/students/{student_id:int}/grades"): FAMILY,
     ("GET", "/api/v1/students/{student_id:int}/attendance"): FAMILY,
+    ("GET", "/api/v1/students/{student_id:int}/homework"): FAMILY,  # by the day it is due
     ("GET", "/classes/{class_id:int}/paper-diaries"): ADMINISTRATION | {"class_teacher"},
     # КТП (§3.2.1): read as the grid; changed by the journal's teacher and the deputy.
     ("GET", "/journals/{journal_id:int}/plan"): Rows(JOURNAL_READERS, refused={"teacher"}),
@@ -149,6 +150,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/students/{student_id:int}/move"): {"deputy", "sysadmin"},
     ("POST", "/students/{student_id:int}/leave"): {"deputy", "sysadmin"},
     ("GET", "/school"): ADMINISTRATION,
+    ("GET", "/school/start"): ADMINISTRATION,  # «С чего начать»: the new school's checklist
     ("POST", "/school"): MANAGERS,
     ("POST", "/school/years"): MANAGERS,
     ("GET", "/school/years/{year_id:int}"): ADMINISTRATION,
@@ -175,9 +177,14 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/school/timetable/{slot_id:int}/delete"): MANAGERS,
     ("GET", "/school/staff"): ADMINISTRATION,
     ("POST", "/school/staff"): MANAGERS,
-    # §3.4.2 and §3.1.1: roles are granted by the deputy and the director.
-    ("GET", "/school/staff/{person_id:int}"): {"deputy", "director"},
-    ("POST", "/school/staff/{person_id:int}/roles"): {"deputy", "director"},
+    # §3.4.2 and §3.1.1: roles are granted by the deputy and the director — and by the sysadmin,
+    # who manages staff in the browser (issue 16); administration roles stay the director's.
+    ("GET", "/school/staff/{person_id:int}"): {"deputy", "director", "sysadmin"},
+    ("POST", "/school/staff/{person_id:int}/roles"): {"deputy", "director", "sysadmin"},
+    # A staff member who left is disabled (and brought back); every account listed.
+    ("POST", "/school/staff/{person_id:int}/leave"): MANAGERS,  # no reason given: 400
+    ("POST", "/school/staff/{person_id:int}/return"): MANAGERS,  # not disabled: 400
+    ("GET", "/school/accounts"): {"deputy", "sysadmin"},
     ("GET", "/school/access"): ADMINISTRATION,
     ("POST", "/school/access"): {"deputy"},
     ("POST", "/school/access/revoke"): {"deputy"},
@@ -250,6 +257,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/school/staff/credentials"): {"deputy", "sysadmin"},
     ("POST", "/api/v1/credentials"): {"deputy", "sysadmin", "class_teacher"},
+    ("POST", "/classes/{class_id:int}/kiosk-pins"): {"deputy", "sysadmin", "class_teacher"},  # kiosk PIN slips
     # Messages (§1.4.8, §3.3.3): everyone writes, to the people server/messages/audience.py
     # allows (tests/test_messages.py). The sample thread is teacher01's to 5А's parents, which
     # parent0001 received: other people are refused by the row rule.
@@ -308,6 +316,34 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/admin/update"): {"sysadmin"},  # no file: 409 with the reason
     ("GET", "/tls"): PUBLIC,
     ("GET", "/tls/ca.crt"): PUBLIC,
+    # The timetable of dates (server/timetable/): a teacher's own week and lessons; a class's
+    # week for who may read the class; the deputy plans substitutions, moves, extra and
+    # cancelled lessons (§3.4.4), the administration looks (sample ids name nothing: 404).
+    ("GET", "/my/timetable"): {"teacher"},
+    ("GET", "/api/v1/me/lessons"): {"teacher"},
+    ("GET", "/classes/{class_id:int}/timetable"): Rows(ADMINISTRATION | {"class_teacher", "teacher", "staff"},
+                                                       refused={"teacher", "staff"}),
+    ("GET", "/school/changes"): ADMINISTRATION,
+    ("GET", "/school/changes/lesson"): ADMINISTRATION,
+    ("GET", "/school/absences/{absence_id:int}"): ADMINISTRATION,
+    ("POST", "/school/absences"): {"deputy"},
+    ("POST", "/school/absences/{absence_id:int}"): {"deputy"},
+    ("POST", "/school/absences/{absence_id:int}/delete"): {"deputy"},
+    ("POST", "/school/changes/substitute"): {"deputy"},
+    ("POST", "/school/changes/cancel"): {"deputy"},
+    ("POST", "/school/changes/restore"): {"deputy"},
+    ("POST", "/school/changes/move"): {"deputy"},
+    ("POST", "/school/changes/extra"): {"deputy"},
+    ("POST", "/school/changes/{change_id:int}/undo"): {"deputy"},
+    # The family's side (§4.1.1, §4.1.5, §4.1.6): a family's own profile and its request to
+    # correct personal data; the recipient marks a request done (the sample thread is not one:
+    # its members get 400, others the row rule); the administration chooses who of it
+    # receives families' messages.
+    ("GET", "/profile"): FAMILY,
+    ("POST", "/profile/data-correction"): FAMILY,  # no child named: 404
+    ("POST", "/messages/{thread_id:int}/done"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
+    ("GET", "/school/family-messages"): ADMINISTRATION,
+    ("POST", "/school/family-messages"): {"director", "deputy"},  # nothing chosen: 400
 }
 
 
@@ -380,7 +416,7 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "remark_id": 1}
+           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "remark_id": 1, "absence_id": 1, "change_id": 1}
     ids["thread_id"] = sample_thread(data_dir, person["teacher01"], person["parent0001"], class_id)
     ids["attachment_id"] = 1
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.

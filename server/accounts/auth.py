@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from ..config import Settings
@@ -52,12 +53,14 @@ async def authenticate(db: Database, settings: Settings, login: str, password: s
 
 def _look_up(conn: sqlite3.Connection, login: str, ip: str, window: timedelta):
     """What a login attempt needs, in one snapshot: (login key, recent failures, account row,
-    consent recorded for a parent)."""
+    consent recorded for a parent, the account's kiosk PIN hash)."""
     key = store.login_key(conn, login)
     failures = store.recent_failures(conn, key, ip, window)
     row = store.find_account(conn, login)
     consent = has_consent(conn, row["person_id"]) if row is not None else False
-    return key, failures, row, consent
+    pin = conn.execute("SELECT kiosk_pin_hash FROM account WHERE id = ?",
+                       (row["account_id"],)).fetchone()[0] if row is not None else None
+    return key, failures, row, consent, pin
 
 
 async def _authenticate(db: Database, settings: Settings, login: str, password: str, ip: str,
@@ -70,22 +73,24 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
         raise LoginRefused(BAD_CREDENTIALS)
 
     window = _window(settings)
-    key, failures, row, consent = await db.read(_look_up, login, ip, window)
+    key, failures, row, consent, pin = await db.read(_look_up, login, ip, window)
     await _refuse_if_too_many(db, settings, key, ip, failures)
 
     if row is None:
         await burn_time()
         await db.write(store.record_login_event, key, None, ip, "unknown_login")
         raise LoginRefused(BAD_CREDENTIALS)
-    if not row["password_hash"]:
-        # No credentials issued yet: as slow as an unknown login, or timing tells that the
-        # person (logins are made from names) is at the school.
-        await burn_time()
-        await db.write(store.record_login_event, key, row["account_id"], ip, "bad_password")
-        raise LoginRefused(BAD_CREDENTIALS)
-    if not await verify_password_async(row["password_hash"], password):
-        await db.write(store.record_login_event, key, row["account_id"], ip, "bad_password")
-        raise LoginRefused(BAD_CREDENTIALS)
+    # At the hall kiosk a family may log in with its kiosk PIN instead (server/accounts/kiosk_pins.py).
+    by_pin = False
+    if not row["password_hash"] or not await verify_password_async(row["password_hash"], password):
+        by_pin = bool(kiosk and pin) and await verify_password_async(pin, password)
+        if not by_pin:
+            if not row["password_hash"] and not (kiosk and pin):
+                # No credentials issued yet: as slow as an unknown login, or timing tells that the
+                # person (logins are made from names) is at the school.
+                await burn_time()
+            await db.write(store.record_login_event, key, row["account_id"], ip, "bad_password")
+            raise LoginRefused(BAD_CREDENTIALS)
     # The requests of a parallel burst all passed the check above before any of their failures
     # was recorded (Argon2 queues behind two slots): look again before accepting a right guess.
     await refuse_if_throttled(db, settings, key, ip)
@@ -105,6 +110,10 @@ async def _authenticate(db: Database, settings: Settings, login: str, password: 
             "Обратитесь к классному руководителю.",
             status_code=403,
         )
+    if by_pin:
+        # The PIN is not a one-time password: nothing to change, at the kiosk or anywhere.
+        await db.write(store.record_login_event, key, row["account_id"], ip, "ok")
+        return replace(user, must_change_password=False)
     if needs_rehash(row["password_hash"]):
         # A hash from an older version's Argon2 settings: store it again with today's. Same
         # password, same "must change" flag, sessions kept.

@@ -298,7 +298,8 @@ def rehash_password(conn: sqlite3.Connection, account_id: int, old_hash: str, ne
 def list_accounts(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute(
         """
-        SELECT a.login, a.must_change_password, a.disabled_at, p.last_name, p.first_name, p.middle_name,
+        SELECT a.login, a.must_change_password, a.disabled_at, a.password_hash <> '' AS has_password,
+               p.last_name, p.first_name, p.middle_name,
                (SELECT group_concat(role, ',') FROM account_role r WHERE r.account_id = a.id) AS roles
           FROM account a JOIN person p ON p.id = a.person_id
          ORDER BY a.login

@@ -3,14 +3,16 @@ the same rule for whose diary it is (access.resolve_student: 404 for anyone else
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Request, get
 from litestar.params import FromPath
 
 from .. import clock
 from ..web.access import current_user
 from ..web.forms import int_or_none
-from . import store
-from .access import FAMILY, resolve_student
+from . import due, store
+from .access import FAMILY, DiaryError, resolve_student
 from .routes import parse_day
 
 TAGS = ["Дневник"]
@@ -72,4 +74,21 @@ async def api_attendance(request: Request, student_id: FromPath[int]) -> dict:
     return {**out, **found.overview}
 
 
-ROUTES = [api_diary, api_grades, api_attendance]
+@get("/api/v1/students/{student_id:int}/homework", opt=FAMILY, tags=TAGS)
+async def api_homework_due(request: Request, student_id: FromPath[int]) -> dict:
+    """Домашние задания по дню сдачи («ДЗ на завтра»): `?from=ГГГГ-ММ-ДД&to=ГГГГ-ММ-ДД` (по умолчанию
+    — завтра, не больше 31 дня); по дням — предмет, текст, минуты, файл и когда задано (`set_on`).
+    Срок — день, выбранный учителем (`chosen`), иначе следующий урок журнала по расписанию дат."""
+    db = request.app.state.db
+    student, _ = await resolve_student(db, current_user(request), student_id)
+    q = request.query_params
+    start = parse_day(q.get("from"), "Начало") or clock.today() + timedelta(days=1)
+    end = parse_day(q.get("to"), "Конец") or start
+    if end < start or (end - start).days > 31:
+        raise DiaryError("Период: от начала до конца, не больше 31 дня.")
+    found = await db.read(due.homework_due, student_id, start.isoformat(), end.isoformat())
+    return {"student": _student_json(student),
+            "days": [{"date": d, "homework": found[d]} for d in sorted(found)]}
+
+
+ROUTES = [api_diary, api_grades, api_attendance, api_homework_due]

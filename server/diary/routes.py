@@ -18,7 +18,7 @@ from ..school import store as school
 from ..web.access import current_user
 from ..web.forms import int_or_none
 from ..web.templating import page
-from . import rules, store
+from . import due, rules, store
 from .access import FAMILY, DiaryError, family_students, resolve_student
 
 # The class teacher prints for their class; the administration for any (§3.3.5, §3.4.7).
@@ -46,7 +46,7 @@ async def diary_week(request: Request) -> Response:
     student, students = await resolve_student(db, current_user(request), int_or_none(q.get("student")))
     today = _today()
     monday = store.monday_of(parse_day(q.get("week"), "Неделя") or today)
-    week = await db.read(store.week, student["id"], monday)
+    week = await db.read(due.week_with_due, student["id"], monday)
     keep = f"&week={monday.isoformat()}" if q.get("week") else ""
     return page("diary/week.html", student=student, students=students, w=week, today=today.isoformat(),
                 this_week=monday == store.monday_of(today), here="/diary", keep=keep,

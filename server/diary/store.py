@@ -19,10 +19,12 @@ from datetime import date, timedelta
 from ..journal.rules import ATTENDANCE_LABELS, NUMERIC, PERIOD_GRADE_LABELS, forecast, weighted_average
 from ..journal.store import JournalInfo, lesson_columns
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
+from ..timetable import dated
+from ..timetable.dated import Changes
 from . import rules
 
 WEEKDAYS = ["понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"]
-STATUS_LABELS = {"substituted": "замена", "cancelled": "урок не состоялся"}
+STATUS_LABELS = {"substituted": "замена", "cancelled": "урок не состоялся", "moved": "урок перенесён"}
 FAR_FUTURE = "9999-12-31"
 
 
@@ -92,7 +94,7 @@ class StudentJournal:
 
 
 def student_journals(conn: sqlite3.Connection, student_id: int, start: str, end: str) -> list[StudentJournal]:
-    """The student's journals in [start, end], in three queries for any number of journals."""
+    """The student's journals in [start, end], in five queries for any number of journals."""
     rows = conn.execute(_SPANS_SQL, {"s": student_id, "start": start, "end": end}).fetchall()
     by_id: dict[int, StudentJournal] = {}
     for r in rows:
@@ -114,8 +116,18 @@ def student_journals(conn: sqlite3.Connection, student_id: int, start: str, end:
     for h in conn.execute(f"SELECT year_id, starts_on, ends_on FROM holiday WHERE year_id IN ({_marks(years)})",
                           years):
         holidays[h["year_id"]].append((h["starts_on"], h["ends_on"]))
+    terms: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for t in conn.execute(f"SELECT year_id, starts_on, ends_on FROM study_period WHERE kind <> 'year'"
+                          f" AND year_id IN ({_marks(years)})", years):
+        terms[t["year_id"]].append((t["starts_on"], t["ends_on"]))
     for sj in by_id.values():
         sj.info.holidays.extend(holidays[sj.row["year_id"]])
+        sj.info.terms = terms[sj.row["year_id"]]
+    changes: dict[int, list[dict]] = defaultdict(list)
+    for c in conn.execute(f"SELECT * FROM timetable_change WHERE journal_id IN ({_marks(ids)})", ids):
+        changes[c["journal_id"]].append(dict(c))
+    for jid, rows_ in changes.items():
+        by_id[jid].info.changes = Changes.of(rows_)
     return list(by_id.values())
 
 
@@ -180,6 +192,9 @@ def week(conn: sqlite3.Connection, student_id: int, monday: date) -> dict:
             recorded = [l_ for l_ in lessons if l_["journal_id"] == sj.id and l_["date"] == iso]
             for _, number in lesson_columns(sj.info, iso, iso, recorded):
                 entries.append(_entry(sj, iso, number, by_key.get((sj.id, iso, number)), grades, marks, bells))
+            for (_, number), change in dated.moved_away(sj.info, iso, iso):
+                # Families look for a lesson where the weekly timetable has it: say where it went.
+                entries.append(_moved_entry(sj, iso, number, change, bells))
         entries.sort(key=lambda e: (e["number"], e["subject"]))
         holiday = next((h["name"] for h in holiday_names if h["starts_on"] <= iso <= h["ends_on"]), None)
         # Saturday shows when the timetable has Saturday lessons; Sunday only if a lesson was recorded.
@@ -195,20 +210,22 @@ def week(conn: sqlite3.Connection, student_id: int, monday: date) -> dict:
 def _entry(sj: StudentJournal, iso: str, number: int, lesson, grades, marks, bells) -> dict:
     row = sj.row
     weekday = date.fromisoformat(iso).isoweekday()
+    change = sj.info.changes.placed.get((iso, number))
     entry = {
         "lesson_id": lesson["id"] if lesson else None, "journal_id": sj.id, "number": number,
-        "time": bells.get((row["year_id"], number)), "room": sj.rooms.get((weekday, number), ""),
+        "time": bells.get((row["year_id"], number)),
+        "room": change["room"] if change else sj.rooms.get((weekday, number), ""),
         "subject": row["subject_name"], "subject_short": row["subject_short"] or row["subject_name"],
         "teacher": short_name(row["t_last"], row["t_first"], row["t_middle"]),
         "topic": "", "work_type": None, "work_type_name": None, "is_control": False,
-        "status": "held", "status_label": None, "substitute": None, "homework": None, "grades": [],
-        "attendance": None,
+        "status": "held", "status_label": None, "status_reason": "", "substitute": None, "homework": None,
+        "grades": [], "attendance": None, "change": _change_json(change),
     }
     if lesson is None:
         return entry
     entry.update(topic=lesson["topic"], work_type=lesson["work_type"], work_type_name=lesson["work_type_name"],
                  is_control=bool(lesson["is_control"]), status=lesson["status"],
-                 status_label=STATUS_LABELS.get(lesson["status"]))
+                 status_label=STATUS_LABELS.get(lesson["status"]), status_reason=lesson["status_reason"])
     if lesson["substitute_id"]:
         entry["substitute"] = short_name(lesson["sub_last"], lesson["sub_first"], lesson["sub_middle"])
     if lesson["hw_text"] or lesson["hw_file"]:
@@ -220,6 +237,28 @@ def _entry(sj: StudentJournal, iso: str, number: int, lesson, grades, marks, bel
     if mark:
         entry["attendance"] = {"mark": mark, "label": ATTENDANCE_LABELS[mark]}
     return entry
+
+
+def _change_json(change) -> dict | None:
+    """A lesson a change put on this date: moved here (from where) or extra (why)."""
+    if change is None:
+        return None
+    if change["from_date"]:
+        return {"kind": "moved", "from_date": change["from_date"], "from_number": change["from_number"],
+                "reason": change["reason"]}
+    return {"kind": "extra", "reason": change["reason"]}
+
+
+def _moved_entry(sj: StudentJournal, iso: str, number: int, change, bells) -> dict:
+    """The weekly timetable's lesson that was moved to another date or number."""
+    row = sj.row
+    return {"lesson_id": None, "journal_id": sj.id, "number": number, "time": bells.get((row["year_id"], number)),
+            "room": "", "subject": row["subject_name"], "subject_short": row["subject_short"] or row["subject_name"],
+            "teacher": short_name(row["t_last"], row["t_first"], row["t_middle"]), "topic": "", "work_type": None,
+            "work_type_name": None, "is_control": False, "status": "moved", "status_label": STATUS_LABELS["moved"],
+            "status_reason": change["reason"], "substitute": None, "homework": None, "grades": [], "attendance": None,
+            "change": {"kind": "moved_away", "to_date": change["date"], "to_number": change["lesson_number"],
+                       "reason": change["reason"]}}
 
 
 # --- years and periods ---------------------------------------------------------------------

@@ -7,7 +7,8 @@
 - Write: the journal's teacher and the deputy ("keepers"); a substitute only the lesson they
   gave (§3.4.4: its cells, topic and homework — not its status, not period grades, not the КТП).
 - Closed: an archived journal answers 404 (it is gone from the school's lists); a journal of
-  a closed year is read-only for everyone. A closed study period changes only by the deputy,
+  a closed year is read-only for everyone, and so is the journal of a teacher who left (their
+  account disabled) until the load is handed to another teacher. A closed study period changes only by the deputy,
   with a reason that goes into the ledger (§3.2.7).
 
 Every write function of a journal (writes.py, planning/writes.py) calls `for_writer` first,
@@ -40,6 +41,8 @@ NO_JOURNAL = "Такого журнала нет."
 NOT_YOURS = "Это не ваш журнал: его ведёт другой учитель."
 WRITERS_ONLY = "Записи в этот журнал вносит его учитель (или учитель на замене этого урока)."
 CLOSED = "Журнал закрыт для изменений."
+TEACHER_LEFT = ("Учитель этого журнала больше не работает в школе (учётная запись отключена): журнал открыт только "
+                "для чтения, пока нагрузку не передадут другому учителю на странице «Нагрузка».")
 # What only the journal's teacher and the deputy do, each said in its own words.
 STATUS_KEEPERS = "Замену и пропуск урока отмечает учитель журнала или заместитель директора."
 PERIOD_GRADE_KEEPERS = "Итоговую отметку ставит учитель журнала или заместитель директора."
@@ -120,6 +123,10 @@ def for_writer(conn: sqlite3.Connection, user, journal_id: int, day: str | None 
     info = for_upload(conn, user, journal_id, day, number, refusal)
     if is_closed(info):
         raise JournalError(CLOSED)
+    if info.row["teacher_left"]:
+        # A teacher who left (server/school/people.staff_leaves): their record stays as they left
+        # it until the load is handed over — then the new teacher writes on.
+        raise JournalError(TEACHER_LEFT)
     return info
 
 

@@ -55,6 +55,7 @@ def _lesson_json(day: str, number: int, row) -> dict:
     homework = None
     if row["hw_text"] or row["hw_file"]:
         homework = {"text": row["hw_text"] or "", "minutes": row["hw_minutes"], "file_name": row["hw_file"],
+                    "due_date": row["hw_due"],
                     "file_url": f"/homework-files/{row['id']}" if row["hw_file"] else None}
     return {"date": day, "number": number, "id": row["id"], "recorded": True, "topic": row["topic"],
             "work_type": row["work_type"], "work_type_name": row["work_type_name"],
@@ -133,7 +134,8 @@ def _lesson_out(conn, info: JournalInfo, day: str, number: int) -> dict:
     """A lesson as the API answers it (read in the job that wrote it, or in a read)."""
     day = parse_day(day)
     row = conn.execute(
-        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, wt.name AS work_type_name,"
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.due_date AS hw_due,"
+        " wt.name AS work_type_name,"
         " wt.is_control, EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
         " FROM lesson l JOIN work_type wt ON wt.code = l.work_type"
         " LEFT JOIN homework h ON h.lesson_id = l.id WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ?",
@@ -233,20 +235,21 @@ class HomeworkIn:
     text: str = ""               # пустой текст без файла — задание снимается
     minutes: int | None = None   # сколько минут займёт (для норм СанПиН)
     remove_file: bool = False    # убрать приложенный файл
+    due_date: str | None = None  # к какому дню (ГГГГ-ММ-ДД); пусто — к следующему уроку журнала
     reason: str = ""
 
 
 @put(LESSON + "/homework", opt=WRITERS, tags=TAGS, summary="Домашнее задание")
 async def api_homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
                             data: JSONBody[HomeworkIn]) -> dict:
-    """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах; приложенный файл остаётся,
-    пока не указано `remove_file`. `warnings` — если у класса в этот день задано больше нормы СанПиН."""
+    """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах, срок `due_date` (по умолчанию —
+    следующий урок журнала); приложенный файл остаётся, пока не указано `remove_file`. `warnings` — если у класса в этот день задано больше нормы СанПиН."""
     return await request.app.state.db.write(_save_homework, current_user(request), journal_id, day, number, data)
 
 
 def _save_homework(conn, user, journal_id: int, day: str, number: int, data: HomeworkIn) -> dict:
     saved = writes.set_homework(conn, user, journal_id, day, number, data.text, data.minutes, None,
-                                data.remove_file, data.reason[:200])
+                                data.remove_file, data.reason[:200], data.due_date or None)
     return {**_lesson_out(conn, saved.info, saved.day, number), "warnings": saved.warnings}
 
 

@@ -373,7 +373,8 @@ def add_homework(conn, ctx: Context, rows: list[HomeworkIn]) -> int:
                      [(r.lesson_id, r.text.strip(), r.minutes) for r in rows])
     return ledger.record_many(conn, [
         (r.at, r.account_id, "homework", f"homework:{r.lesson_id}", None,
-         {"text": r.text.strip(), "minutes": r.minutes, "file_name": None, "file_size": None}, "") for r in rows])
+         {"text": r.text.strip(), "minutes": r.minutes, "file_name": None, "file_size": None, "due_date": None}, "")
+        for r in rows])
 
 
 def add_registers(conn, ctx: Context, rows: list[RegisterIn]) -> int:

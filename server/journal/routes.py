@@ -5,6 +5,7 @@ is decided inside it (access.py) — and renders."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
@@ -51,8 +52,11 @@ async def journals_page(request: Request) -> Response:
 @get("/journals/{journal_id:int}", opt=READERS, dependencies=READ)
 async def journal_page(request: Request, info: Readable) -> Response:
     today = clock.today().isoformat()
+    # ?lesson=YYYY-MM-DD/N (the teacher's day, a timetable) opens the period that lesson is in.
+    lesson_day = request.query_params.get("lesson", "").partition("/")[0]
+    shown = lesson_day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", lesson_day) else today
     data = await request.app.state.db.read(store.grid_page, info, int_or_none(request.query_params.get("period")),
-                                           today)
+                                           shown)
     period, periods, g = data["period"], data["periods"], data["g"]
     if period is None:
         return page("journal/grid.html", info=info, period=None, periods=[], g=None, can_write=False, can_type=False)
@@ -285,7 +289,8 @@ async def homework_save(request: Request, journal_id: FromPath[int], day: FromPa
         stored = files.store_homework_file(data_dir, upload.filename, content)
     try:
         saved = await db.write(writes.set_homework, user, journal_id, day, number, text, minutes, stored,
-                               str(form.get("remove_file", "")) == "1", str(form.get("reason", "")))
+                               str(form.get("remove_file", "")) == "1", str(form.get("reason", "")),
+                               str(form.get("due_date", "")).strip() or None)
     except Exception as e:
         files.discard(data_dir, stored)  # refused: the uploaded file is not kept
         if not isinstance(e, JournalError):

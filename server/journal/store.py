@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 from ..errors import NotFound
 from ..planning import store as plan_store
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
+from ..timetable import dated
+from ..timetable.dated import CHANGES_JSON_SQL, NO_CHANGES, Changes
 from .rules import NUMERIC, JournalError, forecast, parse_day, weighted_average
 
 
 @dataclass
 class JournalInfo:
-    """A journal with what its rules need: parallel, period kind, year, timetable, holidays."""
+    """A journal with what its rules need: parallel, period kind, year, timetable (the weekly
+    one and the changes on dates), holidays."""
 
     row: sqlite3.Row
     parallel: int
@@ -30,6 +32,8 @@ class JournalInfo:
     slots: dict[int, list[int]]            # weekday → lesson numbers
     holidays: list[tuple[str, str]]
     settings: dict[str, str] = field(default_factory=dict)
+    changes: Changes = NO_CHANGES           # lessons moved or added on dates (server/timetable/)
+    terms: list = field(default_factory=list)  # the year's quarters and halves: the days with lessons
 
     @property
     def id(self) -> int:
@@ -57,12 +61,17 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
                         (SELECT min(c2.period_kind) FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                            JOIN class c2 ON c2.id = e.class_id WHERE m.group_id = j.group_id), 'quarter') AS period_kind,
                coalesce(c.id, gc.id) AS home_class_id,
+               EXISTS (SELECT 1 FROM account ta WHERE ta.person_id = j.teacher_id
+                        AND ta.disabled_at IS NOT NULL) AS teacher_left,
                (SELECT json_group_array(json_array(weekday, lesson_number)) FROM timetable_slot
                  WHERE journal_id = j.id) AS slots_json,
                (SELECT json_group_array(json_array(starts_on, ends_on)) FROM holiday
                  WHERE year_id = j.year_id) AS holidays_json,
                (SELECT json_group_object(key, value) FROM setting WHERE key IN
-                  ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json
+                  ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')) AS settings_json,
+               {CHANGES_JSON_SQL} AS changes_json,
+               (SELECT json_group_array(json_array(starts_on, ends_on)) FROM study_period
+                 WHERE year_id = j.year_id AND kind <> 'year') AS terms_json
           FROM journal j {JOURNAL_JOINS}
           JOIN academic_year y ON y.id = j.year_id
           LEFT JOIN class gc ON gc.id = g.class_id
@@ -79,7 +88,8 @@ def journal_info(conn: sqlite3.Connection, journal_id: int) -> JournalInfo | Non
     holidays = [tuple(h) for h in json.loads(row["holidays_json"])]
     settings = json.loads(row["settings_json"])
     return JournalInfo(row, row["parallel"] or 0, row["period_kind"], row["year_start"], row["year_end"], slots,
-                       holidays, settings)
+                       holidays, settings, Changes.from_json(row["changes_json"]),
+                       [tuple(t) for t in json.loads(row["terms_json"])])
 
 
 def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -87,23 +97,14 @@ def open_year(conn: sqlite3.Connection) -> sqlite3.Row | None:
 
 
 def lesson_columns(info: JournalInfo, start: str, end: str, lessons: list[sqlite3.Row]) -> list[tuple[str, int]]:
-    """(date, lesson number) of every lesson from the timetable in [start, end], holidays left
-    out, plus any recorded lesson that the timetable does not have (moved, extra)."""
-    cols = set()
-    day = date.fromisoformat(max(start, info.year_start))
-    last = date.fromisoformat(min(end, info.year_end))
-    while day <= last:
-        iso = day.isoformat()
-        for n in info.slots.get(day.isoweekday(), ()):
-            if not info.is_holiday(iso):
-                cols.add((iso, n))
-        day += timedelta(days=1)
-    cols.update((l_["date"], l_["lesson_number"]) for l_ in lessons)
-    return sorted(cols)
+    """(date, lesson number) of every lesson in [start, end]: the timetable of each date
+    (server/timetable/dated.py — the weekly timetable, holidays left out, lessons moved or
+    added on dates), plus any recorded lesson that it does not have."""
+    return dated.lesson_keys(info, start, end, lessons)
 
 
 def is_scheduled(info: JournalInfo, day: str, number: int) -> bool:
-    return number in info.slots.get(date.fromisoformat(day).isoweekday(), ())
+    return dated.is_scheduled(info, day, number)
 
 
 STUDENTS_SQL = """
@@ -163,7 +164,7 @@ def grid(conn: sqlite3.Connection, info: JournalInfo, period: sqlite3.Row) -> di
     """Everything the journal page shows for one period: six queries."""
     start, end = period["starts_on"], period["ends_on"]
     lessons = conn.execute(
-        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file,"
+        "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.due_date AS hw_due,"
         " wt.name AS work_type_name, wt.is_control,"
         " EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
         " FROM lesson l JOIN work_type wt ON wt.code = l.work_type LEFT JOIN homework h ON h.lesson_id = l.id"
@@ -298,6 +299,7 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
     day = parse_day(day)
     lesson = conn.execute(
         "SELECT l.*, h.text AS hw_text, h.minutes AS hw_minutes, h.file_name AS hw_file, h.file_size AS hw_size,"
+        " h.due_date AS hw_due,"
         " (SELECT p.last_name || ' ' || p.first_name || ' ' || p.middle_name FROM person p"
         "   WHERE p.id = l.substitute_id) AS substitute_name,"
         " EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id) AS register_taken"
@@ -312,7 +314,12 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
         " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
         " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND a.disabled_at IS NULL AND p.id <> ?"
         " ORDER BY p.last_name, p.first_name", (info.row["teacher_id"],)).fetchall()
+    cancelled = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = ? AND status = 'cancelled'"
+                             " AND date > ?", (info.id, day)).fetchall()
+    # Homework is due at the next lesson that takes place unless the teacher picks a day.
+    next_lesson = dated.next_lesson(info, day, [tuple(r) for r in cancelled])
     return {"day": day, "lesson": lesson, "closed": closed_period(conn, info, day), "suggestion": suggestion,
+            "next_lesson": next_lesson,
             "plan": plan_store.items(conn, info.id), "work_types": work_types(conn), "teachers": teachers,
             "missing": control_missing(conn, info, lesson) if lesson else []}
 

@@ -319,13 +319,18 @@ def save_lesson(conn, user, journal_id: int, day: str, number: int, topic: str, 
     return Written(info, day, warnings=_class_day_warnings(conn, info, day))
 
 
+KEEP = object()  # set_homework's due date left as it was
+
+
 def set_homework(conn, user, journal_id: int, day: str, number: int, text: str, minutes: int | None,
-                 file: tuple[str, str, int] | None = None, remove_file: bool = False, reason: str = "") -> Written:
+                 file: tuple[str, str, int] | None = None, remove_file: bool = False, reason: str = "",
+                 due_date=KEEP) -> Written:
     """Homework for the lesson's date (§3.2.6): text, minutes it takes, an optional file
-    (`file`: shown name, path under DATA, size — stored by the caller)."""
+    (`file`: shown name, path under DATA, size — stored by the caller), the day it is due
+    (`due_date`: ГГГГ-ММ-ДД; '' or None — the journal's next lesson; KEEP — as it was)."""
     info = access.for_writer(conn, user, journal_id, day, number)
     day = parse_day(day)
-    return _set_homework(conn, user, info, day, number, text, minutes, file, remove_file, reason)
+    return _set_homework(conn, user, info, day, number, text, minutes, file, remove_file, reason, due_date)
 
 
 def attach_homework_file(conn, user, journal_id: int, day: str, number: int, file: tuple[str, str, int],
@@ -340,8 +345,23 @@ def attach_homework_file(conn, user, journal_id: int, day: str, number: int, fil
                          file, False, reason)
 
 
+def _due_date(info: JournalInfo, day: str, due) -> str | None:
+    """The due date as typed: none (the next lesson), or a school-year date after the lesson."""
+    if not due:
+        return None
+    try:
+        due = date.fromisoformat(str(due)).isoformat()
+    except ValueError:
+        raise JournalError("Срок сдачи: неверная дата, нужен вид ГГГГ-ММ-ДД.") from None
+    if due <= day:
+        raise JournalError("Срок сдачи домашнего задания — позже дня урока.")
+    if due > info.year_end:
+        raise JournalError(f"Срок сдачи — в пределах учебного года (до {ru_date(info.year_end)}).")
+    return due
+
+
 def _set_homework(conn, user, info: JournalInfo, day: str, number: int, text: str, minutes: int | None,
-                  file: tuple[str, str, int] | None, remove_file: bool, reason: str) -> Written:
+                  file: tuple[str, str, int] | None, remove_file: bool, reason: str, due_date=KEEP) -> Written:
     text = (text or "").strip()
     if len(text) > 2000:
         raise JournalError("Текст домашнего задания слишком длинный (не больше 2000 знаков).")
@@ -351,7 +371,8 @@ def _set_homework(conn, user, info: JournalInfo, day: str, number: int, text: st
     lesson = _ensure_lesson(conn, user, info, day, number, reason)
     old_row = conn.execute("SELECT * FROM homework WHERE lesson_id = ?", (lesson["id"],)).fetchone()
     old = ({"text": old_row["text"], "minutes": old_row["minutes"], "file_name": old_row["file_name"],
-            "file_size": old_row["file_size"]} if old_row else None)
+            "file_size": old_row["file_size"], "due_date": old_row["due_date"]} if old_row else None)
+    due = (old_row["due_date"] if old_row else None) if due_date is KEEP else _due_date(info, day, due_date)
     name, path, size = file if file else ((None, None, None) if remove_file or not old_row else
                                           (old_row["file_name"], old_row["file_path"], old_row["file_size"]))
     key = f"homework:{lesson['id']}"
@@ -360,12 +381,14 @@ def _set_homework(conn, user, info: JournalInfo, day: str, number: int, text: st
         ledger.record(conn, user.account_id, "homework", key, old, None, reason)
         return Written(info, day)
     conn.execute(
-        "INSERT INTO homework(lesson_id, text, minutes, file_name, file_path, file_size) VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO homework(lesson_id, text, minutes, file_name, file_path, file_size, due_date)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(lesson_id) DO UPDATE SET text = excluded.text, minutes = excluded.minutes,"
-        " file_name = excluded.file_name, file_path = excluded.file_path, file_size = excluded.file_size",
-        (lesson["id"], text, minutes, name, path, size))
+        " file_name = excluded.file_name, file_path = excluded.file_path, file_size = excluded.file_size,"
+        " due_date = excluded.due_date",
+        (lesson["id"], text, minutes, name, path, size, due))
     ledger.record(conn, user.account_id, "homework", key, old,
-                  {"text": text, "minutes": minutes, "file_name": name, "file_size": size}, reason)
+                  {"text": text, "minutes": minutes, "file_name": name, "file_size": size, "due_date": due}, reason)
     return Written(info, day, warnings=_class_day_warnings(conn, info, day))
 
 

@@ -3,8 +3,8 @@
 Staff (teachers, class teachers, other staff, the administration) write to any staff
 member, to the students they teach or lead and to those students' parents, and to whole
 classes they teach or lead; the administration to every class and to the whole school.
-A parent or a student writes only to the child's teachers and class teacher — never to
-other parents or to arbitrary people. Replies inside a thread are decided by the thread
+A parent or a student writes only to the child's teachers and class teacher and to the
+administration the school chose (§4.1.6) — never to other parents or to arbitrary people. Replies inside a thread are decided by the thread
 (store.py). The recipient picker is built from these same queries, so it offers exactly
 the people a message may be sent to.
 
@@ -70,6 +70,14 @@ MY_STUDENTS = f"""
 """
 # Parents may see (and so be written about) only children whose consent is recorded (§4.1.1).
 MY_PARENTS = f"SELECT g.parent_id FROM guardian g WHERE g.consent_at IS NOT NULL AND g.student_id IN ({MY_STUDENTS})"
+# §4.1.6: families write to the administration too — to the people the school chose to receive
+# such messages (setting `family_admin_recipients`, a JSON list of roles; nobody until chosen).
+FAMILY_ADMINISTRATION = """
+    SELECT a.person_id FROM account a JOIN account_role r ON r.account_id = a.id JOIN person p ON p.id = a.person_id
+     WHERE r.role IN (SELECT value FROM json_each(coalesce(
+             (SELECT value FROM setting WHERE key = 'family_admin_recipients'), '[]')))
+       AND a.disabled_at IS NULL AND p.archived_at IS NULL
+"""
 FAMILY_KIDS = """
     SELECT student_id FROM guardian WHERE parent_id = :me AND consent_at IS NOT NULL
     UNION SELECT person_id FROM student WHERE person_id = :me AND :student
@@ -111,6 +119,7 @@ def allowed_sql(user: User) -> str:
                   f"SELECT parent_id FROM ({MY_PARENTS})"]
     if user.has("parent", "student"):
         parts.append(f"SELECT person_id FROM ({FAMILY_TEACHERS})")
+        parts.append(f"SELECT person_id FROM ({FAMILY_ADMINISTRATION})")
     if not parts:
         return "SELECT NULL AS person_id WHERE 0"
     # A compound SELECT takes its column name from the first part: name it once here.
@@ -172,6 +181,8 @@ def picker_groups(conn: sqlite3.Connection, user: User) -> list[tuple[str, str]]
     groups: list[tuple[str, str]] = []
     if user.has("parent", "student"):
         groups.append(("teachers", "Учителя и классный руководитель"))
+        if conn.execute("SELECT 1 FROM setting WHERE key = 'family_admin_recipients'").fetchone():
+            groups.append(("administration", "Администрация школы"))
     if is_staff(user):
         groups.append(("staff", "Сотрудники школы"))
         groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in my_classes(conn, user)]
@@ -214,6 +225,12 @@ def picker_people(conn: sqlite3.Connection, user: User, key: str) -> list[Contac
     allowed = allowed_sql(user)
     if key == "teachers" and user.has("parent", "student"):
         return family_contacts(conn, user)
+    if key == "administration" and user.has("parent", "student"):
+        rows = _all(conn,
+            f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
+            f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({FAMILY_ADMINISTRATION})"
+            " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
+        return [Contact(r["id"], _fio(r), r["hint"]) for r in rows]
     if key == "staff" and is_staff(user):
         rows = _all(conn, 
             f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"

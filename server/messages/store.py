@@ -16,6 +16,7 @@ the district. Every function here is a plain `def f(conn, …)`: pages read with
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,7 @@ def threads_for(conn: sqlite3.Connection, person_id: int, limit: int = 200) -> l
     """The person's threads, newest activity they can see first, with their unread count."""
     return conn.execute(
         f"""
-        SELECT t.id, t.subject, t.kind, t.audience, t.author_id, t.pinned_at, t.created_at,
+        SELECT t.id, t.subject, t.kind, t.audience, t.author_id, t.pinned_at, t.created_at, t.purpose, t.done_at,
                v.last_at, v.unread, v.messages, {PERSON_COLUMNS.format(a='a', p='')}
           FROM (SELECT m.thread_id, max(m.created_at) AS last_at, count(*) AS messages,
                        coalesce(sum(r.person_id IS NOT NULL AND r.read_at IS NULL), 0) AS unread
@@ -300,6 +301,23 @@ def set_pinned(conn: sqlite3.Connection, user: User, thread_id: int, pinned: boo
     now = now_text()
     conn.execute("UPDATE message_thread SET pinned_at = ?, pinned_by = ? WHERE id = ?",
                  (now if pinned else None, user.person_id if pinned else None, thread_id))
+
+
+def start_request(conn: sqlite3.Connection, author_id: int, subject: str, body: str, recipients: list[int],
+                  student_id: int, purpose: str) -> int:
+    """A family's request about a child (server/messages/requests.py decided who receives it)."""
+    now = now_text()
+    thread_id = _new_thread(conn, author_id, "person", clean_subject(subject), audience_of(conn, recipients),
+                            recipients, now, student_id=student_id)
+    conn.execute("UPDATE message_thread SET purpose = ? WHERE id = ?", (purpose, thread_id))
+    _insert_message(conn, thread_id, author_id, None, clean_body(body), recipients, [], now)
+    return thread_id
+
+
+def audience_of(conn: sqlite3.Connection, people: list[int]) -> str:
+    rows = conn.execute("SELECT last_name, first_name, middle_name FROM person WHERE id IN"
+                        " (SELECT value FROM json_each(?)) ORDER BY last_name", (json.dumps(people),)).fetchall()
+    return ", ".join(fio(r) for r in rows)
 
 
 def start_family_thread(conn: sqlite3.Connection, author_id: int, class_id: int, student_id: int,

@@ -11,7 +11,9 @@ from ..web.access import current_user
 VIEW = {"roles": {"director", "deputy", "sysadmin"}}
 MANAGE = {"roles": {"deputy", "sysadmin"}}
 # §3.4.2: the deputy grants and revokes roles; the director appoints the deputy and the admin (§3.1.1).
-ROLE_GRANTORS = {"roles": {"director", "deputy"}}
+# The sysadmin too (issue 16: staff management in the browser, not only at the console) — the
+# roles of the administration stay the director's to give (people.set_staff_roles).
+ROLE_GRANTORS = {"roles": {"director", "deputy", "sysadmin"}}
 # Read access to a class for other staff is the deputy's to grant.
 ACCESS_GRANTORS = {"roles": {"deputy"}}
 # Who may open class pages at all; the row-level rule decides which classes.

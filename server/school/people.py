@@ -216,25 +216,34 @@ def parents_of(conn: sqlite3.Connection, student_id: int) -> list[sqlite3.Row]:
 
 
 def record_consent(conn: sqlite3.Connection, actor: int | None, parent_id: int, student_id: int, consent: bool,
-                   diary_form: str, document: str | None = None) -> None:
+                   diary_form: str, document: str | None = None, withdrawal: str | None = None) -> None:
     """§4.1.1: the parent's consent to processing the child's data and the chosen diary form.
 
     Who recorded it and when is the ledger's entry; `document` is what it was recorded on
-    (number and date as typed; None keeps the one recorded before). Withdrawing the consent
-    clears the document too: the ledger keeps both."""
+    (number and date as typed; None keeps the one recorded before). A recorded consent is
+    withdrawn on the parent's written request: `withdrawal` (else `document`) names it and goes
+    into the ledger entry's reason; the consent's document is cleared (the ledger keeps both)
+    and the parent's access to the child ends at once."""
     if diary_form not in ("electronic", "paper"):
         raise SchoolError("Форма дневника: электронный или бумажный.")
     row = _one(conn, "SELECT consent_at, consent_document FROM guardian WHERE parent_id = ? AND student_id = ?",
                (parent_id, student_id))
     if row is None:
         raise SchoolError("Этот человек не записан родителем учащегося.")
+    reason = ""
     if consent:
         consent_at = row["consent_at"] or now_text()
         document = row["consent_document"] if document is None else (" ".join(document.split())[:200] or None)
     else:
+        if row["consent_at"]:
+            request = " ".join((withdrawal or document or "").split())[:200]
+            if not request:
+                raise SchoolError("Согласие отзывается по письменному заявлению родителя: укажите его номер и дату "
+                                  "(например, «заявление № 5 от 20.05.2027»).")
+            reason = f"отзыв согласия по заявлению: {request}"
         consent_at = document = None
     ledger.update(conn, actor, "guardian", (parent_id, student_id),
-                  {"consent_at": consent_at, "consent_document": document, "diary_form": diary_form})
+                  {"consent_at": consent_at, "consent_document": document, "diary_form": diary_form}, reason)
     if not consent:
         # Without consent the parent may not see this child; if no child is left, no session either.
         left = _one(conn, "SELECT 1 FROM guardian WHERE parent_id = ? AND consent_at IS NOT NULL", (parent_id,))
@@ -310,6 +319,43 @@ def set_staff_roles(conn: sqlite3.Connection, actor: int, person_id: int, roles:
         raise SchoolError("Роли директора, заместителя директора и администратора АСУ назначает директор "
                           "(п. 3.1.1 Регламента).")
     accounts.change_roles(conn, actor, acc["id"], roles, allowed)
+
+
+def staff_leaves(conn: sqlite3.Connection, actor: int, person_id: int, reason: str) -> None:
+    """A staff member who left: their account is disabled and their person archived (both ledger
+    entries, the reason with them), their sessions end. Their journals stay where they are —
+    read-only (journal/access.py) until the teaching load is handed to another teacher."""
+    reason = " ".join(reason.split())[:200]
+    if not reason:
+        raise SchoolError("Укажите основание (например, «уволилась, приказ № 45 от 20.05.2027»).")
+    acc = _one(conn, "SELECT a.id, a.disabled_at FROM account a WHERE a.person_id = ? AND EXISTS"
+                     " (SELECT 1 FROM account_role r WHERE r.account_id = a.id"
+                     "   AND r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff'))", (person_id,))
+    if acc is None:
+        raise SchoolError("Такого сотрудника нет.")
+    if acc["id"] == actor:
+        raise SchoolError("Нельзя отключить собственную учётную запись.")
+    if acc["disabled_at"]:
+        raise SchoolError("Учётная запись уже отключена.")
+    admin = _one(conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role IN ('director', 'deputy', 'sysadmin')",
+                 (acc["id"],))
+    if admin and not _one(conn, "SELECT 1 FROM account_role WHERE account_id = ? AND role = 'director'", (actor,)):
+        raise SchoolError("Члена администрации школы отключает директор (п. 3.1.1 Регламента).")
+    now = now_text()
+    ledger.update(conn, actor, "account", acc["id"], {"disabled_at": now}, reason)
+    ledger.update(conn, actor, "person", person_id, {"archived_at": now}, reason)
+    conn.execute("DELETE FROM session WHERE account_id = ?", (acc["id"],))
+
+
+def staff_returns(conn: sqlite3.Connection, actor: int, person_id: int) -> None:
+    """A staff member who left comes back: the account and the person are active again."""
+    acc = _one(conn, "SELECT id, disabled_at FROM account WHERE person_id = ?", (person_id,))
+    if acc is None or not acc["disabled_at"]:
+        raise SchoolError("Учётная запись не отключена.")
+    if _one(conn, "SELECT 1 FROM student WHERE person_id = ?", (person_id,)):
+        raise SchoolError("Это учащийся: его возвращают переводом в класс на странице учащегося.")
+    ledger.update(conn, actor, "account", acc["id"], {"disabled_at": None}, "возвращение на работу")
+    ledger.update(conn, actor, "person", person_id, {"archived_at": None}, "возвращение на работу")
 
 
 def class_access_list(conn: sqlite3.Connection) -> list[sqlite3.Row]:

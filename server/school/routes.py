@@ -5,8 +5,10 @@ their own (grading settings) take the same guards from here."""
 from __future__ import annotations
 
 from .guards import MANAGE, VIEW, can_manage
-from .pages import classes, load, staff, students, timetable, years
+from . import start
+from .pages import classes, load, staff, staff_accounts, students, timetable, years
 
 __all__ = ["MANAGE", "ROUTES", "VIEW", "can_manage"]
 
-ROUTES = [*students.ROUTES, *years.ROUTES, *classes.ROUTES, *load.ROUTES, *timetable.ROUTES, *staff.ROUTES]
+ROUTES = [*students.ROUTES, *years.ROUTES, *classes.ROUTES, *load.ROUTES, *timetable.ROUTES, *staff.ROUTES,
+          *start.ROUTES, *staff_accounts.ROUTES]

@@ -415,7 +415,7 @@ JOURNAL_JOINS = """
 def journals(conn: sqlite3.Connection, year_id: int, teacher_id: int | None = None) -> list[sqlite3.Row]:
     where = "AND j.teacher_id = :teacher" if teacher_id else ""
     return _all(conn, f"""
-        SELECT j.*, {JOURNAL_TITLE_SQL},
+        SELECT j.*, {JOURNAL_TITLE_SQL}, t.archived_at AS teacher_left_at,
                (SELECT count(*) FROM timetable_slot ts WHERE ts.journal_id = j.id) AS slots
           FROM journal j {JOURNAL_JOINS}
          WHERE j.year_id = :year AND j.archived_at IS NULL {where}

@@ -121,7 +121,9 @@ def check_rule(user: User | None, opt: dict) -> None:
     # A kiosk session (the shared terminal in the hall) reaches only routes marked kiosk=True.
     if user.kiosk and not opt.get("kiosk"):
         raise Forbidden(KIOSK_REFUSED)
-    if user.must_change_password and not opt.get("password_change"):
+    # A kiosk session never comes from a one-time password (server/kiosk.py refuses one; a
+    # kiosk PIN needs no changing), and the kiosk has no password page.
+    if user.must_change_password and not user.kiosk and not opt.get("password_change"):
         raise PasswordChangeRequired()
     if opt.get("any_user"):
         return

@@ -55,10 +55,16 @@ def _staff_person(conn, person_id: int):
     return person
 
 
+def _staff_person_view(conn, person_id: int) -> dict:
+    person = _staff_person(conn, person_id)
+    year = store.current_year(conn)
+    return {"person": person, "journals": structure.journals(conn, year["id"], person_id) if year else []}
+
+
 async def _staff_person_page(request: Request, person_id: int, error: str | None = None) -> Response:
-    person = await read(request, _staff_person, person_id)
-    return render(request, "school/staff_person.html", error, person=person, staff_roles=STAFF_ROLES,
-                  roles=set((person["roles"] or "").split(",")))
+    view = await read(request, _staff_person_view, person_id)
+    return render(request, "school/staff_person.html", error, staff_roles=STAFF_ROLES,
+                  roles=set((view["person"]["roles"] or "").split(",")), can_manage=can_manage(request), **view)
 
 
 @get("/school/staff/{person_id:int}", opt=ROLE_GRANTORS)

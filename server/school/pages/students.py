@@ -165,7 +165,7 @@ async def parent_consent(request: Request, student_id: FromPath[int], parent_id:
     return await _student_form(
         request, student_id,
         lambda f: write(request, people.record_consent, parent_id, student_id, f.get("consent") == "1",
-                        f.get("diary_form", "electronic"), f.get("consent_document")),
+                        f.get("diary_form", "electronic"), f.get("consent_document"), f.get("withdrawal")),
         "consent")
 
 
