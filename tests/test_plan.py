@@ -263,10 +263,11 @@ def test_copy_a_plan_from_another_class_of_the_same_parallel(client, data_dir, t
     target, target_login = q(data_dir, "SELECT j.id, a.login FROM journal j JOIN class c ON c.id = j.class_id"
                                        " JOIN account a ON a.person_id = j.teacher_id"
                                        " WHERE j.subject_id = ? AND c.parallel = 5 AND j.id <> ?"
-                                       " AND j.archived_at IS NULL"
-                                       " ORDER BY c.letter LIMIT 1", (subject, J))[0]
+                                       " AND j.archived_at IS NULL AND j.year_id = (SELECT year_id FROM journal WHERE id = ?)"
+                                       " ORDER BY c.letter LIMIT 1", (subject, J, J))[0]
     other_parallel = q(data_dir, "SELECT j.id FROM journal j JOIN class c ON c.id = j.class_id"
-                                 " WHERE j.subject_id = ? AND c.parallel = 6 LIMIT 1", (subject,))[0][0]
+                                 " WHERE j.subject_id = ? AND c.parallel = 6"
+                                 " AND j.year_id = (SELECT year_id FROM journal WHERE id = ?) LIMIT 1", (subject, J))[0][0]
     clear_plans(data_dir, target, other_parallel)
     upload(client, teacher01, "ktp.csv", csv_bytes(plan_rows(data_dir)))
     source = items(data_dir)

@@ -252,7 +252,8 @@ def test_a_lesson_moved_to_another_day_moves_in_the_grid_the_diary_and_the_teach
                                              "reason": "праздничный концерт в понедельник"}, follow_redirects=False)
     assert r.status_code == 303, r.text[:400]
     # The journal's grid: the Saturday column, no Monday one (the ONE timetable of a date).
-    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 4")[0][0]
+    period = q(data_dir, "SELECT p.id FROM study_period p JOIN journal j ON j.year_id = p.year_id"
+                         " WHERE j.id = 1 AND p.kind = 'quarter' AND p.number = 4")[0][0]
     columns = {(x["date"], x["number"]) for x in c.get(f"/api/v1/journals/1?period={period}").json()["lessons"]}
     assert (SATURDAY, 1) in columns and (MONDAY, 1) not in columns
     # teacher01: Saturday has the lesson (moved here), Monday says where it went; writes follow.
