@@ -19,7 +19,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def run(tmp: Path) -> dict:
     from server import clock
     from server.accounts.store import User
     from server.db import connect_sync
-    from server.reports import control, pages, results, summary, table
+    from server.reports import pages, results, summary, table
     from server.reports.scope import span as make_span
 
     data = tmp / "data"

@@ -135,14 +135,18 @@ if [ -n "$BUNDLE" ]; then
         sed -n 's/.*подпись верна: ключ \(.*\)\.$/Подпись пакета верна, ключ выпуска: \1 (сверьте с опубликованным в deploy\/appliance.md)./p' "$LOG"
     fi
 else
-    echo "+ $VENV/bin/python -m pip install $SRC  (подробности: $LOG)"
+    echo "+ $VENV/bin/python -m pip install --require-hashes -r requirements.lock && pip install $SRC  (подробности: $LOG)"
     if [ -z "$DRY" ]; then
         # The checkout is copied first: building in place would leave build/ and *.egg-info in it.
         BUILD=$(mktemp -d)
         trap 'rm -rf "$BUILD"' EXIT
         (cd "$SRC" && tar --exclude=./.git --exclude=./.venv --exclude=./data --exclude='*.egg-info' \
             --exclude=./build --exclude=./.release-key -cf - .) | (cd "$BUILD" && tar -xf -)
-        "$VENV/bin/python" -m pip install --disable-pip-version-check "$BUILD" >"$LOG" 2>&1 || failed
+        # The dependencies at the lock's versions, every file's hash checked (deploy/lock.sh).
+        { "$VENV/bin/python" -m pip install --disable-pip-version-check --require-hashes \
+              -r "$BUILD/requirements.lock" &&
+          "$VENV/bin/python" -m pip install --disable-pip-version-check --no-deps --no-build-isolation "$BUILD"
+        } >"$LOG" 2>&1 || failed
     fi
 fi
 [ -n "$DRY" ] || "$VENV/bin/zhurnal" --help >/dev/null

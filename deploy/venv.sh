@@ -45,16 +45,21 @@ if [ ! -x "$ZH_VENV/bin/python" ]; then
     rm -f "$ZH_VENV"/.zhurnal-installed*
 fi
 
-# Reinstall only when the project's metadata changed since the last install.
+# Reinstall only when the project's metadata or its lock changed since the last install.
+# The dependencies come from the lock file (exact versions, every file's hash checked:
+# deploy/lock.sh makes it), then Zhurnal itself, editable, with nothing more.
+ZH_LOCK="$ZH_ROOT/requirements${ZH_EXTRAS:+-$ZH_EXTRAS}.lock"
 ZH_STAMP="$ZH_VENV/.zhurnal-installed${ZH_EXTRAS:+-$ZH_EXTRAS}"
-if [ ! -f "$ZH_STAMP" ] || [ "$ZH_ROOT/pyproject.toml" -nt "$ZH_STAMP" ]; then
+if [ ! -f "$ZH_STAMP" ] || [ "$ZH_ROOT/pyproject.toml" -nt "$ZH_STAMP" ] || [ "$ZH_LOCK" -nt "$ZH_STAMP" ]; then
     echo "Устанавливаю Журнал и его зависимости в $ZH_VENV …"
     # The build backend is chatty; keep its output in a log and show it only on failure.
     # A newer pip is welcome but not needed: without internet the install goes on with the old one.
     "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip \
         >"$ZH_VENV/install.log" 2>&1 || true
-    if "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            -e "$ZH_ROOT${ZH_EXTRAS:+[$ZH_EXTRAS]}" >>"$ZH_VENV/install.log" 2>&1; then
+    if "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes \
+            -r "$ZH_LOCK" >>"$ZH_VENV/install.log" 2>&1 &&
+        "$ZH_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+            -e "$ZH_ROOT" >>"$ZH_VENV/install.log" 2>&1; then
         touch "$ZH_STAMP"
     else
         cat "$ZH_VENV/install.log" >&2

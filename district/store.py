@@ -13,7 +13,6 @@ from importlib import resources
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from backups import age
 from server.errors import UserError

@@ -21,7 +21,7 @@ import queue
 import secrets
 import threading
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
 import anyio.to_thread
 from litestar import Litestar, MediaType, Request, Response, get, post
@@ -34,7 +34,6 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from server import __version__
 from server.accounts import passwords
 from server.errors import UserError
 from server.paths import resource_dir

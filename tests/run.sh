@@ -15,4 +15,6 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgre
 if [ -n "$missing" ]; then
     apt_install $missing || echo "Без пакетов:$missing — тесты, которым они нужны, будут пропущены с объяснением." >&2
 fi
-exec .venv/bin/python -m pytest "$@"
+# Test files run in parallel on every core (pytest-xdist), a file's tests in one process so
+# that a module's browser or database is started once. `-n 0` among the arguments runs serially.
+exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"

@@ -15,7 +15,6 @@ import pytest
 
 from test_browser import Page, browser, expect, log_in, running_server, school_data  # noqa: F401
 
-from conftest import PASSWORD
 
 CLOCK = "2027-05-20T08:00"
 TODAY, MONDAY = "2027-05-20", "2027-05-24"
@@ -93,7 +92,7 @@ def test_a_week_of_planned_substitution_seen_by_the_substitute_and_by_a_family(s
     form.get_by_label("По", exact=True).fill("2027-05-26")
     form.get_by_role("button", name="Дальше: назначить замены").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("отсутствует")
-    monday_first = page.get_by_label(f"Кто заменяет 24.05.2027, 1-й урок")
+    monday_first = page.get_by_label("Кто заменяет 24.05.2027, 1-й урок")
     # The picker offers who is free first; busy people are there, not choosable.
     free = monday_first.locator("option:not([disabled])").nth(1)
     substitute_label = free.inner_text()

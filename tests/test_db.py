@@ -87,7 +87,7 @@ def test_connections_enforce_foreign_keys_and_full_sync(tmp_path):
             assert await value_of(db, "PRAGMA foreign_keys") == 1
             assert await value_of(db, "PRAGMA synchronous") == 2  # FULL
             with pytest.raises(sqlite3.IntegrityError):
-                await run_sql(db, 
+                await run_sql(db,
                     "INSERT INTO account(person_id, login, password_hash, created_at) VALUES (12345, 'x', 'h', 'now')"
                 )
             # Read connections cannot write, even by mistake.

@@ -14,7 +14,7 @@ import pytest
 from conftest import PASSWORD, login, make_client
 
 REPO = Path(__file__).resolve().parents[1]
-CLASS_NAMES = [f"{p}{l}" for p in range(1, 12) for l in "АБ"]
+CLASS_NAMES = [f"{p}{letter}" for p in range(1, 12) for letter in "АБ"]
 DOCUMENTED_LOGINS = ["director", "deputy", "sysadmin", "teacher01", "parent0001", "student0001"]
 STAFF_ROLES = "('director', 'deputy', 'sysadmin', 'teacher', 'staff')"
 CYRILLIC_NAME = re.compile(r"^[А-ЯЁ][а-яё]+(-[А-ЯЁ][а-яё]+)?$")

@@ -5,7 +5,6 @@ changing — while a one-time password stays refused at the kiosk."""
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from conftest import csrf_from, login
 from test_kiosk import kiosk_login, sessions

@@ -275,3 +275,51 @@ def test_the_kiosk_autostart_and_browser_policy_files_are_usable():
     entry.read(deploy / "zhurnal-kiosk.desktop", encoding="utf-8")
     command = entry["Desktop Entry"]["Exec"]
     assert "--kiosk" in command and "--incognito" in command and command.rstrip("'").endswith("/kiosk; sleep 2; done")
+
+
+# --- the lock files (deploy/lock.sh): every install takes exact versions with checked hashes ---
+
+def _locked(name: str) -> dict[str, tuple[str, int]]:
+    """{package: (version, number of hashes)} of a lock file."""
+    text = (REPO / name).read_text(encoding="utf-8")
+    found = {}
+    for block in re.split(r"\n(?=\S)", text):
+        m = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", block)
+        if m:
+            found[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = (m.group(2), block.count("--hash=sha256:"))
+    return found
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    m = re.match(r"\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*([^;]*)", spec)
+    return re.sub(r"[-_.]+", "-", m.group(1)).lower(), m.group(3).strip()
+
+
+@pytest.mark.parametrize("lock, groups", [("requirements.lock", ["dependencies"]),
+                                          ("requirements-test.lock", ["dependencies", "test"])])
+def test_each_lock_pins_every_dependency_with_hashes_within_the_projects_ranges(lock, groups):
+    from packaging.specifiers import SpecifierSet
+
+    locked = _locked(lock)
+    specs = list(PYPROJECT["project"]["dependencies"])
+    if "test" in groups:
+        specs += PYPROJECT["project"]["optional-dependencies"]["test"]
+    for spec in specs:
+        name, wanted = _requirement(spec)
+        assert name in locked, f"{name} is not in {lock}: run deploy/lock.sh"
+        version, hashes = locked[name]
+        assert hashes >= 1 and version in SpecifierSet(wanted), (name, version, wanted)
+    # Every line is a pin with its hashes (pip --require-hashes refuses anything else).
+    assert all(hashes >= 1 for _, hashes in locked.values())
+
+
+def test_the_program_lock_agrees_with_the_test_lock():
+    program, test = _locked("requirements.lock"), _locked("requirements-test.lock")
+    assert program and all(test.get(name, (None,))[0] == v for name, (v, _) in program.items())
+
+
+def test_installs_take_the_lock_with_hashes():
+    venv = (REPO / "deploy" / "venv.sh").read_text(encoding="utf-8")
+    install = (REPO / "deploy" / "install.sh").read_text(encoding="utf-8")
+    assert "--require-hashes" in venv and 'requirements${ZH_EXTRAS:+-$ZH_EXTRAS}.lock' in venv
+    assert "--require-hashes" in install and "requirements.lock" in install

@@ -28,7 +28,7 @@ from district.pgtemp import Cluster, find_bin
 from server import ledger
 from server.config import load_settings
 from sync import chunk as chunks
-from sync import lost, profile, school
+from sync import profile, school
 
 ZHURNAL = str(Path(sys.executable).with_name("zhurnal"))
 
@@ -223,8 +223,6 @@ def test_nothing_private_leaves_the_school(data_dir, district):
     conn.execute("UPDATE person SET phone = '+7 900 111-22-33', email = 'mama@example.ru'")
     conn.execute("UPDATE guardian SET consent_at = '2026-09-01T08:00:00Z'")
     secret = conn.execute("SELECT value FROM setting WHERE key = 'login_key_secret'").fetchone()[0]
-    parents = {r[0] for r in conn.execute("SELECT parent_id FROM guardian")}
-    staff_only = parents - {r[0] for r in conn.execute("SELECT person_id FROM student")}
     parent_only = {r[0] for r in conn.execute(
         "SELECT id FROM person WHERE id IN (SELECT parent_id FROM guardian) AND id NOT IN (SELECT person_id FROM student)"
         " AND id NOT IN (SELECT teacher_id FROM journal) AND id NOT IN (SELECT a.person_id FROM account a JOIN"

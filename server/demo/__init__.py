@@ -40,9 +40,9 @@ from ..years import routes as year_routes
 DEFAULT_PASSWORD = "demo-parol"
 SEED = 20260901
 SCHOOL_NAME = "МБОУ «Средняя общеобразовательная школа № 7»"
-DEMO = "демо-школа (zhurnal demo)"
-ORDER_NUMBER = "52-у"  # the director's order of promotion of last year's students  # the reason of the ledger's entries for the people the demo makes
-CLASS_ORDER = [(p, l) for p in list(range(5, 12)) + list(range(1, 5)) for l in "АБ"]  # 5А first, see above
+DEMO = "демо-школа (zhurnal demo)"  # the reason of the ledger's entries for the people the demo makes
+ORDER_NUMBER = "52-у"  # the director's order of promotion of last year's students
+CLASS_ORDER = [(p, letter) for p in list(range(5, 12)) + list(range(1, 5)) for letter in "АБ"]  # 5А first, see above
 STUDENTS_PER_CLASS = 25
 FIRST_SURNAME = min(SURNAMES)
 OTHER_SURNAMES = [s for s in SURNAMES if s != FIRST_SURNAME]

@@ -171,7 +171,7 @@ def _fio(r, prefix: str = "") -> str:
 def my_classes(conn: sqlite3.Connection, user: User) -> list[sqlite3.Row]:
     if not is_staff(user):
         return []
-    return _all(conn, 
+    return _all(conn,
         f"SELECT c.id, c.parallel || c.letter AS name FROM class c WHERE c.id IN ({MY_CLASSES})"
         " ORDER BY c.parallel, c.letter", _params(user))
 
@@ -186,7 +186,7 @@ def picker_groups(conn: sqlite3.Connection, user: User) -> list[tuple[str, str]]
     if is_staff(user):
         groups.append(("staff", "Сотрудники школы"))
         groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in my_classes(conn, user)]
-        groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in _all(conn, 
+        groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in _all(conn,
             f"SELECT g.id, g.name FROM study_group g WHERE g.id IN ({MY_GROUPS}) AND g.class_id IS NULL"
             " ORDER BY g.name", _params(user))]
     return groups
@@ -194,7 +194,7 @@ def picker_groups(conn: sqlite3.Connection, user: User) -> list[tuple[str, str]]
 
 def family_contacts(conn: sqlite3.Connection, user: User) -> list[Contact]:
     """The child's teachers and class teacher, each with what they are to which child."""
-    rows = _all(conn, 
+    rows = _all(conn,
         f"""
         SELECT t.person_id, t.subject, t.class_name, k.first_name AS kid, p.last_name, p.first_name, p.middle_name
           FROM ({FAMILY_TEACHERS}) t JOIN person p ON p.id = t.person_id JOIN person k ON k.id = t.student_id
@@ -232,7 +232,7 @@ def picker_people(conn: sqlite3.Connection, user: User, key: str) -> list[Contac
             " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
         return [Contact(r["id"], _fio(r), r["hint"]) for r in rows]
     if key == "staff" and is_staff(user):
-        rows = _all(conn, 
+        rows = _all(conn,
             f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
             f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({STAFF_PEOPLE})"
             " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))

@@ -29,7 +29,7 @@ from ..planning.rules import week_of
 from ..timeutil import parse_stored, ru_date
 from .results import full_name, journals_of, short_name
 from .scope import Span
-from .table import INT, PCT, TEXT, Cell, Column, Table, pct
+from .table import INT, PCT, TEXT, Cell, Column, pct
 
 MIN_GRADES = 3
 GRADE_DAYS = 3

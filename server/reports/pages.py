@@ -171,7 +171,7 @@ def summary_report(conn: sqlite3.Connection, user, class_id: int, q: dict, today
     data = summary_data(conn, user, class_id, q, today)
     cls = data["class"]
     t = summary.table(data)
-    return Report(f"Сводная ведомость учёта успеваемости", None, [t], _school(conn),
+    return Report("Сводная ведомость учёта успеваемости", None, [t], _school(conn),
                   [f"{cls['name']} класс, {cls['year_name']} учебный год"], [t.note],
                   {"periods": data["periods"], "q": q, "class": cls},
                   file_name=f"ведомость-{cls['name']}")
