@@ -395,3 +395,35 @@ def test_after_the_last_quarter_the_timetable_of_a_date_has_no_lessons(day_clien
     as_(c, "teacher01")
     assert c.get("/api/v1/me/lessons?date=2027-06-01").json()["lessons"] == []  # a Tuesday in the summer
     assert c.get("/api/v1/me/lessons?date=2027-05-25").json()["lessons"]       # the last week of the 4th quarter
+
+
+# --- with journal control (issue 13): one timetable of a date, one «посещаемость отмечена» ---------
+
+def test_a_register_taken_with_everyone_present_is_attendance_recorded_on_the_teachers_day(day_client, data_dir):
+    c = day_client
+    csrf = as_(c, "teacher01")
+    assert c.get(f"/api/v1/me/lessons?date={TODAY}").json()["lessons"][0]["attendance_recorded"] is False
+    r = c.post(f"/journals/1/lessons/{TODAY}/1/register", data={"csrf_token": csrf, "taken": "1"})
+    assert r.status_code == 200
+    assert q(data_dir, "SELECT count(*) FROM attendance a JOIN lesson l ON l.id = a.lesson_id"
+                       " WHERE l.journal_id = 1 AND l.date = ?", (TODAY,)) == [(0,)]
+    assert c.get(f"/api/v1/me/lessons?date={TODAY}").json()["lessons"][0]["attendance_recorded"] is True
+
+
+def test_journal_control_follows_a_moved_lesson(day_client, data_dir):
+    c = day_client
+    csrf = as_(c, "deputy")
+    address = {"csrf_token": csrf, "journal": "1", "date": MONDAY, "n": "1"}
+    # Both in the past of the check day: the clock moves to the Wednesday after.
+    assert c.post("/school/changes/move", data={**address, "to_date": SATURDAY, "to_n": "1", "room": "12",
+                                                "reason": "концерт"}, follow_redirects=False).status_code == 303
+    clock.set_now("2027-05-26T08:00")
+    as_(c, "deputy")
+    period = q(data_dir, "SELECT p.id FROM study_period p JOIN journal j ON j.year_id = p.year_id"
+                         " WHERE j.id = 1 AND p.kind = 'quarter' AND p.number = 4")[0][0]
+    r = c.get(f"/api/v1/reports/journal-control?period={period}")
+    assert r.status_code == 200, r.text[:300]
+    one = next(j for j in r.json()["journals"] if j["journal_id"] == 1)
+    missing = {(m["date"], m["number"]) for m in one["lessons"]["missing"]}
+    # The Monday lesson went to Saturday: Saturday is owed a topic, Monday is not.
+    assert (SATURDAY, 1) in missing and (MONDAY, 1) not in missing

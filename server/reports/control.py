@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from ..journal.store import JournalInfo, lesson_columns
 from ..planning.rules import week_of
+from ..timetable.dated import Changes
 from ..timeutil import parse_stored, ru_date
 from .results import full_name, journals_of, short_name
 from .scope import Span
@@ -148,12 +149,20 @@ def infos(conn: sqlite3.Connection, year_id: int, journals: dict[int, dict]) -> 
                                                       (year_id,))}
     settings = {r[0]: r[1] for r in conn.execute("SELECT key, value FROM setting WHERE key IN"
                                                  " ('grade_one_allowed', 'first_grade_marks', 'forecast_threshold')")}
+    # The timetable of a date (server/timetable/): lessons moved or added, and the study
+    # periods (no lessons between quarters that are not entered as holidays).
+    changes: dict[int, list[dict]] = defaultdict(list)
+    for c in conn.execute("SELECT t.* FROM timetable_change t JOIN journal j ON j.id = t.journal_id"
+                          " WHERE j.year_id = ?", (year_id,)):
+        changes[c["journal_id"]].append(dict(c))
+    terms = [tuple(r) for r in conn.execute("SELECT starts_on, ends_on FROM study_period"
+                                            " WHERE year_id = ? AND kind <> 'year'", (year_id,))]
     out = {}
     for jid, j in journals.items():
         kind, parallel = kinds.get(j["home_class_id"], ("quarter", 0))
         row = {**j, "year_id": year_id, "year_status": year["status"], "archived_at": None}
         out[jid] = JournalInfo(row, parallel or 0, kind, year["starts_on"], year["ends_on"], slots.get(jid, {}),
-                               holidays, settings)
+                               holidays, settings, Changes.of(changes.get(jid, [])), terms)
     return out
 
 

@@ -303,7 +303,7 @@ def control_report(conn: sqlite3.Connection, user, q: dict, today: str, min_grad
         present = [r for r in rows if key(r) is not None]
         rows = sorted(present, key=lambda r: (isinstance(key(r), str), key(r)), reverse=q.get("desc") == "1") + [
             r for r in rows if key(r) is None]
-    table = control.Table("Контроль ведения журналов", control.COLUMNS, rows, landscape=True, compact=True)
+    table = Table("Контроль ведения журналов", control.COLUMNS, rows, landscape=True, compact=True)
     with_problems = sum(1 for c in checks if c.problems(span, min_grades, grade_days))
     upto = min(span.end, _yesterday(today))
     lines = [span.label, f"Проверено по {ru_date(upto)}. Журналов: {len(checks)}, с замечаниями: {with_problems}."]

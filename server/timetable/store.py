@@ -24,10 +24,11 @@ from .dated import Changes, Key
 WEEKDAYS = ["понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"]
 WEEKDAYS_SHORT = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
 
-# Whether a lesson's attendance is recorded. Issue 13 adds the register-taken flag (a lesson's
-# register marked taken even when everyone was present); until it is on main, marks decide:
-# a lesson with at least one mark (Н, Б, У, ОП) has its attendance recorded.
-ATTENDANCE_TAKEN_SQL = "EXISTS (SELECT 1 FROM attendance a WHERE a.lesson_id = l.id)"
+# Whether a lesson's attendance is recorded: its register is marked taken («посещаемость
+# отмечена», even when everyone was present: the register_taken table, what journal control
+# counts), or it has a mark (Н, Б, У, ОП) from before the flag existed.
+ATTENDANCE_TAKEN_SQL = ("(EXISTS (SELECT 1 FROM register_taken r WHERE r.lesson_id = l.id)"
+                        " OR EXISTS (SELECT 1 FROM attendance a WHERE a.lesson_id = l.id))")
 
 
 def short_name(last: str | None, first: str | None, middle: str | None) -> str:
