@@ -10,7 +10,8 @@ Never: passwords and logins (the `account` entity never leaves), sessions, login
 messages and attachments, homework (its text and files), parents — neither their names nor
 their contacts — and nobody's phone or e-mail; consent only as a flag per student and
 guardian link; free-text reasons a lesson was substituted or a student left; the secret
-settings. An entity the profile does not name never leaves, whatever table a later release
+settings; the school's working records (remarks to teachers, «посещаемость отмечена», staff
+away, timetable changes of dates, promotion decisions and debts). An entity the profile does not name never leaves, whatever table a later release
 adds to the ledger: adding one here is a code change, and tests/test_sync_profile.py pins
 this table.
 

@@ -518,7 +518,8 @@ def test_the_deputy_is_asked_for_a_reason_when_the_server_needs_one(server, scho
     server answers need_reason, the grid asks, and the save goes through with the reason."""
     page = tab.page
     day, n = earlier_lesson(school_data, lesson_day)
-    year = q(school_data, "SELECT id FROM study_period WHERE kind = 'year'")[0][0]
+    year = q(school_data, "SELECT id FROM study_period WHERE kind = 'year' AND ? BETWEEN starts_on AND ends_on",
+             (day,))[0][0]
     period = q(school_data, "SELECT id FROM study_period WHERE kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
                (day,))[0][0]
     conn = db(school_data)

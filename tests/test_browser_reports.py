@@ -27,8 +27,9 @@ def page_sizes(pdf: bytes) -> list[tuple[int, int]]:
 def ids(school_data):
     conn = sqlite3.connect(school_data / "zhurnal.sqlite3")
     try:
-        class_id = conn.execute("SELECT id FROM class WHERE parallel = 5 AND letter = 'А'").fetchone()[0]
-        half_class = conn.execute("SELECT id FROM class WHERE parallel = 10 LIMIT 1").fetchone()[0]
+        year = "(SELECT id FROM academic_year WHERE status = 'open')"  # the demo has last year too
+        class_id = conn.execute(f"SELECT id FROM class WHERE parallel = 5 AND letter = 'А' AND year_id = {year}").fetchone()[0]
+        half_class = conn.execute(f"SELECT id FROM class WHERE parallel = 10 AND year_id = {year} LIMIT 1").fetchone()[0]
         journal_id = conn.execute("SELECT id FROM journal WHERE class_id = ? LIMIT 1", (class_id,)).fetchone()[0]
     finally:
         conn.close()

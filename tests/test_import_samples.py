@@ -43,9 +43,15 @@ def rows(data_dir, sql, params=()):
 
 
 @pytest.fixture
-def school(empty_client, tmp_path):
-    """An empty school on 15.09.2026, set up through its pages: year 2026/2027, five classes."""
+def mid_september():
+    """The clock at 15.09.2026 before the server starts (a clock moved back under a running server
+    is refused as an impossible date: server/appliance/)."""
     clock.set_now("2026-09-15T10:00")
+
+
+@pytest.fixture
+def school(mid_september, empty_client, tmp_path):
+    """An empty school on 15.09.2026, set up through its pages: year 2026/2027, five classes."""
     c = empty_client
     page = c.get("/setup")
     r = c.post("/setup", data={

@@ -38,7 +38,7 @@ def lessons_of(data_dir, journal_id: int, before: date | None = None, after: dat
     for wd, n in q(data_dir, "SELECT weekday, lesson_number FROM timetable_slot WHERE journal_id = ?", (journal_id,)):
         slots.setdefault(wd, []).append(n)
     start, end = q(data_dir, "SELECT starts_on, ends_on FROM academic_year WHERE status = 'open'")[0]
-    holidays = q(data_dir, "SELECT starts_on, ends_on FROM holiday")
+    holidays = q(data_dir, "SELECT starts_on, ends_on FROM holiday WHERE year_id = (SELECT year_id FROM journal WHERE id = 1)")
     day = before or after
     step = timedelta(days=-1 if before else 1)
     found = []
@@ -134,7 +134,7 @@ def test_dates_the_journal_refuses(teacher, data_dir):
     assert r.status_code == 400 and "ещё не наступило" in r.json()["error"]
     # A topic and homework may be prepared ahead.
     assert teacher.lesson(future, fn, "Повторение изученного").status_code == 200
-    holiday = q(data_dir, "SELECT starts_on FROM holiday ORDER BY starts_on LIMIT 1")[0][0]
+    holiday = q(data_dir, "SELECT starts_on FROM holiday WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) ORDER BY starts_on LIMIT 1")[0][0]
     r = teacher.cell(s, holiday, 1, "5")
     assert r.status_code == 400 and ("каникулы" in r.json()["error"] or "ещё не наступило" in r.json()["error"])
     start = q(data_dir, "SELECT starts_on FROM academic_year WHERE status = 'open'")[0][0]
@@ -248,7 +248,7 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     r = teacher.c.post(f"/journals/1/lessons/{d1}/{n1}/status",
                        data={"status": "substituted", "substitute_id": sub_id, "csrf_token": teacher.csrf})
     assert r.status_code == 200 and "Проведён на замене: " in r.text
-    quarter = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
+    quarter = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND ? BETWEEN starts_on AND ends_on",
                 (d1,))[0][0]
     assert 'aria-label="проведён на замене"' in teacher.c.get(f"/journals/1?period={quarter}").text
     r = teacher.c.post(f"/journals/1/lessons/{d2}/{n2}/status",
@@ -272,7 +272,7 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
     assert period_inputs and all("readonly" in x for x in period_inputs)
     assert t20.cell(t20.students[0], d1, n1, "4").status_code == 200
     assert t20.cell(t20.students[0], d2, n2, "4").status_code == 403
-    q1 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    q1 = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0][0]
     r = client.post("/journals/1/period-grade", json={"student": t20.students[0], "period": q1, "value": "5"},
                     headers={"X-CSRF-Token": t20.csrf})
     assert r.status_code == 403 and "Итоговую отметку ставит учитель журнала" in r.text
@@ -283,7 +283,7 @@ def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_noth
 
 def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir):
     (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
-    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND starts_on <= ? AND ends_on >= ?",
+    period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND starts_on <= ? AND ends_on >= ?",
                (day, day))[0][0]
     login(client, "teacher01")
     t = Teacher(client, 1)
@@ -336,7 +336,7 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
 
 
 def test_period_grades_by_the_journal_teacher_only(client, data_dir):
-    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0][0]
     login(client, "teacher01")
     t = Teacher(client, 1)
     s = t.students[0]
@@ -351,7 +351,7 @@ def test_period_grades_by_the_journal_teacher_only(client, data_dir):
                         headers={"X-CSRF-Token": t.csrf})
         assert r.json()["text"] == stored, typed
     # The next quarter's grid shows this quarter's grade beside its own and the year's.
-    q2 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 2")[0][0]
+    q2 = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 2")[0][0]
     grid = client.get(f"/journals/1?period={q2}").text
     finals = re.findall(r'<th scope="col" class="final"[^>]*>([^<]+)</th>', grid)
     assert finals == ["1 четв.", "2 четв.", "Год"]
@@ -494,7 +494,7 @@ def test_marking_a_lesson_as_a_control_work_after_the_grades_reweighs_them(teach
 
 
 def test_a_control_work_stays_on_the_to_do_list_after_its_period_ends(teacher, data_dir):
-    q1_end = q(data_dir, "SELECT ends_on FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    q1_end = q(data_dir, "SELECT ends_on FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0][0]
     (day, n), = lessons_of(data_dir, 1, before=date.fromisoformat(q1_end), count=1)
     assert teacher.lesson(day, n, "Контрольный диктант", "dictation").status_code == 200
     execute(data_dir, "DELETE FROM grade WHERE lesson_id = (SELECT id FROM lesson WHERE journal_id = 1 AND date = ?"
@@ -512,7 +512,7 @@ def test_period_grades_wait_for_the_period_end_and_obey_every_lock(client, data_
         return client.post("/journals/1/period-grade", json={"student": s, "period": period, "value": value,
                                                              "reason": reason}, headers={"X-CSRF-Token": t.csrf})
 
-    q1, q4, year = (q(data_dir, "SELECT id FROM study_period WHERE kind = ? AND number = ?", k)[0][0]
+    q1, q4, year = (q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = ? AND number = ?", k)[0][0]
                     for k in (("quarter", 1), ("quarter", 4), ("year", 1)))
     r = put(q4)
     assert r.status_code == 400 and "выставляются в его конце" in r.json()["error"]
@@ -523,7 +523,7 @@ def test_period_grades_wait_for_the_period_end_and_obey_every_lock(client, data_
     assert r.status_code == 400 and "только заместитель директора" in r.json()["error"]
     execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (year,))
     # Closing the last quarter does not lock the year grades: they are set after it.
-    q2 = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 2")[0][0]
+    q2 = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 2")[0][0]
     execute(data_dir, "UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (q2,))
     assert put(q1, "5").status_code == 200
     execute(data_dir, "UPDATE study_period SET closed_at = NULL WHERE id = ?", (q2,))
@@ -533,7 +533,7 @@ def test_period_grades_wait_for_the_period_end_and_obey_every_lock(client, data_
 
 
 def test_audit_verify_catches_a_reopened_period_and_a_removed_first_entry(client, data_dir, capsys):
-    period = q(data_dir, "SELECT id FROM study_period WHERE kind = 'quarter' AND number = 1")[0][0]
+    period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0][0]
     login(client, "deputy")
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
     client.post(f"/school/periods/{period}/close", data={"closed": "1", "csrf_token": csrf})
@@ -570,7 +570,7 @@ def test_homework_time_is_counted_per_student_not_summed_over_subgroups(client, 
 
 
 def test_no_new_lessons_after_the_last_quarter(teacher, data_dir):
-    q4_end = q(data_dir, "SELECT ends_on FROM study_period WHERE kind = 'quarter' AND number = 4")[0][0]
+    q4_end = q(data_dir, "SELECT ends_on FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 4")[0][0]
     (summer, n), = lessons_of(data_dir, 1, after=date.fromisoformat(q4_end) + timedelta(days=1), count=1)
     r = teacher.lesson(summer, n, "Повторение")
     assert r.status_code == 400 and "вне учебных четвертей" in r.text
@@ -641,7 +641,7 @@ def test_cell_history_needs_the_lesson_number(teacher, data_dir):
 
 
 def test_the_to_do_list_leaves_out_closed_periods(teacher, data_dir):
-    q1 = q(data_dir, "SELECT id, ends_on FROM study_period WHERE kind = 'quarter' AND number = 1")[0]
+    q1 = q(data_dir, "SELECT id, ends_on FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0]
     (day, n), = lessons_of(data_dir, 1, before=date.fromisoformat(q1[1]), count=1)
     execute(data_dir, "UPDATE lesson SET topic = '' WHERE journal_id = 1 AND date = ? AND lesson_number = ?", (day, n))
     assert f"{ru_date(day)}, {n}-й урок: не записана тема" in teacher.c.get("/journals").text

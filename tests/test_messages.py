@@ -222,10 +222,13 @@ def test_a_student_writes_only_to_their_own_teachers(client, data_dir):
 def test_a_teacher_writes_to_classes_they_teach_and_staff_but_not_to_other_classes(client, data_dir):
     as_user(client, "teacher20")
     page = client.get("/messages/new").text
-    taught = {r[0] for r in q(data_dir, "SELECT DISTINCT class_id FROM journal WHERE teacher_id = ? AND class_id IS NOT NULL",
+    # The classes of this year (last year's closed classes are no audience for a new message).
+    taught = {r[0] for r in q(data_dir, "SELECT DISTINCT j.class_id FROM journal j JOIN academic_year y ON y.id = j.year_id"
+                                        " WHERE j.teacher_id = ? AND j.class_id IS NOT NULL AND y.status = 'open'",
                               (pid(data_dir, "teacher20"),))}
     assert option_values(page, "class_id") == taught
-    other = q(data_dir, f"SELECT id FROM class WHERE id NOT IN ({','.join('?' * len(taught))}) LIMIT 1", sorted(taught))[0][0]
+    other = q(data_dir, f"SELECT id FROM class WHERE id NOT IN ({','.join('?' * len(taught))})"
+                        " AND year_id = (SELECT id FROM academic_year WHERE status = 'open') LIMIT 1", sorted(taught))[0][0]
     text = send(client, expect=400, kind="class_students", class_id=other, subject="Урок", body="Текст")
     assert "Писать всему классу может учитель этого класса" in text
     stranger = q(data_dir, "SELECT student_id FROM enrollment WHERE class_id = ? AND to_date IS NULL LIMIT 1", (other,))[0][0]

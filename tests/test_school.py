@@ -264,7 +264,7 @@ def test_class_teacher_keeps_parents_and_records_consent(client, data_dir):
     pid = count(data_dir, "SELECT id FROM person WHERE last_name = 'Абрамов' AND first_name = 'Вадим'")
     b.post(f"/students/{sid}/parents/{pid}/consent", {"consent": "1", "diary_form": "paper"})
     assert count(data_dir, "SELECT consent_at IS NOT NULL FROM guardian WHERE parent_id = ?", (pid,)) == 1
-    class_id = count(data_dir, "SELECT class_id FROM enrollment WHERE student_id = ?", (sid,))
+    class_id = count(data_dir, "SELECT class_id FROM enrollment WHERE student_id = ? AND to_date IS NULL", (sid,))
     html = b.get(f"/classes/{class_id}").text
     assert "бумажный дневник" in html and "Выбрали бумажный дневник" in html
     r = b.post(f"/students/{sid}/parents", {"p_last_name": "Abramov", "p_first_name": "V", "relation": "отец"},
