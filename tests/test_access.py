@@ -156,6 +156,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/school/years/{year_id:int}"): ADMINISTRATION,
     ("POST", "/school/years/{year_id:int}/periods"): MANAGERS,
     ("POST", "/school/years/{year_id:int}/holidays"): MANAGERS,
+    ("POST", "/school/years/{year_id:int}/calendar"): MANAGERS,
     ("POST", "/school/holidays/{holiday_id:int}/delete"): MANAGERS,
     ("GET", "/school/classes"): ADMINISTRATION,
     ("POST", "/school/classes"): MANAGERS,

@@ -141,3 +141,32 @@ def test_the_sysadmin_lists_the_accounts_by_role_and_name(client, data_dir):
     page = client.get("/school/accounts?q=parent0001").text
     assert "Найдено: 1" in page and "<code>parent0001</code>" in page
     assert "Найдено:" in client.get("/school/accounts").text and "показаны первые 300" in client.get("/school/accounts").text
+
+
+def test_a_new_schools_first_year_takes_the_russian_calendar_and_keeps_what_it_has(empty_client):
+    c = empty_client
+    set_up(c)
+    token = csrf(c)
+    r = c.post("/school/years", data={"csrf_token": token, "starts_on": "2026-09-01", "ends_on": "2027-08-31"},
+               follow_redirects=False)
+    year = int(re.search(r"/school/years/(\d+)", r.headers["location"]).group(1))
+    # The school set its own first quarter already: the calendar adds what is missing, keeps that one.
+    c.post(f"/school/years/{year}/periods", data={"csrf_token": token, "kind": "quarter", "number": "1",
+                                                  "starts_on": "2026-09-01", "ends_on": "2026-10-23"})
+    page = c.get(f"/school/years/{year}").text
+    assert "Примерный календарь учебного года" in page and "Осенние каникулы".lower() in page
+    r = c.post(f"/school/years/{year}/calendar", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    page = c.get(f"/school/years/{year}").text
+    assert "23.10.2026" in page and "Зимние каникулы" in page and "Весенние каникулы" in page
+    assert "Примерный календарь учебного года" not in page  # nothing left to offer
+    # Again: nothing more is added, and the ledger holds every new period and holiday.
+    r = c.post(f"/school/years/{year}/calendar", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    data = c.app.state.settings.data_dir
+    periods = q(data, "SELECT kind, number, starts_on, ends_on FROM study_period WHERE year_id = ? ORDER BY kind, number",
+                (year,))
+    assert periods[0] == ("half", 1, "2026-09-01", "2026-12-28")
+    assert ("quarter", 1, "2026-09-01", "2026-10-23") in periods and len(periods) == 7
+    assert q(data, "SELECT count(*) FROM holiday WHERE year_id = ?", (year,)) == [(3,)]
+    assert audit_ok(data)

@@ -4,8 +4,9 @@ After the first-run set-up the server is empty. The steps follow the order in wh
 depend on each other — the year and its periods, bells, classes, subjects, staff and their
 credentials, the teaching load, the timetable, students and parents, the parents' consent,
 credentials for families — each done or not, with what is missing and a link to the page
-that does it. The year's calendar (quarters, holidays) is offered on the year page (issue 12):
-the first step links there. The checklist only reads; it is shown on the home page of the
+that does it. The year's page offers the Russian school calendar (quarters, half-years,
+holidays: server/years/calendar.py) to a year that lacks them, «Заполнить по примерному
+календарю»; the first step links there. The checklist only reads; it is shown on the home page of the
 sysadmin and the deputy while the set-up (the first eight steps) is not finished, and always at
 /school/start."""
 

@@ -170,6 +170,31 @@ def holiday_year(conn: sqlite3.Connection, holiday_id: int) -> int | None:
     return row[0] if row else None
 
 
+def apply_calendar(conn: sqlite3.Connection, actor: int | None, year_id: int, calendar: dict) -> int:
+    """Fill a year with a calendar (server/years/calendar.py's template: quarters, half-years, the
+    year and the holidays) in one transaction: only periods the year lacks and holidays that
+    overlap none it has; each is then edited as any other. Returns how many were added."""
+    y = year(conn, year_id)
+    if y is None:
+        raise SchoolError("Такого учебного года нет.")
+    if y["status"] == "closed":
+        raise SchoolError("Учебный год закрыт: его календарь не меняют.")
+    added = 0
+    for p in calendar["periods"]:
+        if _one(conn, "SELECT 1 FROM study_period WHERE year_id = ? AND kind = ? AND number = ?",
+                (year_id, p["kind"], p["number"])):
+            continue
+        save_period(conn, actor, year_id, p["kind"], p["number"], p["starts_on"], p["ends_on"])
+        added += 1
+    for h in calendar["holidays"]:
+        if _one(conn, "SELECT 1 FROM holiday WHERE year_id = ? AND starts_on <= ? AND ends_on >= ?",
+                (year_id, h["ends_on"], h["starts_on"])):
+            continue
+        add_holiday(conn, actor, year_id, h["name"], h["starts_on"], h["ends_on"])
+        added += 1
+    return added
+
+
 def add_holiday(conn: sqlite3.Connection, actor: int | None, year_id: int, name: str, starts_on: str,
                 ends_on: str) -> int:
     y = year(conn, year_id)

@@ -10,6 +10,7 @@ from ... import clock
 from ...errors import NotFound
 from ...timeutil import school_year_start
 from ...web.forms import int_or_none, see_other
+from ...years import calendar
 from .. import store, structure
 from ..guards import MANAGE, VIEW, can_manage
 from ..validate import PERIOD_KINDS, parse_date, parse_int
@@ -71,7 +72,9 @@ def _year_view(conn, year_id: int) -> dict:
 async def _year_page(request: Request, year_id: int, error: str | None = None, form: dict | None = None) -> Response:
     view = await read(request, _year_view, year_id)
     edit_id = int_or_none(request.query_params.get("edit_period"))
-    return render(request, "school/year.html", error, form, year_status=YEAR_STATUS,
+    missing = not view["periods"] or not view["holidays"]
+    offer = calendar.template(int(view["year"]["starts_on"][:4])) if missing else None
+    return render(request, "school/year.html", error, form, year_status=YEAR_STATUS, calendar=offer,
                   edit=next((p for p in view["periods"] if p["id"] == edit_id), None),
                   period_name=structure.period_name, period_kinds=PERIOD_KINDS, can_manage=can_manage(request),
                   **view)
@@ -121,6 +124,20 @@ async def holiday_create(request: Request, year_id: FromPath[int]) -> Response:
                         lambda _: see_other(f"/school/years/{year_id}", "created"))
 
 
+@post("/school/years/{year_id:int}/calendar", opt=MANAGE)
+async def year_calendar(request: Request, year_id: FromPath[int]) -> Response:
+    """The Russian school calendar (quarters, half-years, holidays) put into a year that lacks them,
+    to be edited like any period (a new school's first year; the next year has it on its own page)."""
+    async def act(_form: dict) -> int:
+        y = await read(request, structure.year, year_id)
+        if y is None:
+            raise NotFound("Такого учебного года нет.")
+        return await write(request, structure.apply_calendar, year_id, calendar.template(int(y["starts_on"][:4])))
+
+    return await submit(request, act, lambda error, form: _year_page(request, year_id, error, form),
+                        lambda _: see_other(f"/school/years/{year_id}", "created"))
+
+
 @post("/school/holidays/{holiday_id:int}/delete", opt=MANAGE)
 async def holiday_delete(request: Request, holiday_id: FromPath[int]) -> Response:
     year_id = await read(request, structure.holiday_year, holiday_id)
@@ -130,5 +147,5 @@ async def holiday_delete(request: Request, holiday_id: FromPath[int]) -> Respons
     return see_other(f"/school/years/{year_id}", "deleted")
 
 
-ROUTES = [school_page, school_save, year_create, year_page, period_create, period_update, holiday_create,
+ROUTES = [school_page, school_save, year_create, year_page, period_create, period_update, holiday_create, year_calendar,
           holiday_delete]
