@@ -253,13 +253,52 @@
   });
 
   // On a lesson's header: Enter opens the panel (a link), ↓ goes to the first student, ← → to
-  // the neighbouring lessons.
+  // the neighbouring lessons, П (the G key in either layout) marks «посещаемость отмечена» or
+  // takes the mark back — everyone present needs no mark in the cells.
   function headerKey(e, link) {
     var links = Array.prototype.slice.call(table.querySelectorAll("a.lesson-link"));
     var i = links.indexOf(link);
-    if (e.key === "ArrowDown") { e.preventDefault(); focusCell(firstCellOf(link.dataset.lesson)); }
+    if (e.code === "KeyG" && !e.ctrlKey && !e.altKey && !e.metaKey) { e.preventDefault(); toggleRegister(link); }
+    else if (e.key === "ArrowDown") { e.preventDefault(); focusCell(firstCellOf(link.dataset.lesson)); }
     else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); links[i + 1].focus(); reveal(links[i + 1].closest("th")); }
     else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); links[i - 1].focus(); reveal(links[i - 1].closest("th")); }
+  }
+
+  function toggleRegister(link, reason) {
+    var taken = !!link.querySelector(".mark-r");
+    var body = new URLSearchParams({csrf_token: csrf, taken: taken ? "0" : "1", reason: reason || ""});
+    var when = link.querySelector(".d").textContent + ", " + link.querySelector(".n").textContent;
+    fetch("/journals/" + journalId + "/lessons/" + link.dataset.lesson + "/register", {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: {"X-CSRF-Token": csrf, "HX-Request": "true"}, body: body
+    }).then(function (r) {
+      return r.text().then(function (html) {
+        if (!r.ok) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var error = doc.querySelector(".notice.error, .error");
+          var text = error ? error.textContent.trim() : "Не сохранено.";
+          if (r.status === 400 && !reason && /причин/i.test(text)) {
+            var why = window.prompt(text);
+            if (why && why.trim()) toggleRegister(link, why.trim());
+            else say("Не изменено: причина не указана.", "warn");
+            return;
+          }
+          say(text, "error");
+          return;
+        }
+        if (taken) {
+          link.querySelector(".mark-r").remove();
+          say("Отметка «посещаемость отмечена» снята: " + when + ".", "ok");
+        } else {
+          var mark = document.createElement("span");
+          mark.className = "mark-r"; mark.textContent = "✓";
+          mark.setAttribute("aria-label", "посещаемость отмечена"); mark.title = "Посещаемость отмечена";
+          var after = link.querySelector(".mark-k") || link.querySelector(".n");
+          after.insertAdjacentElement("afterend", mark);
+          say("Посещаемость отмечена: " + when + ".", "ok");
+        }
+      });
+    }).catch(function () { say("Нет связи с сервером: отметка не сохранена.", "error"); });
   }
 
   function load(url) {
