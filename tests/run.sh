@@ -17,4 +17,9 @@ if [ -n "$missing" ]; then
 fi
 # Test files run in parallel on every core (pytest-xdist), a file's tests in one process so
 # that a module's browser or database is started once. `-n 0` among the arguments runs serially.
-exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
+# Each run has its own folder for the tests' files (pytest would otherwise share
+# /tmp/pytest-of-USER with any other run on the machine, and prune its folders while they are in
+# use); a passed test's folder is deleted at once (pyproject.toml), a failed one's is kept.
+BASETEMP=$(mktemp -d "${TMPDIR:-/tmp}/zhurnal-tests-XXXXXX")
+echo "Файлы тестов: $BASETEMP (остаются только у упавших тестов)"
+exec .venv/bin/python -m pytest -n auto --dist loadfile --basetemp "$BASETEMP" "$@"
