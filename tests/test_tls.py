@@ -103,6 +103,8 @@ def test_serve_answers_https_with_the_school_ca_and_http_redirects_except_the_ca
         while True:
             try:
                 status, _, body = _fetch(f"https://127.0.0.1:{https_port}/login", trusting)
+                # The HTTP side starts a moment after HTTPS (after the app's start-up): wait for it too.
+                _fetch(f"http://127.0.0.1:{port}/tls")
                 break
             except OSError:
                 assert proc.poll() is None, proc.stdout.read()
