@@ -154,19 +154,44 @@ def test_a_new_schools_first_year_takes_the_russian_calendar_and_keeps_what_it_h
     c.post(f"/school/years/{year}/periods", data={"csrf_token": token, "kind": "quarter", "number": "1",
                                                   "starts_on": "2026-09-01", "ends_on": "2026-10-23"})
     page = c.get(f"/school/years/{year}").text
-    assert "Примерный календарь учебного года" in page and "Осенние каникулы".lower() in page
-    r = c.post(f"/school/years/{year}/calendar", data={"csrf_token": token}, follow_redirects=False)
+    assert "Примерный календарь учебного года" in page and 'value="Осенние каникулы"' in page
+    assert 'name="quarter1_from"' not in page and 'name="quarter2_from"' in page  # only what the year lacks
+    assert 'value="День защитника Отечества"' in page and 'value="2027-02-23"' in page  # a Tuesday in 2027
+    # Edited before saving: the school's own autumn holidays and second quarter, one public holiday
+    # row cleared, an own one added; a holiday row without its dates is refused and changes nothing.
+    rows = dict(re.findall(r'name="(h\d+_name)" value="([^"]*)"', page))
+    index = {v: k[1:-5] for k, v in rows.items() if v}
+    form = {"csrf_token": token, "quarter2_from": "2026-11-09"}
+    for name, i in index.items():
+        form[f"h{i}_name"] = name
+        form[f"h{i}_from"] = re.search(rf'name="h{i}_from" value="([^"]*)"', page).group(1)
+        form[f"h{i}_to"] = re.search(rf'name="h{i}_to" value="([^"]*)"', page).group(1)
+    autumn, women = index["Осенние каникулы"], index["Международный женский день"]
+    form[f"h{autumn}_from"], form[f"h{autumn}_to"] = "2026-10-31", "2026-11-08"
+    form[f"h{women}_name"] = form[f"h{women}_from"] = form[f"h{women}_to"] = ""
+    spare = len(rows) - 1
+    bad = {**form, f"h{spare}_name": "Дополнительные каникулы"}
+    r = c.post(f"/school/years/{year}/calendar", data=bad, follow_redirects=False)
+    assert r.status_code == 400 and "обе даты" in r.text
+    data = c.app.state.settings.data_dir
+    assert q(data, "SELECT count(*) FROM holiday WHERE year_id = ?", (year,)) == [(0,)]
+    form.update({f"h{spare}_name": "Дополнительные каникулы 1 класса", f"h{spare}_from": "2027-02-15",
+                 f"h{spare}_to": "2027-02-21"})
+    r = c.post(f"/school/years/{year}/calendar", data=form, follow_redirects=False)
     assert r.status_code == 303
     page = c.get(f"/school/years/{year}").text
-    assert "23.10.2026" in page and "Зимние каникулы" in page and "Весенние каникулы" in page
+    assert "Зимние каникулы" in page and "Весенние каникулы" in page and "Дополнительные каникулы 1 класса" in page
     assert "Примерный календарь учебного года" not in page  # nothing left to offer
     # Again: nothing more is added, and the ledger holds every new period and holiday.
     r = c.post(f"/school/years/{year}/calendar", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
-    data = c.app.state.settings.data_dir
     periods = q(data, "SELECT kind, number, starts_on, ends_on FROM study_period WHERE year_id = ? ORDER BY kind, number",
                 (year,))
     assert periods[0] == ("half", 1, "2026-09-01", "2026-12-28")
     assert ("quarter", 1, "2026-09-01", "2026-10-23") in periods and len(periods) == 7
-    assert q(data, "SELECT count(*) FROM holiday WHERE year_id = ?", (year,)) == [(3,)]
+    assert ("quarter", 2, "2026-11-09", "2026-12-28") in periods
+    holidays = q(data, "SELECT name, starts_on, ends_on FROM holiday WHERE year_id = ? ORDER BY starts_on", (year,))
+    assert ("Осенние каникулы", "2026-10-31", "2026-11-08") in holidays
+    assert ("День защитника Отечества", "2027-02-23", "2027-02-23") in holidays
+    assert not any(h[0] == "Международный женский день" for h in holidays) and len(holidays) == 6
     assert audit_ok(data)

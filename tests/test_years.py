@@ -205,7 +205,12 @@ def test_the_calendar_template_is_offered_for_any_year(school):
         kinds = [(p["kind"], p["number"]) for p in t["periods"]]
         assert kinds == [("quarter", 1), ("quarter", 2), ("quarter", 3), ("quarter", 4), ("half", 1), ("half", 2),
                          ("year", 1)]
-        assert [h["name"] for h in t["holidays"]] == ["Осенние каникулы", "Зимние каникулы", "Весенние каникулы"]
+        # In date order; the public holidays of term time that fall on a school day (23.02.2031 is a Sunday).
+        assert [(h["name"], h["starts_on"], h["ends_on"]) for h in t["holidays"]] == [
+            ("Осенние каникулы", "2030-10-26", "2030-11-04"), ("Зимние каникулы", "2030-12-29", "2031-01-12"),
+            ("Международный женский день", "2031-03-08", "2031-03-08"),
+            ("Весенние каникулы", "2031-03-22", "2031-03-30"),
+            ("Праздник Весны и Труда", "2031-05-01", "2031-05-01"), ("День Победы", "2031-05-09", "2031-05-09")]
         assert c.get("/api/v1/calendar/template?year=abc").status_code == 400
 
 

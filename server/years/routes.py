@@ -116,7 +116,7 @@ async def period_reopen(request: Request, year_id: FromPath[int], period_id: Fro
 async def _next_page(request: Request, year_id: int, error: str | None = None, form: dict | None = None):
     view = await read(request, prepare.plan, year_id)
     return _page(request, "years/next.html", error, form, kinds_labels={"quarter": "четверти", "half": "полугодия"},
-                 **view)
+                 holiday_rows=calendar.holiday_rows(view["calendar"]), **view)
 
 
 @get("/school/years/{year_id:int}/next", opt=PREPARERS)
@@ -124,31 +124,11 @@ async def next_page(request: Request, year_id: FromPath[int]) -> Response:
     return await _next_page(request, year_id)
 
 
-def _calendar_from(form: dict, start: int) -> tuple[list, list]:
-    tpl = calendar.template(start)
-    periods = []
-    for p in tpl["periods"]:
-        key = f"{p['kind']}{p['number']}"
-        periods.append({**p, "starts_on": promotion.parse_iso(form.get(f"{key}_from")) or p["starts_on"],
-                        "ends_on": promotion.parse_iso(form.get(f"{key}_to")) or p["ends_on"]})
-    holidays = []
-    for i in range(6):
-        name = form.get(f"h{i}_name", "")
-        a, b = promotion.parse_iso(form.get(f"h{i}_from")), promotion.parse_iso(form.get(f"h{i}_to"))
-        if name or a or b:
-            if not (name and a and b):
-                raise SchoolError("У каникул укажите название и обе даты (или очистите строку).")
-            holidays.append({"name": name, "starts_on": a, "ends_on": b})
-    if not any(f"h{i}_name" in form for i in range(6)):
-        holidays = tpl["holidays"]
-    return periods, holidays
-
-
 @post("/school/years/{year_id:int}/next", opt=PREPARERS)
 async def next_create(request: Request, year_id: FromPath[int]) -> Response:
     async def act(form: dict) -> int:
         start = (await read(request, prepare.plan, year_id))["start"]
-        periods, holidays = _calendar_from(form, start)
+        periods, holidays = calendar.from_form(form, start)
         kinds = {p: form[f"kind{p}"] for p in range(1, 12) if form.get(f"kind{p}")}
         letters = [x for x in form.get("first_letters", "").replace(",", " ").split() if x]
         result = await write(request, prepare.create_next, year_id, periods, holidays, kinds, letters,

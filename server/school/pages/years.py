@@ -74,7 +74,13 @@ async def _year_page(request: Request, year_id: int, error: str | None = None, f
     edit_id = int_or_none(request.query_params.get("edit_period"))
     missing = not view["periods"] or not view["holidays"]
     offer = calendar.template(int(view["year"]["starts_on"][:4])) if missing else None
+    if offer:  # only what the year lacks is offered (and added)
+        have = {(p["kind"], p["number"]) for p in view["periods"]}
+        offer["periods"] = [p for p in offer["periods"] if (p["kind"], p["number"]) not in have]
+        offer["holidays"] = [h for h in offer["holidays"] if not any(
+            o["starts_on"] <= h["ends_on"] and o["ends_on"] >= h["starts_on"] for o in view["holidays"])]
     return render(request, "school/year.html", error, form, year_status=YEAR_STATUS, calendar=offer,
+                  holiday_rows=calendar.holiday_rows(offer) if offer else 0,
                   edit=next((p for p in view["periods"] if p["id"] == edit_id), None),
                   period_name=structure.period_name, period_kinds=PERIOD_KINDS, can_manage=can_manage(request),
                   **view)
@@ -127,12 +133,17 @@ async def holiday_create(request: Request, year_id: FromPath[int]) -> Response:
 @post("/school/years/{year_id:int}/calendar", opt=MANAGE)
 async def year_calendar(request: Request, year_id: FromPath[int]) -> Response:
     """The Russian school calendar (quarters, half-years, holidays) put into a year that lacks them,
-    to be edited like any period (a new school's first year; the next year has it on its own page)."""
-    async def act(_form: dict) -> int:
+    with the dates as the person edited them on the page (a new school's first year; the next year
+    has it on its own page). Periods the year has already and holidays overlapping its own are kept."""
+    async def act(form: dict) -> int:
         y = await read(request, structure.year, year_id)
         if y is None:
             raise NotFound("Такого учебного года нет.")
-        return await write(request, structure.apply_calendar, year_id, calendar.template(int(y["starts_on"][:4])))
+        view = await read(request, _year_view, year_id)
+        if view["periods"] and view["holidays"]:
+            return 0  # the calendar is in place (a second click, a stale page): nothing to add
+        periods, holidays = calendar.from_form(form, int(y["starts_on"][:4]))
+        return await write(request, structure.apply_calendar, year_id, {"periods": periods, "holidays": holidays})
 
     return await submit(request, act, lambda error, form: _year_page(request, year_id, error, form),
                         lambda _: see_other(f"/school/years/{year_id}", "created"))
