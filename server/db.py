@@ -114,6 +114,9 @@ def migrate(path: Path | str) -> tuple[int, int]:
             # rolled back, so a migration applies whole or not at all.
             try:
                 conn.executescript("BEGIN IMMEDIATE;\n" + sql + "\n;")
+                if "writable_schema" in sql:  # the schema text was edited (0017): every connection re-reads it
+                    v = conn.execute("PRAGMA schema_version").fetchone()[0]
+                    conn.execute(f"PRAGMA schema_version = {int(v) + 1}")
                 conn.execute("INSERT INTO schema_version(version, name, applied_at) VALUES (?, ?, ?)",
                              (version, name, now_text()))
                 conn.execute("COMMIT")

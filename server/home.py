@@ -27,6 +27,7 @@ from .school import store as school
 from .timetable import store as timetable
 from .web.access import load_user
 from .web.templating import page
+from .years import debts as year_debts
 
 
 def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today: date) -> dict:
@@ -43,6 +44,22 @@ def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today
     if user.has("student"):
         ctx["my_recent"] = diary_store.recent(conn, user.person_id, today)
         ctx["my_due"] = diary_due.next_school_day(conn, user.person_id, today)
+    # Academic debts until their result is marked (server/years/debts.py): each sees those that concern them.
+    iso = today.isoformat()
+    if user.has("director", "deputy"):
+        ctx["debts"] = year_debts.open_debts(conn, iso)
+    elif user.has("class_teacher"):
+        ctx["debts"] = year_debts.open_debts(conn, iso, class_teacher=user.person_id)
+    family = child_ids + ([user.person_id] if user.has("student") else [])
+    if family:
+        ctx["family_debts"] = year_debts.open_debts(conn, iso, student_ids=family)
+    if not conn.execute("SELECT 1 FROM academic_year WHERE status = 'open'").fetchone():
+        # Between years (the year closed in June, the next opens in September): say so, not nothing.
+        ctx["between"] = {
+            "closed": conn.execute("SELECT * FROM academic_year WHERE status = 'closed'"
+                                   " ORDER BY starts_on DESC LIMIT 1").fetchone(),
+            "next": conn.execute("SELECT * FROM academic_year WHERE status = 'planned'"
+                                 " ORDER BY starts_on LIMIT 1").fetchone()}
     return ctx
 
 

@@ -467,3 +467,59 @@ def test_a_school_set_up_through_the_pages_passes_audit_verify(school, tmp_path,
     assert len(entries(data, f"group_member:{group}:{sid}:%")) == 2  # joined; left the subgroup with the move
     assert len(entries(data, "enrollment:%")) == 4  # enrolled; moved: the old row closed, a new one; left
     assert audit_verify(data, capsys)[0] == 0
+
+
+def test_a_class_studies_by_trimesters_from_the_calendar_to_the_grid_the_diary_and_the_report(client, data_dir):
+    """Trimesters (issue 16): a class is set to study by them, the year takes the three
+    trimesters (edited before saving), the teacher gives a trimester's grade in the grid, the
+    family sees it in the diary, the сводная ведомость has its column."""
+    def one(sql, params=()):
+        with sqlite3.connect(data_dir / "zhurnal.sqlite3") as conn:
+            return conn.execute(sql, params).fetchone()
+
+    cls, year = one("SELECT class_id, year_id FROM journal WHERE id = 1")
+    name, teacher_id = one("SELECT parallel || letter, class_teacher_id FROM class WHERE id = ?", (cls,))
+    student, login_name = one("SELECT e.student_id, a.login FROM enrollment e JOIN account a ON a.person_id = e.student_id"
+                              " WHERE e.class_id = ? AND e.to_date IS NULL ORDER BY e.student_id LIMIT 1", (cls,))
+    login(client, "deputy")
+    token = csrf_from(client.get("/school/classes").text)
+    form = {"csrf_token": token, "name": name, "class_teacher_id": str(teacher_id or "")}
+    r = client.post(f"/school/classes/{cls}", data={**form, "period_kind": "semester"})
+    assert r.status_code == 400 and "триместрам" in r.text
+    assert one("SELECT period_kind FROM class WHERE id = ?", (cls,)) == ("quarter",)
+    assert client.post(f"/school/classes/{cls}", data={**form, "period_kind": "trimester"},
+                       follow_redirects=False).status_code == 303
+    assert "триместры" in client.get("/school/classes").text
+    # The year lacks trimesters: its page offers them (and only them: it has quarters and holidays).
+    page = client.get(f"/school/years/{year}").text
+    assert 'name="trimester1_from"' in page and 'name="quarter1_from"' not in page and 'name="h0_name"' not in page
+    holidays = one("SELECT count(*) FROM holiday WHERE year_id = ?", (year,))
+    r = client.post(f"/school/years/{year}/calendar", data={
+        "csrf_token": token, "trimester1_from": "2026-09-01", "trimester1_to": "2026-11-13",
+        "trimester2_from": "2026-11-16", "trimester2_to": "2027-02-26", "trimester3_from": "2027-03-01",
+        "trimester3_to": "2027-05-25"}, follow_redirects=False)
+    assert r.status_code == 303
+    trimesters = [tuple(row) for row in sqlite3.connect(data_dir / "zhurnal.sqlite3").execute(
+        "SELECT number, starts_on, ends_on FROM study_period WHERE year_id = ? AND kind = 'trimester' ORDER BY number",
+        (year,))]
+    assert trimesters == [(1, "2026-09-01", "2026-11-13"), (2, "2026-11-16", "2027-02-26"), (3, "2027-03-01", "2027-05-25")]
+    assert one("SELECT count(*) FROM holiday WHERE year_id = ?", (year,)) == holidays
+    assert "1-й триместр" in client.get(f"/school/years/{year}").text
+    t1 = one("SELECT id FROM study_period WHERE year_id = ? AND kind = 'trimester' AND number = 1", (year,))[0]
+    # The journal's teacher: the grid of the 1st trimester has its final column; the grade is given.
+    client.cookies.clear()
+    login(client, "teacher01")
+    grid = client.get(f"/journals/1?period={t1}").text
+    assert re.findall(r'<th scope="col" class="final"[^>]*>([^<]+)</th>', grid) == ["1 трим.", "Год"]
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', grid).group(1)
+    r = client.post("/journals/1/period-grade", json={"student": student, "period": t1, "value": "5"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["text"] == "5"
+    # The family's diary names the trimester; the class's ведомость has its column.
+    client.cookies.clear()
+    login(client, login_name)
+    assert "1 триместр" in client.get(f"/diary/grades?period={t1}").text
+    client.cookies.clear()
+    login(client, "deputy")
+    summary = client.get(f"/reports/classes/{cls}/summary?period={t1}").text
+    assert "1 тр." in summary

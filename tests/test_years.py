@@ -81,6 +81,9 @@ def test_the_whole_year_cycle_may_june_september(school):
         assert q(data, "SELECT count(*) FROM study_period WHERE year_id = ? AND closed_at IS NULL", (y,))[0][0] == 0
         years = c.get("/api/v1/years").json()
         assert [(x["name"], x["status"], x["current"]) for x in years] == [(f"{START}/{START + 1}", "closed", True)]
+        # Between the years the home page says so, and what comes next.
+        home = c.get("/").text
+        assert f"Учебный год {START}/{START + 1} закрыт" in home and "Следующий учебный год ещё не создан" in home
     # The journals are read-only now, even for their teacher.
     with make_client(data) as c:
         csrf = as_(c, "teacher2")
@@ -142,6 +145,21 @@ def test_the_whole_year_cycle_may_june_september(school):
         assert "переведён условно" in csv_text and "выпущен" in csv_text and "Математика" in csv_text
         r = post(c, f"/school/years/{y}/promotion/apply", csrf, confirm="1")
         assert r.status_code == 303, r.text[:500]
+        # The deputy's home page: the next year's start, and the academic debt until its result is marked.
+        home = c.get("/").text
+        assert f"Учебный год {START + 1}/{START + 2} начнётся 01.09.{START + 1}" in home
+        debts = home.split('id="debts"')[1].split("</section>")[0]
+        assert "Академические задолженности: 1" in debts and "Ученик5б Иван (6А)" in debts
+        assert "Математика" in debts and f"до 15.10.{START + 1}" in debts and "срок прошёл" not in debts
+        assert f"/school/years/{y}/promotion/classes/{cls5}#debts" in debts
+    with make_client(data) as c:  # the student sees their own debt; a classmate without one sees none
+        login(c, "s51", PASSWORD)
+        home = c.get("/").text
+        assert "Ваша академическая задолженность" in home and f"до 15.10.{START + 1}" in home
+        assert 'id="debts"' not in home
+    with make_client(data) as c:
+        login(c, "s50", PASSWORD)
+        assert "академическая задолженность" not in c.get("/").text
     # Every student is in exactly one class of the next year from 1 September; graduates in none.
     nxt = new[0]
     rows = q(data, "SELECT e.student_id, c.parallel || c.letter, e.from_date FROM enrollment e"
@@ -192,6 +210,24 @@ def test_the_whole_year_cycle_may_june_september(school):
         login(c, "s51", PASSWORD)
         page = c.get(f"/diary/grades?year={y}").text
         assert f"{START}/{START + 1}" in page and f"{START + 1}/{START + 2}" in page
+    with make_client(data) as c:  # the class teacher of 6А (5А's, moved with the class) is reminded too
+        login(c, "teacher2", PASSWORD)
+        home = c.get("/").text
+        assert "Академические задолженности: 1" in home and "Ученик5б Иван (6А)" in home
+        assert "отметить результат" not in home  # the deputy marks it
+    # After the deadline: overdue for the deputy; marked «ликвидирована», it leaves every home page.
+    clock.set_now(f"{START + 1}-10-20T08:00")
+    with make_client(data) as c:
+        csrf = as_(c, "deputy")
+        home = c.get("/").text
+        assert "срок прошёл у 1" in home
+        r = post(c, f"/school/years/{y}/promotion/debt/{ids['students']['s51']}", csrf, debt_status="liquidated",
+                 **{"class": str(ids["classes"]["5А"])})
+        assert r.status_code == 303
+        assert 'id="debts"' not in c.get("/").text
+    with make_client(data) as c:
+        login(c, "s51", PASSWORD)
+        assert "академическая задолженность" not in c.get("/").text
     ok, message = audit_ok(data)
     assert ok, message
 
@@ -232,3 +268,36 @@ def test_reopening_the_year_is_the_deputys_with_a_reason(school):
              (f"academic_year:{y}",))[0][0] == "исправить годовую отметку"
     ok, message = audit_ok(data)
     assert ok, message
+
+
+def test_a_class_page_switches_between_the_years_of_the_same_class(client, data_dir):
+    """The demo's two years: 5А of this year was made from last year's 4А (`year_link`); its page
+    links the class's years, last year's is read-only (no «add a student»; adding is refused)."""
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    try:
+        old, new = conn.execute(
+            "SELECT l.from_id, l.to_id FROM year_link l JOIN class c ON c.id = l.to_id"
+            " JOIN academic_year y ON y.id = c.year_id WHERE l.kind = 'class' AND y.status = 'open'"
+            " AND c.parallel = 5 ORDER BY c.letter LIMIT 1").fetchone()
+        old_name, old_year = conn.execute("SELECT c.parallel || c.letter, y.name FROM class c JOIN academic_year y"
+                                          " ON y.id = c.year_id WHERE c.id = ?", (old,)).fetchone()
+        enrolled = conn.execute("SELECT count(*) FROM enrollment WHERE class_id = ?", (old,)).fetchone()[0]
+    finally:
+        conn.close()
+    login(client, "deputy")
+    page = client.get(f"/classes/{new}").text
+    nav = page.split('aria-label="Этот класс в другие учебные годы"')[1].split("</nav>")[0]
+    assert f'href="/classes/{old}"' in nav and f"{old_name}, {old_year} (закрыт)" in nav
+    assert 'href="#add-student"' in page
+    page = client.get(f"/classes/{old}").text
+    assert f"Учебный год {old_year} закрыт" in page and 'href="#add-student"' not in page
+    assert f'href="/classes/{new}"' in page.split("</nav>")[0]
+    r = client.post(f"/classes/{old}/students", data={
+        "csrf_token": csrf_from(page), "last_name": "Новикова", "first_name": "Анна", "birth_date": "2015-03-01",
+        "sex": "ж", "study_form": "очная"})
+    assert r.status_code == 400 and "закрыт" in r.text
+    conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
+    try:
+        assert conn.execute("SELECT count(*) FROM enrollment WHERE class_id = ?", (old,)).fetchone()[0] == enrolled
+    finally:
+        conn.close()

@@ -294,7 +294,8 @@ def periods_for(conn: sqlite3.Connection, year_id: int, period_kind: str) -> lis
 
 
 def period_name(p) -> str:
-    return {"quarter": f"{p['number']} четверть", "half": f"{p['number']} полугодие", "year": "Год"}.get(
+    return {"quarter": f"{p['number']} четверть", "trimester": f"{p['number']} триместр",
+            "half": f"{p['number']} полугодие", "year": "Год"}.get(
         p["kind"], p["kind"])
 
 

@@ -32,7 +32,7 @@ from .store import JournalInfo, is_member, is_scheduled, students
 PERIOD_GRADE_SPELLINGS = {"на": "н/а", "н.а": "н/а", "н/a": "н/а", "н.а.": "н/а", "н\\а": "н/а", "н а": "н/а",
                           "осв.": "осв", "освоено": "осв", "зачет": "зч", "зачтено": "зч", "незачет": "нз",
                           "не зачтено": "нз"}
-PERIOD_KIND_PLURAL = {"quarter": "четвертей", "half": "полугодий"}
+PERIOD_KIND_PLURAL = {"quarter": "четвертей", "trimester": "триместров", "half": "полугодий"}
 PERIOD_GRADE_WINDOW = timedelta(days=14)  # period grades open this long before the period ends
 
 

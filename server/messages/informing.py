@@ -23,7 +23,7 @@ from ..web.templating import page
 from . import store
 
 CLASS_TEACHER = {"roles": {"class_teacher"}}
-PERIOD_NAMES = {"quarter": "{n}-я четверть", "half": "{n}-е полугодие", "year": "учебный год"}
+PERIOD_NAMES = {"quarter": "{n}-я четверть", "trimester": "{n}-й триместр", "half": "{n}-е полугодие", "year": "учебный год"}
 
 
 def period_name(period) -> str:

@@ -102,7 +102,7 @@ def span(conn: sqlite3.Connection, period_id: int | None, start: str | None, end
 def periods(conn: sqlite3.Connection, year_id: int) -> list[sqlite3.Row]:
     """The year's periods for the report forms' choice (quarters, halves, the year)."""
     return conn.execute("SELECT * FROM study_period WHERE year_id = ?"
-                        " ORDER BY CASE kind WHEN 'quarter' THEN 1 WHEN 'half' THEN 2 ELSE 3 END, number",
+                        " ORDER BY CASE kind WHEN 'quarter' THEN 1 WHEN 'trimester' THEN 2 WHEN 'half' THEN 3 ELSE 4 END, number",
                         (year_id,)).fetchall()
 
 

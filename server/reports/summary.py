@@ -16,7 +16,8 @@ from .table import GRADE, TEXT, Column, Table
 
 # The form is wide: a period column is headed by its number (I, II for halves), the year «Г».
 SHORT_PERIOD = {("quarter", 1): "1", ("quarter", 2): "2", ("quarter", 3): "3", ("quarter", 4): "4",
-                ("half", 1): "I", ("half", 2): "II"}
+                ("half", 1): "I", ("half", 2): "II",
+                ("trimester", 1): "1 тр.", ("trimester", 2): "2 тр.", ("trimester", 3): "3 тр."}
 
 
 def summary(conn: sqlite3.Connection, cls, upto_period_id: int | None, today: str) -> dict:

@@ -63,10 +63,12 @@ def create_student(conn: sqlite3.Connection, actor: int | None, class_id: int, l
         raise SchoolError(f"Форма обучения: одна из {', '.join(STUDY_FORMS)}.")
     if find_student(conn, last, first, middle, birth_date):
         raise SchoolError(f"Учащийся {last} {first} {middle} ({birth_date}) уже есть в школе.")
-    cls = _one(conn, "SELECT c.*, y.starts_on, y.ends_on FROM class c JOIN academic_year y ON y.id = c.year_id"
-                     " WHERE c.id = ? AND c.archived_at IS NULL", (class_id,))
+    cls = _one(conn, "SELECT c.*, y.starts_on, y.ends_on, y.status, y.name AS year_name FROM class c"
+                     " JOIN academic_year y ON y.id = c.year_id WHERE c.id = ? AND c.archived_at IS NULL", (class_id,))
     if cls is None:
         raise SchoolError("Такого класса нет.")
+    if cls["status"] == "closed":
+        raise SchoolError(f"Учебный год {cls['year_name']} закрыт: в его классы не зачисляют.")
     person_id = _new_person_with_account(conn, actor, last, first, middle, {"student"}, sex=sex, birth_date=birth_date)
     enrol(conn, actor, person_id, class_id, study_form, max(from_date, cls["starts_on"]))
     return person_id

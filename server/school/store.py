@@ -78,7 +78,7 @@ def student_card(conn: sqlite3.Connection, student_id: int) -> sqlite3.Row | Non
 def class_info(conn: sqlite3.Connection, class_id: int) -> sqlite3.Row | None:
     return conn.execute(
         f"""
-        SELECT c.id, {CLASS_NAME_SQL} AS name, c.class_teacher_id, y.name AS year_name,
+        SELECT c.id, {CLASS_NAME_SQL} AS name, c.class_teacher_id, y.name AS year_name, y.status AS year_status,
                t.last_name AS ct_last, t.first_name AS ct_first, t.middle_name AS ct_middle
           FROM class c JOIN academic_year y ON y.id = c.year_id
           LEFT JOIN person t ON t.id = c.class_teacher_id

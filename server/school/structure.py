@@ -15,7 +15,7 @@ from .. import ledger
 from ..accounts.roles import STAFF
 from ..timeutil import now_text, ru_date
 from .errors import SchoolError
-from .validate import GROUP_KINDS, PERIOD_KINDS, WEEKDAYS, ru_class_name
+from .validate import GROUP_KINDS, PERIOD_KIND_PLURAL, PERIOD_KINDS, WEEKDAYS, ru_class_name
 
 
 def _one(conn: sqlite3.Connection, sql: str, params=()) -> sqlite3.Row | None:
@@ -117,12 +117,13 @@ def create_year(conn: sqlite3.Connection, actor: int | None, starts_on: str, end
 def period_name(kind: str, number: int) -> str:
     if kind == "year":
         return "Год"
-    return f"{number}-я {PERIOD_KINDS[kind]}" if kind == "quarter" else f"{number}-е {PERIOD_KINDS[kind]}"
+    ending = {"quarter": "я", "trimester": "й"}.get(kind, "е")  # 1-я четверть, 1-й триместр, 1-е полугодие
+    return f"{number}-{ending} {PERIOD_KINDS[kind]}"
 
 
 def periods(conn: sqlite3.Connection, year_id: int) -> list[sqlite3.Row]:
     return _all(conn, "SELECT * FROM study_period WHERE year_id = ?"
-                      " ORDER BY CASE kind WHEN 'quarter' THEN 1 WHEN 'half' THEN 2 ELSE 3 END, number", (year_id,))
+                      " ORDER BY CASE kind WHEN 'quarter' THEN 1 WHEN 'trimester' THEN 2 WHEN 'half' THEN 3 ELSE 4 END, number", (year_id,))
 
 
 def period(conn: sqlite3.Connection, period_id: int) -> sqlite3.Row | None:
@@ -135,8 +136,8 @@ def save_period(conn: sqlite3.Connection, actor: int | None, year_id: int, kind:
     if y is None:
         raise SchoolError("Такого учебного года нет.")
     if kind not in PERIOD_KINDS:
-        raise SchoolError("Вид периода: четверть, полугодие или год.")
-    limit = {"quarter": 4, "half": 2, "year": 1}[kind]
+        raise SchoolError("Вид периода: четверть, триместр, полугодие или год.")
+    limit = {"quarter": 4, "trimester": 3, "half": 2, "year": 1}[kind]
     if not 1 <= number <= limit:
         raise SchoolError(f"Номер периода «{PERIOD_KINDS[kind]}»: от 1 до {limit}.")
     if starts_on > ends_on:
@@ -171,9 +172,9 @@ def holiday_year(conn: sqlite3.Connection, holiday_id: int) -> int | None:
 
 
 def apply_calendar(conn: sqlite3.Connection, actor: int | None, year_id: int, calendar: dict) -> int:
-    """Fill a year with a calendar (server/years/calendar.py's template: quarters, half-years, the
-    year and the holidays) in one transaction: only periods the year lacks and holidays that
-    overlap none it has; each is then edited as any other. Returns how many were added."""
+    """Fill a year with a calendar (server/years/calendar.py's template: quarters, trimesters,
+    half-years, the year and the holidays) in one transaction: only periods the year lacks and
+    holidays that overlap none it has; each is then edited as any other. Returns how many were added."""
     y = year(conn, year_id)
     if y is None:
         raise SchoolError("Такого учебного года нет.")
@@ -278,6 +279,8 @@ def save_class(conn: sqlite3.Connection, actor: int | None, year_id: int, parall
             (year_id, parallel, letter, class_id)):
         raise SchoolError(f"Класс {name} в этом учебном году уже есть.")
     _check_staff(conn, class_teacher_id)
+    if period_kind is not None and period_kind not in PERIOD_KIND_PLURAL:
+        raise SchoolError("Класс учится по четвертям, триместрам или полугодиям.")
     if class_teacher_id is not None:
         other = _one(conn, "SELECT parallel || letter AS name FROM class WHERE year_id = ?"
                            " AND class_teacher_id = ? AND archived_at IS NULL AND id IS NOT ?",

@@ -10,8 +10,8 @@ from .errors import SchoolError
 
 CLASS_LETTERS = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯ"
 WEEKDAYS = {1: "Понедельник", 2: "Вторник", 3: "Среда", 4: "Четверг", 5: "Пятница", 6: "Суббота"}
-PERIOD_KINDS = {"quarter": "четверть", "half": "полугодие", "year": "год"}
-PERIOD_KIND_PLURAL = {"quarter": "четверти", "half": "полугодия"}
+PERIOD_KINDS = {"quarter": "четверть", "trimester": "триместр", "half": "полугодие", "year": "год"}
+PERIOD_KIND_PLURAL = {"quarter": "четверти", "trimester": "триместры", "half": "полугодия"}
 GROUP_KINDS = {
     "subgroup": "подгруппа класса",
     "elective": "факультатив / элективный курс",

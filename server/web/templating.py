@@ -66,7 +66,7 @@ def compile_all(env: jinja2.Environment) -> int:
 
 
 def period_label(kind: str, number: int) -> str:
-    return {"quarter": f"{number} четв.", "half": f"{number} полуг.", "year": "Год"}.get(kind, kind)
+    return {"quarter": f"{number} четв.", "trimester": f"{number} трим.", "half": f"{number} полуг.", "year": "Год"}.get(kind, kind)
 
 
 def audit_value(text: str | None) -> str:

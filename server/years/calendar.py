@@ -28,8 +28,10 @@ def _weekday_from(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 
-def template(start_year: int) -> dict:
-    """The calendar of the school year starting in September of `start_year`."""
+def template(start_year: int, trimesters: bool = False) -> dict:
+    """The calendar of the school year starting in September of `start_year`; with `trimesters`,
+    the three trimesters too (1 September – 30 November, 1 December – end of February, 1 March –
+    the last day of lessons), for the classes that study by them."""
     y0, y1 = start_year, start_year + 1
     first = date(y0, 9, 1)
     if first.weekday() == 6:
@@ -51,6 +53,11 @@ def template(start_year: int) -> dict:
                 {"kind": "half", "number": 2, "starts_on": (winter_end + day).isoformat(),
                  "ends_on": last.isoformat()},
                 {"kind": "year", "number": 1, "starts_on": first.isoformat(), "ends_on": last.isoformat()}]
+    if trimesters:
+        march = date(y1, 3, 1)
+        thirds = [(first, date(y0, 11, 30)), (date(y0, 12, 1), march - day), (march, last)]
+        periods[4:4] = [{"kind": "trimester", "number": n, "starts_on": a.isoformat(), "ends_on": b.isoformat()}
+                        for n, (a, b) in enumerate(thirds, 1)]
     holidays = [{"name": "Осенние каникулы", "starts_on": autumn.isoformat(), "ends_on": autumn_end.isoformat()},
                 {"name": "Зимние каникулы", "starts_on": winter.isoformat(), "ends_on": winter_end.isoformat()},
                 {"name": "Весенние каникулы", "starts_on": spring.isoformat(), "ends_on": spring_end.isoformat()}]
@@ -70,8 +77,9 @@ def from_form(form: dict, start_year: int) -> tuple[list, list]:
     """The calendar a person edited from the template (fields `quarter1_from`, `quarter1_to`, …,
     `h0_name`, `h0_from`, `h0_to`, …; see templates/years/_calendar_fields.html): the periods
     with their dates (a field left empty keeps the template's), the holidays as listed (a row
-    cleared is left out). A form without holiday rows takes the template's holidays."""
-    tpl = template(start_year)
+    cleared is left out). A form without holiday rows takes the template's holidays; the
+    trimesters are in it when the form has their rows."""
+    tpl = template(start_year, trimesters="trimester1_from" in form)
     periods = []
     for p in tpl["periods"]:
         key = f"{p['kind']}{p['number']}"

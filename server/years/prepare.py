@@ -19,7 +19,7 @@ from ..school.validate import ru_class_name
 from . import calendar
 from .lifecycle import year
 
-KINDS = ("quarter", "half")
+KINDS = ("quarter", "trimester", "half")
 
 
 def default_kinds(conn: sqlite3.Connection, year_id: int) -> dict[int, str]:
@@ -39,8 +39,9 @@ def plan(conn: sqlite3.Connection, year_id: int) -> dict:
     moves = [{"from": c["name"], "to": ru_class_name(c["parallel"] + 1, c["letter"]) if c["parallel"] < 11 else None,
               "teacher": c["ct_last"]} for c in classes]
     firsts = sorted({c["letter"] for c in classes if c["parallel"] == 1}) or ["А"]
-    return {"year": y, "start": start, "calendar": calendar.template(start), "moves": moves,
-            "first_letters": firsts, "kinds": default_kinds(conn, year_id),
+    kinds = default_kinds(conn, year_id)
+    return {"year": y, "start": start, "calendar": calendar.template(start, "trimester" in kinds.values()),
+            "moves": moves, "first_letters": firsts, "kinds": kinds,
             "exists": conn.execute("SELECT id, name FROM academic_year WHERE name = ?",
                                    (f"{start}/{start + 1}",)).fetchone()}
 
@@ -65,7 +66,9 @@ def create_next(conn: sqlite3.Connection, actor: int | None, from_year_id: int, 
     holidays = tpl["holidays"] if holidays is None else holidays
     kinds = {**default_kinds(conn, from_year_id), **(kinds or {})}
     if any(k not in KINDS for k in kinds.values()):
-        raise SchoolError("Для параллели выберите четверти или полугодия.")
+        raise SchoolError("Для параллели выберите четверти, триместры или полугодия.")
+    if "trimester" in kinds.values() and not any(p["kind"] == "trimester" for p in periods):
+        periods = periods + [p for p in calendar.template(start, True)["periods"] if p["kind"] == "trimester"]
     new_id = structure.create_year(conn, actor, tpl["starts_on"], tpl["ends_on"])
     if conn.execute("SELECT status FROM academic_year WHERE id = ?", (new_id,)).fetchone()[0] == "open":
         # No year was open (an earlier one was closed and archived): the new one waits all the same.

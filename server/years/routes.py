@@ -115,7 +115,7 @@ async def period_reopen(request: Request, year_id: FromPath[int], period_id: Fro
 
 async def _next_page(request: Request, year_id: int, error: str | None = None, form: dict | None = None):
     view = await read(request, prepare.plan, year_id)
-    return _page(request, "years/next.html", error, form, kinds_labels={"quarter": "четверти", "half": "полугодия"},
+    return _page(request, "years/next.html", error, form, kinds_labels={"quarter": "четверти", "trimester": "триместры", "half": "полугодия"},
                  holiday_rows=calendar.holiday_rows(view["calendar"]), **view)
 
 

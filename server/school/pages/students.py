@@ -28,6 +28,29 @@ async def my_class(request: Request) -> Response:
 
 # --- a class -----------------------------------------------------------------------------------
 
+def _class_line(conn, user, class_id: int) -> list[dict]:
+    """The same class through the years (4А → 5А → 6А: `year_link`, made when the next year was
+    prepared from this one), oldest first, for the class page's year switcher; only when there is
+    more than one. A year's class the person may not read is listed without a link."""
+    back = {r[1]: r[0] for r in conn.execute("SELECT from_id, to_id FROM year_link WHERE kind = 'class'")}
+    ahead = {v: k for k, v in back.items()}
+    ids, seen = [class_id], {class_id}
+    while ids[0] in back and back[ids[0]] not in seen:
+        ids.insert(0, back[ids[0]])
+        seen.add(ids[0])
+    while ids[-1] in ahead and ahead[ids[-1]] not in seen:
+        ids.append(ahead[ids[-1]])
+        seen.add(ids[-1])
+    if len(ids) < 2:
+        return []
+    line = []
+    for cid in ids:
+        row = conn.execute("SELECT c.parallel || c.letter AS name, y.name AS year_name, y.status FROM class c"
+                           " JOIN academic_year y ON y.id = c.year_id WHERE c.id = ?", (cid,)).fetchone()
+        if row is not None:
+            line.append({"id": cid, **dict(row), "readable": people.can_read_class(conn, user, cid)})
+    return line
+
 def _class_view(conn, user, class_id: int) -> dict:
     info = store.class_info(conn, class_id)
     if info is None:
@@ -45,10 +68,11 @@ def _class_view(conn, user, class_id: int) -> dict:
                                   "middle_name": row["p_middle"], "relation": row["relation"],
                                   "consent_at": row["consent_at"], "diary_form": row["diary_form"]})
     parents = [p for st in students.values() for p in st["parents"]]
-    return {"cls": info, "students": list(students.values()),
+    return {"cls": info, "students": list(students.values()), "line": _class_line(conn, user, class_id),
             "no_consent": sum(1 for p in parents if not p["consent_at"]),
             "paper": sum(1 for p in parents if p["diary_form"] == "paper"),
-            "can_manage": people.can_manage_class(conn, user, class_id)}
+            # A closed year's class list is read-only (the students' own records stay editable).
+            "can_manage": people.can_manage_class(conn, user, class_id) and info["year_status"] != "closed"}
 
 
 async def _class_page(request: Request, class_id: int, error: str | None = None, form: dict | None = None) -> Response:

@@ -66,21 +66,24 @@ def _year_view(conn, year_id: int) -> dict:
     year = structure.year(conn, year_id)
     if year is None:
         raise NotFound("Такого учебного года нет.")
-    return {"year": year, "periods": structure.periods(conn, year_id), "holidays": structure.holidays(conn, year_id)}
+    return {"year": year, "periods": structure.periods(conn, year_id), "holidays": structure.holidays(conn, year_id),
+            "trimester_classes": conn.execute("SELECT count(*) FROM class WHERE year_id = ? AND archived_at IS NULL"
+                                              " AND period_kind = 'trimester'", (year_id,)).fetchone()[0]}
 
 
 async def _year_page(request: Request, year_id: int, error: str | None = None, form: dict | None = None) -> Response:
     view = await read(request, _year_view, year_id)
     edit_id = int_or_none(request.query_params.get("edit_period"))
-    missing = not view["periods"] or not view["holidays"]
-    offer = calendar.template(int(view["year"]["starts_on"][:4])) if missing else None
-    if offer:  # only what the year lacks is offered (and added)
-        have = {(p["kind"], p["number"]) for p in view["periods"]}
+    have = {(p["kind"], p["number"]) for p in view["periods"]}
+    trimesters = request.query_params.get("trimesters") == "1" or view["trimester_classes"]
+    missing = not view["periods"] or not view["holidays"] or (trimesters and ("trimester", 1) not in have)
+    offer = calendar.template(int(view["year"]["starts_on"][:4]), bool(trimesters)) if missing else None
+    if offer:  # only what the year lacks is offered (and added): its periods, the holidays if it has none
         offer["periods"] = [p for p in offer["periods"] if (p["kind"], p["number"]) not in have]
-        offer["holidays"] = [h for h in offer["holidays"] if not any(
-            o["starts_on"] <= h["ends_on"] and o["ends_on"] >= h["starts_on"] for o in view["holidays"])]
+        offer["holidays"] = [] if view["holidays"] else offer["holidays"]
     return render(request, "school/year.html", error, form, year_status=YEAR_STATUS, calendar=offer,
-                  holiday_rows=calendar.holiday_rows(offer) if offer else 0,
+                  holiday_rows=calendar.holiday_rows(offer) if offer and not view["holidays"] else 0,
+                  trimesters_shown=bool(offer) and any(p["kind"] == "trimester" for p in offer["periods"]),
                   edit=next((p for p in view["periods"] if p["id"] == edit_id), None),
                   period_name=structure.period_name, period_kinds=PERIOD_KINDS, can_manage=can_manage(request),
                   **view)
@@ -139,10 +142,9 @@ async def year_calendar(request: Request, year_id: FromPath[int]) -> Response:
         y = await read(request, structure.year, year_id)
         if y is None:
             raise NotFound("Такого учебного года нет.")
-        view = await read(request, _year_view, year_id)
-        if view["periods"] and view["holidays"]:
-            return 0  # the calendar is in place (a second click, a stale page): nothing to add
         periods, holidays = calendar.from_form(form, int(y["starts_on"][:4]))
+        if (await read(request, structure.holidays, year_id)):
+            holidays = []  # a year with holidays of its own keeps them (a second click, a stale page)
         return await write(request, structure.apply_calendar, year_id, {"periods": periods, "holidays": holidays})
 
     return await submit(request, act, lambda error, form: _year_page(request, year_id, error, form),
