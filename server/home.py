@@ -53,13 +53,13 @@ def _own_parts(conn: sqlite3.Connection, user: User, child_ids: list[int], today
     family = child_ids + ([user.person_id] if user.has("student") else [])
     if family:
         ctx["family_debts"] = year_debts.open_debts(conn, iso, student_ids=family)
-    if not conn.execute("SELECT 1 FROM academic_year WHERE status = 'open'").fetchone():
-        # Between years (the year closed in June, the next opens in September): say so, not nothing.
-        ctx["between"] = {
-            "closed": conn.execute("SELECT * FROM academic_year WHERE status = 'closed'"
-                                   " ORDER BY starts_on DESC LIMIT 1").fetchone(),
-            "next": conn.execute("SELECT * FROM academic_year WHERE status = 'planned'"
-                                 " ORDER BY starts_on LIMIT 1").fetchone()}
+    closed = conn.execute("SELECT * FROM academic_year WHERE status = 'open' AND closed_at IS NOT NULL"
+                          " ORDER BY starts_on DESC LIMIT 1").fetchone()
+    if closed is not None:
+        # Between years (the year closed in June, the next opens in September; the closed one stays
+        # current until then): say so, and what comes next.
+        ctx["between"] = {"closed": closed, "next": conn.execute(
+            "SELECT * FROM academic_year WHERE status = 'planned' ORDER BY starts_on LIMIT 1").fetchone()}
     return ctx
 
 

@@ -271,13 +271,13 @@ def test_reopening_the_year_is_the_deputys_with_a_reason(school):
 
 
 def test_a_class_page_switches_between_the_years_of_the_same_class(client, data_dir):
-    """The demo's two years: 5А of this year was made from last year's 4А (`year_link`); its page
+    """The demo's two years: 5А of this year holds last year's 4А (promoted); its page
     links the class's years, last year's is read-only (no «add a student»; adding is refused)."""
     conn = sqlite3.connect(data_dir / "zhurnal.sqlite3")
     try:
-        old, new = conn.execute(
-            "SELECT l.from_id, l.to_id FROM year_link l JOIN class c ON c.id = l.to_id"
-            " JOIN academic_year y ON y.id = c.year_id WHERE l.kind = 'class' AND y.status = 'open'"
+        old, new = conn.execute(  # the demo's last year was promoted into this one
+            "SELECT p.class_id, p.next_class_id FROM promotion p JOIN class c ON c.id = p.next_class_id"
+            " JOIN academic_year y ON y.id = c.year_id WHERE p.decision = 'promoted' AND y.status = 'open'"
             " AND c.parallel = 5 ORDER BY c.letter LIMIT 1").fetchone()
         old_name, old_year = conn.execute("SELECT c.parallel || c.letter, y.name FROM class c JOIN academic_year y"
                                           " ON y.id = c.year_id WHERE c.id = ?", (old,)).fetchone()
@@ -291,7 +291,7 @@ def test_a_class_page_switches_between_the_years_of_the_same_class(client, data_
     assert 'href="#add-student"' in page
     page = client.get(f"/classes/{old}").text
     assert f"Учебный год {old_year} закрыт" in page and 'href="#add-student"' not in page
-    assert f'href="/classes/{new}"' in page.split("</nav>")[0]
+    assert f'href="/classes/{new}"' in page.split('aria-label="Этот класс в другие учебные годы"')[1].split("</nav>")[0]
     r = client.post(f"/classes/{old}/students", data={
         "csrf_token": csrf_from(page), "last_name": "Новикова", "first_name": "Анна", "birth_date": "2015-03-01",
         "sex": "ж", "study_form": "очная"})

@@ -30,10 +30,17 @@ async def my_class(request: Request) -> Response:
 
 def _class_line(conn, user, class_id: int) -> list[dict]:
     """The same class through the years (4А → 5А → 6А: `year_link`, made when the next year was
-    prepared from this one), oldest first, for the class page's year switcher; only when there is
+    prepared from this one, or the promotion's next classes), oldest first, for the class page's year switcher; only when there is
     more than one. A year's class the person may not read is listed without a link."""
-    back = {r[1]: r[0] for r in conn.execute("SELECT from_id, to_id FROM year_link WHERE kind = 'class'")}
-    ahead = {v: k for k, v in back.items()}
+    # The year's preparation links classes; a school that never prepared a year through the program
+    # has its promotion: where most of a class's promoted students went.
+    ahead: dict[int, int] = {}
+    for a, b, _n in conn.execute(
+            "SELECT class_id, next_class_id, count(*) AS n FROM promotion WHERE next_class_id IS NOT NULL"
+            " AND decision IN ('promoted', 'conditional') GROUP BY class_id, next_class_id ORDER BY n"):
+        ahead[a] = b
+    ahead.update(conn.execute("SELECT from_id, to_id FROM year_link WHERE kind = 'class'").fetchall())
+    back = {b: a for a, b in ahead.items()}
     ids, seen = [class_id], {class_id}
     while ids[0] in back and back[ids[0]] not in seen:
         ids.insert(0, back[ids[0]])
