@@ -226,6 +226,7 @@ def year() -> dict:
         return year_bench.run(Path(tmp))
 
 
+@benchmark
 def sync() -> dict:
     """District sync: a demo school uploading to a district on loopback (bench/sync_bench.py)."""
     import sync_bench

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import zlib
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
@@ -215,22 +216,16 @@ def _ingest(conn: psycopg.Connection, ch: chunks.Chunk, via: str, keys: list | N
     elif kind == "changes":
         entries = payload.get("e") or []
         _check_profile(ch, (e[3] for e in entries))
-        rows = []
-        prev_id, prev_at = int(h["first"]) - 1, 0
-        for n_, (did, dat, account_id, key, state, reason) in enumerate(entries):
-            prev_id += did
-            prev_at += dat
-            rows.append((sid, epoch, seq, n_, prev_id, _ts(prev_at), account_id, profile.entity_of(key), key,
-                         None if state is None else json.dumps(state, ensure_ascii=False), reason or ""))
-        with conn.cursor().copy("COPY change (school_id, epoch, seq, n, entry_id, at, account_id, entity, key,"
-                                " state, reason) FROM STDIN") as cp:
-            for r in rows:
-                cp.write_row(r)
-        # The current state from the rows just copied: the last row of each key in the chunk
+        # The rows are made by PostgreSQL from the chunk's own JSON text (ids and times are
+        # deltas: running sums), so the states are not encoded again here: that re-encoding
+        # was a third of the ingest's time (issue 15's ingest figure).
+        conn.execute(_INSERT_CHANGES, {"s": sid, "e": epoch, "q": seq, "first": int(h["first"]),
+                                       "p": zlib.decompress(plain).decode()})
+        # The current state from the rows just inserted: the last row of each key in the chunk
         # (found here), upserted from `change` without sending the states twice.
         last: dict[str, tuple[int, bool]] = {}
-        for r in rows:
-            last[r[8]] = (r[3], r[9] is None)
+        for n_, e in enumerate(entries):
+            last[e[3]] = (n_, e[4] is None)
         keep = [n_ for n_, deleted in last.values() if not deleted]
         gone = [k for k, (_, deleted) in last.items() if deleted]
         if keep:
@@ -242,8 +237,8 @@ def _ingest(conn: psycopg.Connection, ch: chunks.Chunk, via: str, keys: list | N
                 " entry_id = EXCLUDED.entry_id", {"s": sid, "e": epoch, "q": seq, "n": keep})
         if gone:
             conn.execute("DELETE FROM record WHERE school_id = %s AND key = ANY(%s)", (sid, gone))
-        n = len(rows)
-        last_change_at = rows[-1][5] if rows else None
+        n = len(entries)
+        last_change_at = _ts(sum(e[1] for e in entries)) if entries else None
     else:
         raise DistrictError(f"Пакет № {seq} школы «{ch.school}» неизвестного вида «{kind}».", "bad_chunk", 400)
     conn.execute("INSERT INTO chunk_receipt(school_id, epoch, seq, digest, proof, kind, entries, bytes, via)"
@@ -267,6 +262,14 @@ def _check_profile(ch: chunks.Chunk, keys) -> None:
                                 "которые школа не передаёт району (профиль синхронизации): пакет отклонён.",
                                 "profile", 400)
 
+
+_INSERT_CHANGES = """
+INSERT INTO change (school_id, epoch, seq, n, entry_id, at, account_id, entity, key, state, reason)
+SELECT %(s)s, %(e)s, %(q)s, t.ord - 1, %(first)s - 1 + sum((t.x->>0)::bigint) OVER w,
+       to_timestamp(sum((t.x->>1)::bigint) OVER w), (t.x->>2)::integer, split_part(t.x->>3, ':', 1), t.x->>3,
+       CASE WHEN jsonb_typeof(t.x->4) = 'null' THEN NULL ELSE t.x->4 END, coalesce(t.x->>5, '')
+  FROM jsonb_array_elements((%(p)s::text::jsonb)->'e') WITH ORDINALITY AS t(x, ord)
+WINDOW w AS (ORDER BY t.ord)"""
 
 _STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming (key text, state jsonb, entry_id bigint)"
           " ON COMMIT DELETE ROWS")
