@@ -148,7 +148,8 @@ def test_the_login_pages_pass_axe_with_and_without_an_error(server, browser, siz
         for path in ("/login", "/kiosk"):
             t.page.goto(server + path)
             problems += [f"{path}: {line}" for line in audit(t.page)]
-            t.page.get_by_label("Логин").fill("teacher01")
+            # A login nobody has: the real accounts' failures would be throttled (5 per login and address).
+            t.page.get_by_label("Логин").fill(f"nobody-{size}{path.replace('/', '-')}")
             t.page.get_by_label("Пароль").fill("not-the-password")
             t.page.get_by_role("button", name="Войти").click()
             expect(t.page.locator("[aria-invalid='true']").first).to_be_visible()
@@ -316,5 +317,43 @@ def test_the_password_page_ties_its_error_to_the_field_it_is_about(server, brows
         expect(page.locator("#" + repeat.get_attribute("aria-describedby"))).to_contain_text("не совпадают")
         expect(page.get_by_label("Текущий пароль")).not_to_have_attribute("aria-invalid", "true")
         assert audit(page) == []
+    finally:
+        t.close()
+
+
+def test_the_credential_slips_show_all_their_text_and_print_four_rows_to_an_a4_page(server, browser, ids,  # noqa: F811
+                                                                                      school_data):
+    """A long school name, a parent of two children: nothing is cut off (the slip grows), and a
+    slip stays within a quarter of an A4 page's printable height, so a sheet of 8 is one page."""
+    # Another class than 5А: issuing new passwords to 5А would lock out the other tests' parent.
+    other = q(school_data, "SELECT id FROM class WHERE year_id = ? AND id <> ? ORDER BY id LIMIT 1",
+              (ids["year"], ids["class"]))[0][0]
+    t = tab_for(browser, server, "deputy", {"width": 718, "height": 1000})  # 190 mm: A4 less the margins
+    page = t.page
+    try:
+        page.goto(f"{server}/classes/{other}/credentials")
+        boxes = page.locator("input[name='person_id']")
+        for i in range(min(8, boxes.count())):
+            boxes.nth(i).check()
+        page.get_by_role("button", name="Напечатать листки для отмеченных").click()
+        expect(page.locator(".slip").first).to_be_visible()
+        for media in ("screen", "print"):
+            page.emulate_media(media=media)
+            cut = page.evaluate("""() => {
+                const out = [];
+                for (const slip of document.querySelectorAll(".slip")) {
+                    const box = slip.getBoundingClientRect();
+                    for (const el of [slip, ...slip.querySelectorAll("*")]) {
+                        const style = getComputedStyle(el), r = el.getBoundingClientRect();
+                        if (style.overflow !== "visible" && (el.scrollWidth > el.clientWidth + 1
+                                                             || el.scrollHeight > el.clientHeight + 1)) out.push("clipped: " + el.className);
+                        if (r.bottom > box.bottom + 1 || r.right > box.right + 1) out.push("outside: " + el.className);
+                    }
+                }
+                return out;
+            }""")
+            assert cut == [], f"{media}: {cut[:5]}"
+        tallest = page.evaluate("Math.max(...[...document.querySelectorAll('.slip')].map(s => s.getBoundingClientRect().height))")
+        assert tallest <= 283 / 4 * 96 / 25.4, f"a slip is {tallest * 25.4 / 96:.1f} mm high"
     finally:
         t.close()
