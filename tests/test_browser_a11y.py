@@ -255,6 +255,7 @@ def test_a_teacher_reaches_the_grades_with_three_keys_and_hears_a_refused_one(se
         expect(refused).to_have_attribute("aria-invalid", "true")
         described = refused.get_attribute("aria-describedby")
         expect(page.locator(f"#{described}")).to_contain_text("«9» — не отметка")
+        assert audit(page) == [], "the grid with a refused cell"
         # Fixed: the mark goes, and the announcement names the cell.
         refused.focus()
         page.keyboard.type("5")
@@ -278,6 +279,9 @@ def test_a_teacher_reaches_the_grades_with_three_keys_and_hears_a_refused_one(se
         expect(page.locator("#lesson-card")).to_be_visible()
         # The panel is no live region (a reload would be read out whole).
         assert page.locator("#lesson-panel").get_attribute("aria-live") is None
+        assert audit(page) == [], "the grid with the lesson panel open"
+        page.set_viewport_size(PHONE)
+        assert audit(page) == [], "the grid with the lesson panel open, on a phone"
         assert [e for e in t.errors if "400" not in e] == [], "\n".join(t.errors)
     finally:
         t.close()
