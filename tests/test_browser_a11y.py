@@ -175,13 +175,20 @@ def test_the_kiosk_pages_pass_axe_on_the_hall_screen(server, browser):  # noqa: 
     try:
         kiosk_log_in(t.page, server, "parent0001")
         problems += [f"/kiosk: {line}" for line in audit(t.page)]
-        for name in ("Дневник на неделю", "Оценки"):
-            links = t.page.get_by_role("link", name=name)
-            if links.count():
-                links.first.click()
-                t.page.wait_for_load_state("networkidle")
-                problems += [f"{t.page.url}: {line}" for line in audit(t.page)]
-                t.page.go_back()
+        # Every button of the first child's menu, and messages; the grades with a subject opened.
+        hrefs = t.page.locator("a.kiosk-button").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert len(hrefs) >= 4
+        for href in list(dict.fromkeys(hrefs))[:3] + ["/messages"]:
+            t.page.goto(server + href)
+            t.page.wait_for_load_state("networkidle")
+            if "/grades" in href and t.page.locator("summary.subject-row").count():
+                t.page.locator("summary.subject-row").first.click()
+            problems += [f"{href}: {line}" for line in audit(t.page)]
+            smallest, where = t.page.evaluate(SMALLEST_TEXT)
+            if smallest < 12:
+                problems.append(f"{href}: text of {smallest} px ({where})")
+            if (extra := sideways(t.page)) > 0:
+                problems.append(f"{href}: scrolls sideways by {extra} px")
     finally:
         t.close()
     assert not problems, "\n".join(problems)
