@@ -17,8 +17,51 @@
   var panelLesson = null;  // "YYYY-MM-DD/N" of the lesson shown in the panel
 
   function say(text, kind) {
-    statusBox.textContent = text || "";
+    text = text || "";
+    // The same words again (a second «Сохранено» of the same cell) must be read out again: a
+    // live region speaks only when its text changes, so an invisible no-break space tells them apart.
+    if (text && statusBox.textContent.replace(/\u00a0$/, "") === text && !/\u00a0$/.test(statusBox.textContent)) {
+      text += "\u00a0";
+    }
+    statusBox.textContent = text;
     statusBox.className = "journal-status" + (kind ? " " + kind : "");
+  }
+
+  // Which cell a message is about, as its label names it («Иванов Иван, 05.12, 2 ур.»).
+  function cellName(input) { return input.getAttribute("aria-label") || ""; }
+
+  // A refused value: the cell is marked invalid and described by the message (read out with it).
+  function markInvalid(input, error) {
+    input.classList.add("invalid");
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", "journal-status");
+    input.title = error;
+  }
+  function clearInvalid(input) {
+    input.classList.remove("invalid");
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
+
+  // The reason for a change in a closed period, asked in the page's own dialog (not
+  // window.prompt: the dialog is labelled, styled, and keeps the keyboard in the page).
+  // done(reason) gets the trimmed reason, or null when the deputy cancels.
+  var reasonDialog = document.getElementById("reason-dialog");
+  function askReason(text, done) {
+    var back = document.activeElement;
+    var field = document.getElementById("reason-input");
+    document.getElementById("reason-text").textContent = text;
+    field.value = "";
+    reasonDialog.returnValue = "";
+    function closed() {
+      reasonDialog.removeEventListener("close", closed);
+      var why = reasonDialog.returnValue === "ok" ? field.value.trim() : "";
+      if (back && document.body.contains(back)) back.focus();
+      done(why || null);
+    }
+    reasonDialog.addEventListener("close", closed);
+    reasonDialog.showModal();
+    field.focus();
   }
 
   function formatAverage(value) {
@@ -51,7 +94,7 @@
       // up from the first row: the lesson's header, which opens its panel with Enter
       if (dRow < 0 && input.dataset.d) {
         var link = headerOf(key);
-        if (link) link.focus();
+        if (link) headerStop(link).focus();
       }
       return;
     }
@@ -87,9 +130,14 @@
               shown: table.dataset.periodKind};
     }
     if (table.dataset.periodClosed === "1" && !body.reason) {
-      var reason = window.prompt("Период закрыт. Укажите причину изменения:");
-      if (!reason) { input.value = savedValue(input); return; }
-      body.reason = reason;
+      input._pending = value;  // asked once, even if Enter and the blur both save
+      askReason("Период закрыт. Укажите причину изменения: " + cellName(input) + ".", function (reason) {
+        delete input._pending;
+        if (!reason) { input.value = savedValue(input); say("Не изменено: период закрыт, причина не указана.", "warn"); return; }
+        body.reason = reason;
+        send(input, url, body);
+      });
+      return;
     }
     send(input, url, body);
   }
@@ -102,7 +150,8 @@
     // A newer value replaces whatever of this cell still waits for a retry.
     queue = queue.filter(function (q) { return q.input !== input; });
     input._pending = body.value;
-    input.classList.remove("saved", "failed", "invalid");
+    input.classList.remove("saved", "failed");
+    clearInvalid(input);
     input.classList.add("saving");
     input.setAttribute("aria-busy", "true");
     // One request per cell at a time, so that the server gets a cell's values in the order typed:
@@ -147,7 +196,7 @@
         var warnings = res.data.warnings || [];
         if (queue.length) sayQueued();
         else if (warnings.length) say(warnings.join(" "), "warn");
-        else say("Сохранено.", "ok");
+        else say("Сохранено. " + cellName(input), "ok");
       } else if (res.status === 401 || res.status === 0) {
         // 0: a redirect (to the login page) — the session has ended.
         needToken = true;
@@ -162,14 +211,14 @@
         enqueue(input, url, body, true);
       } else if (res.status === 400 && res.data && res.data.need_reason && !body.reason) {
         // A closed period (perhaps not the one on screen: the year): the deputy gives a reason.
-        var why = window.prompt(res.data.error + " Причина:");
-        if (why && why.trim()) { body.reason = why.trim(); send(input, url, body, tokenRetried); }
-        else { input.value = savedValue(input); say("Не изменено: период закрыт, причина не указана.", "warn"); }
+        askReason(res.data.error + " " + cellName(input) + ". Причина:", function (why) {
+          if (why) { body.reason = why; send(input, url, body, tokenRetried); }
+          else { input.value = savedValue(input); say("Не изменено: период закрыт, причина не указана.", "warn"); }
+        });
       } else if (res.status >= 400 && res.status < 500) {
         // The server refused the value: say why, keep what was typed so it can be fixed.
         var error = (res.data && res.data.error) || res.message || "Не сохранено: сервер не принял значение.";
-        input.classList.add("invalid");
-        input.title = error;
+        markInvalid(input, error);
         say(error, "error");
       } else {
         input.classList.add("failed");
@@ -237,7 +286,7 @@
     else if (k === "ArrowUp") { e.preventDefault(); save(input); move(input, -1, 0); }
     else if (k === "ArrowRight" && input.selectionEnd === input.value.length) { e.preventDefault(); save(input); move(input, 0, 1); }
     else if (k === "ArrowLeft" && input.selectionStart === 0 && input.selectionEnd === 0) { e.preventDefault(); save(input); move(input, 0, -1); }
-    else if (k === "Escape") { input.value = savedValue(input); input.classList.remove("invalid"); input.select(); }
+    else if (k === "Escape") { input.value = savedValue(input); clearInvalid(input); input.select(); }
     else if (k === "F2") { e.preventDefault(); save(input); showHistory(input); }
   });
   table.addEventListener("change", function (e) { if (e.target.matches("input.g, input.pg")) save(e.target); });
@@ -260,9 +309,23 @@
     var i = links.indexOf(link);
     if (e.code === "KeyG" && !e.ctrlKey && !e.altKey && !e.metaKey) { e.preventDefault(); toggleRegister(link); }
     else if (e.key === "ArrowDown") { e.preventDefault(); focusCell(firstCellOf(link.dataset.lesson)); }
-    else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); links[i + 1].focus(); reveal(links[i + 1].closest("th")); }
-    else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); links[i - 1].focus(); reveal(links[i - 1].closest("th")); }
+    else if (e.key === "ArrowRight" && links[i + 1]) { e.preventDefault(); headerStop(links[i + 1]).focus(); reveal(links[i + 1].closest("th")); }
+    else if (e.key === "ArrowLeft" && links[i - 1]) { e.preventDefault(); headerStop(links[i - 1]).focus(); reveal(links[i - 1].closest("th")); }
+    else if (e.key === "Home" && links.length) { e.preventDefault(); headerStop(links[0]).focus(); reveal(links[0].closest("th")); }
+    else if (e.key === "End" && links.length) { e.preventDefault(); headerStop(links[links.length - 1]).focus(); reveal(links[links.length - 1].closest("th")); }
   }
+
+  // The lesson headers are one tab stop (70 links would be 70 Tab presses): the header last
+  // visited — at first today's lesson or the last one before it — takes Tab, the arrows move
+  // along the row.
+  function headerStop(link) {
+    Array.prototype.forEach.call(table.querySelectorAll("a.lesson-link[tabindex='0']"), function (a) {
+      if (a !== link) a.setAttribute("tabindex", "-1");
+    });
+    link.setAttribute("tabindex", "0");
+    return link;
+  }
+  table.addEventListener("focusin", function (e) { if (e.target.matches("a.lesson-link")) headerStop(e.target); });
 
   function toggleRegister(link, reason) {
     var taken = !!link.querySelector(".mark-r");
@@ -278,9 +341,10 @@
           var error = doc.querySelector(".notice.error, .error");
           var text = error ? error.textContent.trim() : "Не сохранено.";
           if (r.status === 400 && !reason && /причин/i.test(text)) {
-            var why = window.prompt(text);
-            if (why && why.trim()) toggleRegister(link, why.trim());
-            else say("Не изменено: причина не указана.", "warn");
+            askReason(text, function (why) {
+              if (why) toggleRegister(link, why);
+              else say("Не изменено: причина не указана.", "warn");
+            });
             return;
           }
           say(text, "error");
@@ -405,7 +469,24 @@
       restoreTyped(card);
       var bad = card.querySelector('form[data-form="' + kind + '"]');
       var first = bad && bad.querySelector("input:not([type=hidden]), textarea, select");
-      if (first) first.focus();
+      var notice = document.getElementById("lesson-error");
+      if (notice && bad) {
+        // The field the message names by its label («Время: …»), or the form's first one.
+        var said = notice.textContent.trim().toLowerCase(), longest = 0;
+        Array.prototype.forEach.call(bad.querySelectorAll("label"), function (label) {
+          var own = Array.prototype.filter.call(label.childNodes, function (n) { return n.nodeType === 3; })
+            .map(function (n) { return n.textContent; }).join(" ").split(/[(,]/)[0].replace(/\s+/g, " ").trim().toLowerCase();
+          if (label.control && own.length > longest && said.indexOf(own) === 0) { first = label.control; longest = own.length; }
+        });
+      }
+      if (first) {
+        // The refused field is marked invalid and described by the panel's message.
+        if (notice) {
+          first.setAttribute("aria-invalid", "true");
+          first.setAttribute("aria-describedby", "lesson-error");
+        }
+        first.focus();
+      }
     }
   });
 
@@ -457,9 +538,10 @@
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (r.status === 400 && data.need_reason && !body.reason) {
           // A closed period: the deputy gives a reason, as for a cell.
-          var why = window.prompt(data.error + " Причина:");
-          if (why && why.trim()) { body.reason = why.trim(); setGradeType(sel, body); }
-          else say("Не изменено: период закрыт, причина не указана.", "warn");
+          askReason(data.error + " Причина:", function (why) {
+            if (why) { body.reason = why; setGradeType(sel, body); }
+            else say("Не изменено: период закрыт, причина не указана.", "warn");
+          });
           return;
         }
         if (!r.ok) { say(data.error || "Не сохранено.", "error"); return; }
@@ -504,14 +586,29 @@
   // the grid opens at today's lesson (or the last one before today).
   var wanted = new URLSearchParams(location.search).get("lesson");
   var link = wanted ? headerOf(wanted) : null;
+  var allLinks = table.querySelectorAll("a.lesson-link");
+  var today = table.dataset.today;
+  var past = Array.prototype.filter.call(allLinks, function (a) {
+    return a.dataset.lesson.split("/")[0] <= today;
+  });
+  var current = link || past[past.length - 1] || allLinks[0];
+  Array.prototype.forEach.call(allLinks, function (a) { a.setAttribute("tabindex", "-1"); });
+  if (current) headerStop(current);
   if (link) {
     reveal(link.closest("th"), true);
     openLesson(link);
-  } else {
-    var today = table.dataset.today;
-    var past = Array.prototype.filter.call(table.querySelectorAll("a.lesson-link"), function (a) {
-      return a.dataset.lesson.split("/")[0] <= today;
-    });
-    if (past.length) reveal(past[past.length - 1].closest("th"), true);
+  } else if (past.length) {
+    reveal(past[past.length - 1].closest("th"), true);
   }
+
+  // «К отметкам»: the skip link goes to the first student's cell of today's lesson (or the last
+  // one before today), the place a lesson's grades start.
+  var skip = document.getElementById("skip-to-grades");
+  if (skip) skip.addEventListener("click", function (e) {
+    var target = (current && firstCellOf(current.dataset.lesson)) || table.querySelector("input.g, input.pg");
+    if (!target) return;
+    e.preventDefault();
+    reveal(target.closest("td"), true);
+    focusCell(target);
+  });
 })();

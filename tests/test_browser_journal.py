@@ -221,7 +221,9 @@ def test_teacher_runs_a_whole_lesson_with_the_keyboard(server, school_data, less
     for s, text in typed.items():
         expect(cell(page, s, day, n)).to_have_value(text)
         expect(cell(page, s, day, n)).to_have_class(SAVED)
-    expect(page.locator("#journal-status")).to_have_text("Сохранено.")
+    # The last save is announced with the cell it is about.
+    expect(page.locator("#journal-status")).to_have_text(
+        re.compile(r"^Сохранено\. " + re.escape(cell(page, students[4], day, n).get_attribute("aria-label"))))
     page.screenshot(path=ENTRY_SHOT)
     assert cell_in_db(school_data, students[0], day, n) == ("Н", [])
     assert cell_in_db(school_data, students[2], day, n) == (None, ["5", "4"])
@@ -277,6 +279,9 @@ def test_a_refused_value_is_explained_and_the_cell_stays_marked(server, school_d
     expect(status).to_have_text("«7» — не отметка. Можно: 5, 4, 3, 2, зч, нз, а также Н, Б, У, ОП.")
     expect(status).to_have_class(re.compile(r"\berror\b"))
     expect(target).to_have_class(re.compile(r"\binvalid\b"))
+    # Marked for a screen reader too, and described by the message.
+    expect(target).to_have_attribute("aria-invalid", "true")
+    expect(target).to_have_attribute("aria-describedby", "journal-status")
     expect(target).to_have_value("7")
     assert cell_in_db(school_data, s, day, n) == before
     # Fixed in place: the cell saves and loses the mark.
@@ -285,6 +290,7 @@ def test_a_refused_value_is_explained_and_the_cell_stays_marked(server, school_d
     page.keyboard.press("Enter")
     expect(target).to_have_class(SAVED)
     expect(target).not_to_have_class(re.compile(r"\binvalid\b"))
+    expect(target).not_to_have_attribute("aria-invalid", "true")
     assert cell_in_db(school_data, s, day, n) == (None, ["4"])
     # The browser reports the refusal (400) as a failed load; nothing else may be red.
     assert unexpected(tab.errors, "status of 400") == [], "\n".join(tab.errors)
@@ -319,7 +325,7 @@ def test_a_save_lost_on_the_network_is_shown_and_retried_until_it_is_saved(serve
     # Retried without the teacher doing anything, until the server has it.
     expect(target).to_have_class(SAVED, timeout=15_000)
     expect(target).not_to_have_class(re.compile(r"\bfailed\b"))
-    expect(status).to_have_text("Сохранено.")
+    expect(status).to_have_text(re.compile(r"^Сохранено\. "))
     assert cell_in_db(school_data, s, day, n) == (None, ["4"])
     assert [p["value"] for p in posts] == ["4", "4"]        # the lost one and its retry, nothing more
     assert unexpected(tab.errors, "ERR_FAILED") == [], "\n".join(tab.errors)
@@ -525,8 +531,8 @@ def test_the_deputy_is_asked_for_a_reason_when_the_server_needs_one(server, scho
     conn = db(school_data)
     conn.execute("UPDATE study_period SET closed_at = '2026-11-01T00:00:00Z' WHERE id = ?", (year,))
     conn.commit()
-    asked = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept("исправление по служебной записке")))
+    # The page asks in its own dialog (no window.prompt): a browser dialog would fail the test.
+    page.on("dialog", lambda d: (d.dismiss(), pytest.fail(f"window.{d.type}: {d.message}")))
     try:
         log_in(page, server, "deputy")
         page.goto(f"{server}/journals/{JOURNAL}?period={period}")
@@ -535,8 +541,15 @@ def test_the_deputy_is_asked_for_a_reason_when_the_server_needs_one(server, scho
         target.focus()
         page.keyboard.type("3")
         page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Изменение в закрытом периоде")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("Период закрыт")
+        reason = dialog.get_by_label("Причина изменения")
+        expect(reason).to_be_focused()
+        page.keyboard.type("исправление по служебной записке")
+        page.keyboard.press("Enter")
+        expect(dialog).to_be_hidden()
         expect(target).to_have_class(SAVED)
-        assert asked and "Период закрыт" in asked[0]
         assert cell_in_db(school_data, s, day, n)[1] == ["3"]
         assert q(school_data, "SELECT reason FROM audit_log ORDER BY id DESC LIMIT 1")[0][0] == \
             "исправление по служебной записке"

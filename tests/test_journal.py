@@ -331,7 +331,8 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     # The teacher sees the lesson, the notice, and no forms.
     client.cookies.clear()
     login(client, "teacher01")
-    panel = client.get(f"/journals/1/lessons/{day}/{n}").text
+    # The panel as the grid loads it (HX-Request): opened alone it is a whole page, with the logout form.
+    panel = client.get(f"/journals/1/lessons/{day}/{n}", headers={"HX-Request": "true"}).text
     assert "изменить записи может только заместитель директора" in panel and "<form" not in panel
 
 
@@ -686,3 +687,16 @@ def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
     assert ("Повторение",) not in q(data_dir, "SELECT topic FROM lesson WHERE journal_id = 1 AND date = ?"
                                               " AND lesson_number = ?", (day, n))
 
+
+
+def test_the_lesson_panels_address_opened_alone_is_a_whole_page(client, data_dir):
+    """A bookmarked or middle-clicked lesson: a page with its title and language (WCAG 2.4.2, 3.1.1)
+    around the same panel, a link back to the grid; the grid itself still gets the bare panel."""
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
+    login(client, "teacher01")
+    alone = client.get(f"/journals/1/lessons/{day}/{n}").text
+    assert alone.startswith("<!doctype html>") and '<html lang="ru">' in alone
+    assert "-й урок — " in alone.split("<title>")[1].split("</title>")[0]
+    assert 'id="lesson-card"' in alone and f'href="/journals/1?lesson={day}/{n}"' in alone
+    panel = client.get(f"/journals/1/lessons/{day}/{n}", headers={"HX-Request": "true"}).text
+    assert "<html" not in panel and 'id="lesson-card"' in panel

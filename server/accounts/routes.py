@@ -118,18 +118,21 @@ async def password_submit(request: Request) -> Response:
         # The current password is a password guess like a login: the same limits apply.
         await refuse_if_throttled(db, request.app.state.settings, key, client_ip(request))
     except LoginRefused as e:
-        return page("accounts/password.html", status_code=e.status_code, error=e.message, done=False)
+        return page("accounts/password.html", status_code=e.status_code, error=e.message, done=False,
+                    field="current")
+    # The field the error is about: the page marks it invalid and ties the message to it.
+    field = "new"
     if not await verify_password_async(row["password_hash"], current[:256]):
         await db.write(store.record_login_event, key, user.account_id, client_ip(request), "bad_password")
-        error = "Текущий пароль введён неверно."
+        error, field = "Текущий пароль введён неверно.", "current"
     elif new != repeat:
-        error = "Новый пароль и повтор не совпадают."
+        error, field = "Новый пароль и повтор не совпадают.", "repeat"
     elif new == current:
         error = "Новый пароль должен отличаться от текущего."
     else:
         error = password_problem(new, user.login)
     if error:
-        return page("accounts/password.html", status_code=400, error=error, done=False)
+        return page("accounts/password.html", status_code=400, error=error, done=False, field=field)
     request.state.user = await db.write(_change_password, user, await hash_password_async(new), key,
                                         client_ip(request))
     return page("accounts/password.html", error=None, done=True)

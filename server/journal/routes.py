@@ -233,21 +233,25 @@ async def _reader(request: Request, journal_id: int) -> JournalInfo:
 
 async def _lesson_panel(request: Request, info: JournalInfo, day: str, number: int,
                         error: str | None = None, warnings: list[str] | None = None, saved: bool = False,
-                        status: int = 200, pick: str | None = None, status_form: bool = False) -> Response:
+                        status: int = 200, pick: str | None = None, status_form: bool = False,
+                        whole: bool = False) -> Response:
     """The lesson panel; `status_form`: the answer to the substitution form, shown open;
     `pick`: the КТП item the teacher chose in the panel's select ('' — none), its topic fills
-    the form."""
+    the form; `whole`: as a page of its own (the panel's address opened in a tab)."""
     data = await request.app.state.db.read(store.lesson_panel, info, day, number)
     chosen = next((p for p in data["plan"] if str(p["id"]) == pick), None) if pick else None
     return page(
-        "journal/_lesson.html", status_code=status, info=info, number=number, picked=pick is not None,
+        "journal/lesson.html" if whole else "journal/_lesson.html", status_code=status, info=info, number=number, picked=pick is not None,
         chosen=chosen, **data, **access.lesson_rights(current_user(request), info, data["lesson"], data["closed"]),
         error=error, warnings=warnings or [], saved=saved, ru_day=ru_date(data["day"]), status_form=status_form)
 
 
 @get("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=READERS, dependencies=READ)
 async def lesson_panel(request: Request, info: Readable, day: FromPath[str], number: FromPath[int]) -> Response:
-    return await _lesson_panel(request, info, day, number, pick=request.query_params.get("plan_item_id"))
+    # The grid loads the panel with HX-Request; the same address opened in a tab (a bookmark, a
+    # middle click) gets a whole page around it, with its title and language.
+    return await _lesson_panel(request, info, day, number, pick=request.query_params.get("plan_item_id"),
+                               whole="HX-Request" not in request.headers)
 
 
 @post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}", opt=WRITERS, status_code=200)
