@@ -224,3 +224,35 @@ def test_only_the_administration_sees_the_archive_and_downloads_its_files(built)
         assert r.status_code == 200 and r.content == file_of(folder, MATHS).read_bytes()
         assert c.get(f"/archive/{folder.name}/manifest.json").status_code == 404
         assert c.get(f"/archive/{folder.name}/..%2Fzhurnal.sqlite3").status_code in (404, 400)
+
+
+def test_a_cancelled_rebuild_leaves_the_earlier_archive_as_it_was(built, tmp_path):
+    data, folder = built
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    before = (copy / "archive" / folder.name / "manifest.json").read_bytes()
+    with make_client(copy) as c:
+        login(c, "deputy")
+        page = c.get("/archive")
+        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        r = c.post("/archive/build", data={"csrf_token": token, "what": f"p{PERIOD}", "classes": CLASS},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        assert "идёт сборка" in c.get("/archive/progress").text
+        again = c.post("/archive/build", data={"csrf_token": token, "what": f"p{PERIOD}"}, follow_redirects=False)
+        assert again.status_code == 400 and "уже собирается" in again.text
+        assert c.post("/archive/cancel", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+        for _ in range(120):
+            state = json.loads((copy / "archive" / ".build.json").read_text())
+            if state["state"] != "running":
+                break
+            clock_sleep(1)
+        assert state["state"] == "cancelled"
+        assert "отменена" in c.get("/archive/progress").text
+    assert (copy / "archive" / folder.name / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in (copy / "archive").iterdir()) == [".build.json", folder.name]
+
+
+def clock_sleep(seconds: float) -> None:
+    import time
+    time.sleep(seconds)  # a real process is waited for: the program's clock does not move it

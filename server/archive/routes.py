@@ -14,6 +14,7 @@ from litestar.response import File
 
 from ..errors import NotFound, UserError
 from ..school.structure import period_name
+from ..web.access import current_user
 from ..web.forms import form_dict, int_or_none, see_other
 from ..web.templating import page
 from . import build
@@ -51,7 +52,7 @@ async def archive_page(request: Request) -> Response:
 
 @get("/archive/progress", opt=ADMIN)
 async def archive_progress(request: Request) -> Response:
-    return page("archive/_progress.html", **_progress_ctx(request))
+    return page("archive/_progress.html", user=current_user(request), **_progress_ctx(request))
 
 
 @post("/archive/build", opt=ADMIN)
