@@ -146,7 +146,8 @@ def request_cancel(data: Path) -> bool:
 
 
 def run(data: Path, db_path: Path, *, period_id: int | None = None, year_id: int | None = None,
-        classes: list[str] | None = None, progress: Callable[[dict], None] | None = None) -> Path:
+        classes: list[str] | None = None, progress: Callable[[dict], None] | None = None,
+        clear_cancel: bool = True) -> Path:
     """Build the archive of the scope; returns its folder. Raises ArchiveError on a bad scope,
     Cancelled when asked to stop (nothing of this build is left then)."""
     data = Path(data)
@@ -155,7 +156,8 @@ def run(data: Path, db_path: Path, *, period_id: int | None = None, year_id: int
     other = running(data)
     if other is not None and other.get("pid") != os.getpid():
         raise ArchiveError("Архив уже собирается: дождитесь окончания или отмените сборку.")
-    (base / CANCEL).unlink(missing_ok=True)
+    if clear_cancel:  # the server's worker leaves it: a «cancel» may come before the worker is up
+        (base / CANCEL).unlink(missing_ok=True)
     conn = snapshot(db_path)
     work: Path | None = None
     state: dict = {"state": "running", "pid": os.getpid(), "started": _now(), "done": 0, "total": 0}
@@ -254,6 +256,7 @@ def start(data: Path, *, period_id: int | None = None, year_id: int | None = Non
         args += ["--year", str(year_id)]
     if classes:
         args += ["--classes", ",".join(classes)]
+    (root(data) / CANCEL).unlink(missing_ok=True)
     child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              preexec_fn=lambda: os.nice(NICE), start_new_session=True)
     _children.append(child)

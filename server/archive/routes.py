@@ -67,7 +67,7 @@ async def archive_build(request: Request) -> Response:
         year_id = int_or_none(what[1:])
     if period_id is None and year_id is None:
         raise UserError("Выберите учебный период или год.")
-    classes = [c for c in (await request.form()).getall("classes") if isinstance(c, str) and c] or None
+    classes = [c for c in (await request.form()).getall("classes", []) if isinstance(c, str) and c] or None
 
     def check_and_start():
         from ..db import connect_sync
