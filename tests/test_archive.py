@@ -256,3 +256,32 @@ def test_a_cancelled_rebuild_leaves_the_earlier_archive_as_it_was(built, tmp_pat
 def clock_sleep(seconds: float) -> None:
     import time
     time.sleep(seconds)  # a real process is waited for: the program's clock does not move it
+
+
+def test_a_closed_periods_document_has_the_seal_and_no_draft_mark(tmp_path):
+    """Rendered alone (a closed period of the demo would take a whole year's build): the seal, no «ЧЕРНОВИК»,
+    Cyrillic in an embedded font, the grid cut into pages of 25 lessons."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip(f"pdftotext (poppler-utils) {MISSING}")
+    from server.archive import collect, render
+    students = [{"id": i, "name": f"Ёлкина Юлия {i:02d}", "from": "2026-09-01", "to": None} for i in range(3)]
+    columns = [[f"2026-09-{d:02d}", 1] for d in range(1, 31)]
+    d = {"kind": "journal", "journal_id": 1, "school": "Школа № 1", "subject": "Математика", "target": "5А",
+         "teacher": "Иванова Анна Петровна", "year": "2026/2027", "period": "1-я четверть, 2026/2027 учебный год",
+         "closed": True, "students": students, "columns": columns,
+         "rows": [["5" if c % 7 == 0 else "" for c in range(30)] for _ in students],
+         "lessons": [{"date": "2026-09-01", "number": 1, "topic": "Натуральные числа", "work_type": "Урок",
+                      "homework": "№ 12", "status": "замена: Петров П. П. (болезнь)"}],
+         "period_columns": ["1-я четверть"], "period_grades": [["5"], ["4"], ["3"]],
+         "plan": {"items": [{"number": 1, "topic": "Натуральные числа", "hours": 2, "given": 1}],
+                  "planned_hours": 2, "given_hours": 1}}
+    fp = collect.fingerprint(d)
+    pdf = tmp_path / "j.pdf"
+    pdf.write_bytes(render.pdf(d, fp, "2026-09-01"))
+    text = pdftext(pdf)
+    pages = text.split("\f")[:-1]
+    assert "ЧЕРНОВИК" not in text and all(fp[:12] in pg and "Школа № 1" in pg for pg in pages)
+    assert sum("отметки и посещаемость" in pg for pg in pages) == 2        # 30 lessons: 25 + 5
+    assert "замена: Петров П. П. (болезнь)" in text and "Ёлкина Юлия 02" in text
+    d2 = {**d, "period_grades": [["5"], ["4"], ["2"]]}
+    assert collect.fingerprint(d2) != fp

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -262,13 +261,6 @@ def start(data: Path, *, period_id: int | None = None, year_id: int | None = Non
     _children.append(child)
     # The page shows «идёт сборка» at once; the worker rewrites the state with its own figures.
     _write_state(data, {"state": "running", "pid": child.pid, "started": _now(), "done": 0, "total": 0})
-
-
-def stop_children() -> None:
-    """At the server's shutdown: ask a running build to stop."""
-    for child in _children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
 
 
 def listing(data: Path) -> list[dict]:
