@@ -69,6 +69,12 @@ def documents(conn: sqlite3.Connection, scope: Scope) -> list[dict]:
         for jid in collect.journals_of_class(conn, cls["id"]):
             docs.append({"kind": "journal", "journal_id": jid, "class": cls["name"]})
         docs.append({"kind": "summary", "class_id": cls["id"], "class": cls["name"]})
+    if scope.class_ids is None:   # groups across classes (electives, ИГЗ) belong to no class: the whole school's build
+        from ..journal.store import journal_info
+        for jid in collect.cross_class_journals(conn, scope.year["id"]):
+            info = journal_info(conn, jid)
+            if scope.period is None or info.period_kind == scope.period["kind"]:
+                docs.append({"kind": "journal", "journal_id": jid, "class": "Группы"})
     return docs
 
 

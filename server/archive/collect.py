@@ -106,6 +106,14 @@ def journals_of_class(conn: sqlite3.Connection, class_id: int) -> list[int]:
         {"c": class_id})]
 
 
+def cross_class_journals(conn: sqlite3.Connection, year_id: int) -> list[int]:
+    """Journals of groups drawn from several classes (no class of their own)."""
+    return [r[0] for r in conn.execute(
+        "SELECT j.id FROM journal j JOIN study_group g ON g.id = j.group_id JOIN subject s ON s.id = j.subject_id"
+        " WHERE j.year_id = ? AND j.archived_at IS NULL AND g.class_id IS NULL ORDER BY s.name, g.name, j.id",
+        (year_id,))]
+
+
 def school_name(conn: sqlite3.Connection) -> str:
     row = conn.execute("SELECT name FROM school WHERE id = 1").fetchone()
     return row[0] if row else ""
