@@ -250,7 +250,8 @@ def test_a_cancelled_rebuild_leaves_the_earlier_archive_as_it_was(built, tmp_pat
         assert state["state"] == "cancelled"
         assert "отменена" in c.get("/archive/progress").text
     assert (copy / "archive" / folder.name / "manifest.json").read_bytes() == before
-    assert sorted(p.name for p in (copy / "archive").iterdir()) == [".build.json", folder.name]
+    assert [p.name for p in (copy / "archive").iterdir() if not p.name.startswith(".")] == [folder.name]
+    assert not list((copy / "archive").glob(".build-*")), "the cancelled build's work folder is left"
 
 
 def clock_sleep(seconds: float) -> None:

@@ -109,7 +109,11 @@ def read_state(data: Path) -> dict | None:
         state = json.loads(_state_path(data).read_text())
     except (OSError, ValueError):
         return None
-    if state.get("state") == "running" and not _alive(state.get("pid")):
+    if state.get("starting") and state.get("pid") == os.getpid():
+        # Announced by this server, the worker not yet reporting: alive while one of our children is.
+        if not _children:
+            state.update(state="failed", message="Сборка прервалась (процесс завершился).")
+    elif state.get("state") == "running" and not _alive(state.get("pid")):
         state["state"] = "failed"
         state["message"] = "Сборка прервалась (процесс завершился)."
     return state
@@ -152,16 +156,16 @@ def request_cancel(data: Path) -> bool:
 
 def run(data: Path, db_path: Path, *, period_id: int | None = None, year_id: int | None = None,
         classes: list[str] | None = None, progress: Callable[[dict], None] | None = None,
-        clear_cancel: bool = True) -> Path:
+        worker: bool = False) -> Path:
     """Build the archive of the scope; returns its folder. Raises ArchiveError on a bad scope,
     Cancelled when asked to stop (nothing of this build is left then)."""
     data = Path(data)
     base = root(data)
     base.mkdir(parents=True, exist_ok=True)
-    other = running(data)
-    if other is not None and other.get("pid") != os.getpid():
-        raise ArchiveError("Архив уже собирается: дождитесь окончания или отмените сборку.")
-    if clear_cancel:  # the server's worker leaves it: a «cancel» may come before the worker is up
+    # The server's worker was checked and announced by start(); it leaves a «cancel» that came before it was up.
+    if not worker:
+        if running(data) is not None:
+            raise ArchiveError("Архив уже собирается: дождитесь окончания или отмените сборку.")
         (base / CANCEL).unlink(missing_ok=True)
     conn = snapshot(db_path)
     work: Path | None = None
@@ -262,11 +266,15 @@ def start(data: Path, *, period_id: int | None = None, year_id: int | None = Non
     if classes:
         args += ["--classes", ",".join(classes)]
     (root(data) / CANCEL).unlink(missing_ok=True)
-    child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             preexec_fn=lambda: os.nice(NICE), start_new_session=True)
+    # «Идёт сборка» at once, before the worker is up; its first report replaces this.
+    _write_state(data, {"state": "running", "pid": os.getpid(), "starting": True, "started": _now(), "done": 0,
+                        "total": 0})
+    # The worker's messages (a failure's traceback) go to a hidden log beside the state, never into a pipe
+    # nobody reads (a full pipe would stop the worker).
+    with open(root(data) / ".build.log", "wb") as log:
+        child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 preexec_fn=lambda: os.nice(NICE), start_new_session=True)
     _children.append(child)
-    # The page shows «идёт сборка» at once; the worker rewrites the state with its own figures.
-    _write_state(data, {"state": "running", "pid": child.pid, "started": _now(), "done": 0, "total": 0})
 
 
 def listing(data: Path) -> list[dict]:

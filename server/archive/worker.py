@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (build.root(args.data) / build.CANCEL).write_text("stop"))
     try:
         build.run(args.data, settings.db_path, period_id=args.period, year_id=args.year,
-                  classes=[c for c in args.classes.split(",") if c] or None, clear_cancel=False)
+                  classes=[c for c in args.classes.split(",") if c] or None, worker=True)
     except build.Cancelled:
         return 0
     except Exception:
