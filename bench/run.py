@@ -218,6 +218,48 @@ def reports() -> dict:
 
 
 @benchmark
+def archive() -> dict:
+    """The journal's archive (server/archive/): the year archive of one class (5А of the demo school:
+    its journals from 1 September to yesterday, ~13 journals) built by the server's worker process
+    at nice 10 — wall and CPU time, the worker's peak memory, pages and bytes; target ≤ 60 s.
+    `ZHURNAL_CLOCK=2027-05-24T10:00 python bench/run.py archive`: the same on a whole year's lessons."""
+    import os
+    import resource
+    import subprocess
+
+    from server import clock
+    from server.db import connect_sync
+
+    if os.environ.get("ZHURNAL_CLOCK"):
+        clock.set_now(os.environ["ZHURNAL_CLOCK"])   # the demo's lessons run to the day before
+    with tempfile.TemporaryDirectory() as tmp:
+        settings, _ = _demo(Path(tmp))
+        conn = connect_sync(settings.db_path)
+        year_id = conn.execute("SELECT id FROM academic_year WHERE status = 'open'").fetchone()[0]
+        conn.close()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "server.archive.worker", "--data", str(settings.data_dir),
+                        "--year", str(year_id), "--classes", "5А"], check=True)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        state = json.loads((settings.data_dir / "archive" / ".build.json").read_text())
+        folder = Path(state["folder"])
+        manifest = json.loads((folder / "manifest.json").read_text())
+        pages = 0
+        for f in manifest["files"]:
+            if f["name"].endswith(".pdf"):
+                info = subprocess.run(["pdfinfo", str(folder / f["name"])], capture_output=True, text=True).stdout
+                pages += int(re.search(r"Pages:\s+(\d+)", info).group(1)) if "Pages:" in info else 0
+    return {"benchmark": "archive", "scope": "year archive of 5А (demo school, lessons to yesterday)",
+            "today": clock.today().isoformat(),
+            "documents": state["total"], "files": len(manifest["files"]), "pdf_pages": pages,
+            "bytes": sum(f["size"] for f in manifest["files"]), "wall_s": round(wall, 2),
+            "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2),
+            "worker_peak_rss_mb": round(after.ru_maxrss / 1024, 1), "target_s": 60}
+
+
+@benchmark
 def year() -> dict:
     """Closing the year and applying promotion on the large school (bench/year_bench.py)."""
     import year_bench

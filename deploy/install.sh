@@ -97,6 +97,18 @@ fi
 
 echo "Устанавливаю Журнал $VERSION из $SRC${ROOT:+ в $ROOT}${DRY:+ (только показ, ничего не меняется)}"
 
+# 0. Debian packages the archive's PDFs need at run time (server/archive/: WeasyPrint draws text
+# through pango; DejaVu Sans is the font every page is set in). On the installation media; from an
+# offline bundle with no apt source the program still installs, only the archive cannot be built.
+need=""
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+    system apt-get install -y -qq $need ||
+        echo "Предупреждение: не удалось установить пакеты$need — архив журналов (PDF) не будет собираться, пока их нет: sudo apt install$need" >&2
+fi
+
 # 1. The program: a virtual environment in /opt/zhurnal/versions/VERSION/venv.
 TARGET="$ROOT$APP/versions/$VERSION"
 VENV="$TARGET/venv"

@@ -39,6 +39,7 @@ from .messages import request_routes as message_request_routes
 from .messages import routes as messages_routes
 from .reports import api as reports_api
 from .reports import routes as reports_routes
+from .archive import routes as archive_routes
 from .school import api as school_api
 from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
@@ -132,6 +133,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *kiosk.ROUTES,
             *appliance_routes.ROUTES,
             *reports_routes.ROUTES,
+            *archive_routes.ROUTES,
             *reports_api.ROUTES,
             *years_routes.ROUTES,
             *years_api.ROUTES,

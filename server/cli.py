@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync_cli.add_parsers(sub)
 
+    from .archive import cli as archive_cli
+
+    archive_cli.add_parser(sub, _data_arg)
+
     p = sub.add_parser("audit", help="журнал аудита изменений журнала")
     asub = p.add_subparsers(dest="audit_command", metavar="ДЕЙСТВИЕ", required=True)
     v = asub.add_parser("verify", help="проверить цепочку записей и совпадение данных с журналом аудита")
@@ -128,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cli_user.run(load_settings(data), args))
         if args.command == "audit":
             return audit_verify(load_settings(data))
+        if args.command == "archive":
+            from .archive import cli as archive_cli
+
+            return archive_cli.run(load_settings(data), args)
         if args.command == "sync":
             from sync import cli as sync_cli
 

@@ -10,6 +10,10 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v age >/dev/null 2>&1 || missing="$missing age"
 command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+# The archive's PDFs (WeasyPrint): pango and the DejaVu fonts at run time.
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
 # District sync's tests run a throwaway PostgreSQL cluster (district/pgtemp.py).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then

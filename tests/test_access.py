@@ -345,6 +345,13 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("POST", "/messages/{thread_id:int}/done"): Rows(ALL_ROLES, refused=MESSAGE_OUTSIDERS),
     ("GET", "/school/family-messages"): ADMINISTRATION,
     ("POST", "/school/family-messages"): {"director", "deputy"},  # nothing chosen: 400
+    # The journal's archive (server/archive/, §1.6, §2.6, §3.4.7): the administration only; the sample
+    # archive and file name nothing (404), an empty build form or no build to cancel is a 400.
+    ("GET", "/archive"): REPORT_ADMIN,
+    ("GET", "/archive/progress"): REPORT_ADMIN,
+    ("POST", "/archive/build"): REPORT_ADMIN,
+    ("POST", "/archive/cancel"): REPORT_ADMIN,
+    ("GET", "/archive/{name:str}/{file_name:str}"): REPORT_ADMIN,
 }
 
 
@@ -417,7 +424,8 @@ def params(data_dir):
     ids = {"class_id": class_id, "student_id": person["student0001"], "parent_id": person["parent0001"],
            "person_id": person["teacher20"], "year_id": year_id, "subject_id": 1, "holiday_id": 1, "group_id": 1,
            "journal_id": 1, "slot_id": 1, "period_id": 1,
-           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "remark_id": 1, "absence_id": 1, "change_id": 1}
+           "lesson_id": 1, "number": 1, "item_id": 1, "position": 0, "remark_id": 1, "absence_id": 1, "change_id": 1,
+           "name": "archive-x", "file_name": "file-x.pdf"}
     ids["thread_id"] = sample_thread(data_dir, person["teacher01"], person["parent0001"], class_id)
     ids["attachment_id"] = 1
     # A lesson of journal 1 from the timetable: its first weekday slot, in the current week.

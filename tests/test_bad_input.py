@@ -19,7 +19,7 @@ HUGE = "99999999999999999999999"  # beyond SQLite's 64-bit INTEGER
 GARBAGE = ["abc", "2026-13-45", "2026-02-31", "31.02.2026", "-1", "0", HUGE, "9223372036854775808", "1e5",
            "", " ", "%00", "x" * 1500]
 # Every query parameter a page reads (grep request.query_params, QueryParameter).
-QUERY_KEYS = ["period", "plan_item_id", "log", "edit", "edit_period", "token", "changed", "class", "class_id", "ok",
+QUERY_KEYS = ["period", "plan_item_id", "log", "edit", "edit_period", "token", "changed", "class", "classes", "class_id", "ok",
               "sent", "all", "to", "kind", "list", "year", "year_id", "student", "from", "week", "new", "ended",
               "terminal", "failures", "next", "date", "n", "done", "reason"]
 # Every form field a handler reads (grep form.get / form[ / body.get).
@@ -32,7 +32,7 @@ FORM_KEYS = ["address", "archived", "backup", "birth_date", "body", "class", "cl
              "relation", "remove_file", "repeat", "replace", "room", "school_name", "sex", "short_name", "source",
              "starts_on", "status", "status_reason", "student", "student_id", "study_form", "subject", "subject_id",
              "substitute_id", "target", "teacher_id", "text", "to", "token", "topic", "value", "week", "weekday",
-             "work_type", "new_password", "password2", "mark", "homework", "items"]
+             "work_type", "new_password", "password2", "mark", "homework", "items", "what", "classes"]
 # Who probes a route: the first of these the route's rule lets in and its row rule does not refuse.
 PROBERS = ["deputy", "class_teacher", "sysadmin", "director", "parent", "student", "staff", "teacher"]
 

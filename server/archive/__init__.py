@@ -1,0 +1,1 @@
+"""The journal's archive (issue 14): sealed PDF/XLSX copies of the journals and the сводная ведомость."""
