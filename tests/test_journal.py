@@ -335,6 +335,48 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     assert "изменить записи может только заместитель директора" in panel and "<form" not in panel
 
 
+def _cell_tag(html: str, day: str, n: int) -> str:
+    return re.search(rf'<input class="g" data-d="{day}" data-n="{n}"[^>]*>', html).group(0)
+
+
+def test_a_closed_period_is_read_only_for_its_teacher_in_the_grid_with_a_banner_naming_the_deputy(client, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
+    period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1)"
+                         " AND kind = 'quarter' AND starts_on <= ? AND ends_on >= ?", (day, day))[0][0]
+    login(client, "teacher01")
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" not in _cell_tag(page, day, n) and 'id="period-locked"' not in page
+    client.cookies.clear()
+    login(client, "deputy")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
+    r = client.post(f"/school/periods/{period}/close", data={"closed": "1", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code in (200, 303)
+    # The deputy still types into the closed period (the grid asks for a reason): no banner.
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" not in _cell_tag(page, day, n) and 'id="period-locked"' not in page
+    client.cookies.clear()
+    login(client, "teacher01")
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" in _cell_tag(page, day, n)
+    assert all("readonly" in tag for tag in re.findall(r'<input class="g"[^>]*>', page))
+    banner = re.search(r'id="period-locked">(.*?)</div>', page, re.S).group(1)
+    banner = " ".join(banner.split())
+    assert re.match(r"Учебный период закрыт \(\d четв\.\): его отметки и посещаемость открыты только для просмотра",
+                    banner)
+    assert "Изменить их может заместитель директора — с указанием причины изменения" in banner
+    # The year grid shows the closed quarter's columns read-only, the open ones to type in.
+    year = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1)"
+                       " AND kind = 'year'")[0][0]
+    page = client.get(f"/journals/1?period={year}").text
+    tags = re.findall(r'<input class="g" data-d="([^"]+)"[^>]*>', page)
+    closed_tags = re.findall(r'<input class="g" data-d="[^"]+"[^>]*>', page)
+    assert "readonly" in _cell_tag(page, day, n)
+    start, end = q(data_dir, "SELECT starts_on, ends_on FROM study_period WHERE id = ?", (period,))[0]
+    assert any(d > end and "readonly" not in tag for d, tag in zip(tags, closed_tags))
+    assert all("readonly" in tag for d, tag in zip(tags, closed_tags) if start <= d <= end)
+
+
 def test_period_grades_by_the_journal_teacher_only(client, data_dir):
     period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1) AND kind = 'quarter' AND number = 1")[0][0]
     login(client, "teacher01")
