@@ -238,7 +238,13 @@ def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
     f = teacher.c.get(f"/homework-files/{lesson_id}", headers={"Accept-Encoding": "gzip"})
     assert f.content == pdf and "content-encoding" not in f.headers
     big = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (10 * 1024 * 1024 + 1), "application/octet-stream")})
-    assert big.status_code in (400, 413)
+    assert big.status_code in (400, 413) and "Файл больше 10 МБ" in big.text
+    # Over the request's limit: the Russian page names the homework's own limit, not a generic one.
+    huge = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (11 * 1024 * 1024), "application/octet-stream")})
+    assert huge.status_code == 413 and "Файл домашнего задания больше 10 МБ" in huge.text
+    api = teacher.c.post(f"/api/v1/journals/1/lessons/{day}/{n}/homework/file", headers={"X-CSRF-Token": teacher.csrf},
+                         files={"file": ("big.bin", b"0" * (11 * 1024 * 1024), "application/octet-stream")})
+    assert api.status_code == 413 and "Файл домашнего задания больше 10 МБ" in api.json()["error"]
 
 
 def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_nothing(teacher, data_dir, client):

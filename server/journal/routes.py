@@ -20,6 +20,7 @@ from .. import clock
 from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
 from ..web.access import current_user
+from ..web.errors import too_large
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page, period_label
 from . import access, files, store, writes
@@ -282,7 +283,7 @@ async def lesson_save(request: Request, journal_id: FromPath[int], day: FromPath
 
 
 @post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/homework", opt=WRITERS, status_code=200,
-      request_max_body_size=files.UPLOAD_LIMIT)
+      request_max_body_size=files.UPLOAD_LIMIT, exception_handlers=too_large(files.TOO_LARGE_UPLOAD))
 async def homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                         number: FromPath[int]) -> Response:
     db, user = request.app.state.db, current_user(request)
