@@ -243,8 +243,9 @@ def cell_history(conn: sqlite3.Connection, info: JournalInfo, student_id: int | 
     ).fetchone()
     if student is None:
         raise NotFound("Такого учащегося в этом журнале нет.")
+    types = work_types(conn)
     return {"day": day, "period": period, "history": history, "grades": grades, "student": student,
-            "work_types": work_types(conn)}
+            "work_types": types, "type_names": {w["code"]: w["name"] for w in types}}
 
 
 def work_types(conn: sqlite3.Connection) -> list[sqlite3.Row]:
