@@ -366,6 +366,12 @@ def test_a_closed_period_is_read_only_for_its_teacher_in_the_grid_with_a_banner_
     page = client.get(f"/journals/1?period={period}").text
     assert "readonly" in _cell_tag(page, day, n)
     assert all("readonly" in tag for tag in re.findall(r'<input class="g"[^>]*>', page))
+    # The period switcher marks it with the lock picture the project ships (no emoji font needed).
+    assert re.search(rf'href="/journals/1\?period={period}"[^>]*>[^<]*<img class="lock" src="/static/lock.svg" alt="\(закрыт\)"',
+                     page)
+    lock = client.get("/static/lock.svg")
+    assert lock.status_code == 200 and lock.headers["content-type"].startswith("image/svg+xml")
+    assert "🔒" not in page
     banner = re.search(r'id="period-locked">(.*?)</div>', page, re.S).group(1)
     banner = " ".join(banner.split())
     assert re.match(r"Учебный период закрыт \(\d четв\.\): его отметки и посещаемость открыты только для просмотра",
