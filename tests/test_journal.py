@@ -740,3 +740,20 @@ def test_a_write_rechecks_the_journal_inside_its_own_transaction(data_dir):
     assert ("Повторение",) not in q(data_dir, "SELECT topic FROM lesson WHERE journal_id = 1 AND date = ?"
                                               " AND lesson_number = ?", (day, n))
 
+
+
+def test_closing_a_period_from_the_year_page_goes_through_the_checklist_and_a_confirmation(client, data_dir):
+    year, period = q(data_dir, "SELECT p.year_id, p.id FROM study_period p JOIN academic_year y ON y.id = p.year_id"
+                               " WHERE y.status = 'open' AND p.kind = 'quarter' AND p.closed_at IS NULL"
+                               " ORDER BY p.number LIMIT 1")[0]
+    login(client, "deputy")
+    page = client.get(f"/school/years/{year}").text
+    # No one-click closing: the year page leads to what is missing, and the closing asks to confirm.
+    assert f'href="/school/years/{year}/close?period={period}"' in page
+    assert 'name="closed" value="1"' not in page
+    checklist = client.get(f"/school/years/{year}/close?period={period}").text
+    assert "Закрыть период «" in checklist and 'name="confirm"' in checklist
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', checklist).group(1)
+    r = client.post(f"/school/years/{year}/periods/{period}/close", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 400 and "подтверждаете закрытие" in r.text
+    assert q(data_dir, "SELECT closed_at FROM study_period WHERE id = ?", (period,)) == [(None,)]
