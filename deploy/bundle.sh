@@ -90,6 +90,17 @@ if ! "$PY" -m pip wheel -q --isolated --disable-pip-version-check --no-deps $ISO
 fi
 WHEEL=$(ls "$STAGE"/wheels/zhurnal-*.whl)
 
+# The dependencies are exactly those of requirements.lock (deploy/lock.sh), each checked against
+# its hashes from PyPI. A --wheels folder (a test's wheelhouse, a mirror) holds wheels rebuilt
+# from an installation, whose hashes differ: there the lock's versions are taken without hashes.
+REQ="$WORK/requirements.txt"
+if [ -n "$WHEELS" ]; then
+    grep -v -- '--hash=' "$SRC/requirements.lock" | sed 's/[[:space:]]*\\$//' >"$REQ"
+    HASHES=""
+else
+    cp "$SRC/requirements.lock" "$REQ"
+    HASHES="--require-hashes"
+fi
 # Every dependency as a wheel for each platform: Debian 12 and Raspberry Pi OS 12 have glibc
 # 2.36, so any manylinux wheel up to 2.36 runs there; never a source package (no compiler there).
 for arch in $ARCHES; do
@@ -100,7 +111,7 @@ for arch in $ARCHES; do
     # shellcheck disable=SC2086
     if ! "$PY" -m pip download -q --isolated --disable-pip-version-check --only-binary=:all: \
             --python-version 3.11 --implementation cp $platforms --platform "manylinux2014_$arch" $NET \
-            -d "$STAGE/wheels" "$WHEEL" >"$WORK/download-$arch.log" 2>&1; then
+            --no-deps $HASHES -d "$STAGE/wheels" -r "$REQ" >"$WORK/download-$arch.log" 2>&1; then
         cat "$WORK/download-$arch.log" >&2
         echo "Ошибка: не для всех зависимостей есть готовые пакеты (wheel) под $arch и Python 3.11" >&2
         echo "(выше — какие). Пакет не собран: без них Журнал не установится на этом компьютере." >&2

@@ -47,6 +47,7 @@ from .school import routes as school_routes
 from .school.store import school as load_school
 from sync import routes as sync_routes
 from .timetable import routes as timetable_routes
+from .web import api_contract
 from .web.access import access_guard
 from .years import api as years_api
 from .years import routes as years_routes
@@ -108,9 +109,8 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         path="/static", directories=[resource_dir("static")], opt={"public": True},
         cache_control=None, include_in_schema=False, name="static",
     )
-    openapi_router = Router(path="/api/v1/schema", route_handlers=[], opt={"public": True})
-    app = Litestar(
-        route_handlers=[
+    openapi_router = Router(path="/api/v1/schema", route_handlers=[], opt={"public": True}, include_in_schema=False)
+    handlers = [
             static,
             *home.ROUTES,
             *diary.ROUTES,
@@ -141,7 +141,10 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
             *message_request_routes.ROUTES,
             *profile.ROUTES,
             *kiosk_pins.ROUTES,
-        ],
+    ]
+    api_contract.document(handlers)  # /api/v1 only, one error shape (server/web/api_contract.py)
+    app = Litestar(
+        route_handlers=handlers,
         # Access first, then ids in the path: a stranger learns nothing. Then no school data
         # on an impossible date (the server's clock; server/appliance/routes.py).
         guards=[appliance_routes.with_clock_check(access_guard)],

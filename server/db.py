@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from .errors import UserError
-from . import ledger
+from . import collation, ledger
 from .fsutil import fsync_dir
 from .timeutil import now_text
 
@@ -73,7 +73,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 def connect_sync(path: Path | str) -> sqlite3.Connection:
     """A plain sqlite3 connection with our pragmas, in autocommit mode (for CLI and tools)."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn = collation.register(sqlite3.connect(str(path), isolation_level=None))
     conn.row_factory = sqlite3.Row
     _set_pragmas(conn)
     return conn
@@ -144,7 +144,7 @@ def _sidecars(path: Path) -> list[Path]:
 
 def refuse_newer(path: Path | str) -> None:
     """Raise DatabaseTooNew (before anything is written) if `path` has a newer schema."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = collation.register(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
     try:
         current = schema_version(conn)
     except sqlite3.DatabaseError as e:
@@ -250,6 +250,7 @@ class Database:
         target = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
         conn.row_factory = sqlite3.Row
+        await _on_thread(conn, collation.register)
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA synchronous=FULL")

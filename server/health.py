@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
-from . import __version__, clock
+from . import __version__, clock, collation
 from .config import Settings
 from .fsutil import write_atomic
 
@@ -380,7 +380,7 @@ def run_quick_check(settings: Settings) -> dict:
     """`PRAGMA quick_check` on the database (read-only), remembered with its time and duration."""
     started = time.monotonic()
     try:
-        conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=30)
+        conn = collation.register(sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=30))
         try:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check(20)")]
         finally:
@@ -548,7 +548,7 @@ def _read_conn(settings: Settings) -> sqlite3.Connection | None:
     if not settings.db_path.exists():
         return None
     try:
-        return sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=5)
+        return collation.register(sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, timeout=5))
     except sqlite3.Error:
         return None
 

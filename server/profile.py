@@ -41,7 +41,7 @@ def _profile(conn: sqlite3.Connection, user) -> dict:
     if user.has("parent"):
         for g in conn.execute(
                 "SELECT g.*, p.last_name, p.first_name, p.middle_name FROM guardian g JOIN person p ON p.id = g.student_id"
-                " WHERE g.parent_id = ? ORDER BY p.birth_date, p.first_name", (user.person_id,)).fetchall():
+                " WHERE g.parent_id = ? ORDER BY p.birth_date, p.first_name COLLATE RU", (user.person_id,)).fetchall():
             card = school.student_card(conn, g["student_id"])
             children.append({"g": g, "card": card,
                              "by": _recorded_by(conn, user.person_id, g["student_id"]) if g["consent_at"] else None})

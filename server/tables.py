@@ -6,8 +6,10 @@ Reading (`read_book`, then `find_table` / `read_table` with a `Spec`):
 - an Excel book .xlsx (openpyxl, streamed row by row), an old Excel book .xls and a LibreOffice
   table .ods (python-calamine), a Word document .docx (python-docx: each table is a «sheet»,
   the paragraphs above it its title). Calamine and python-docx build the whole sheet or
-  document in memory, so they run in a child process with a memory and CPU limit
-  (`_worker_main`): a hostile file costs that process, not the server.
+  document in memory, and openpyxl the whole list of an .xlsx's shared strings, so every book
+  is read in a child process with a memory and CPU limit (`_worker_main`): a hostile file
+  costs that process, not the server. Before that, a zip's members are counted (unpacked
+  size, shared strings, packing ratio) and a zip bomb is refused at once (`_check_zip`).
 Every reader stops at the row limit (MAX_ROWS data rows and a margin for furniture) and
 keeps MAX_COLUMNS columns; nothing unbounded is read whole.
 
@@ -56,9 +58,16 @@ _ROW_MARGIN = 500
 EMPTY_RUN_LIMIT = 20000
 # An .xlsx is a zip: refuse one that would unpack to something absurd (a zip bomb).
 MAX_XLSX_UNPACKED = 200 * 1024 * 1024
+# openpyxl reads an .xlsx's shared strings (every distinct text of the book) whole, before any
+# row: a list of 5,500 rows × 30 different texts is a few megabytes.
+MAX_SHARED_STRINGS = 20 * 1024 * 1024
+# Office's XML deflates 5–30 times; a member that unpacks more than this is built to explode
+# (ratio checked on members over ZIP_RATIO_FLOOR, where a small file's ratio means nothing).
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_FLOOR = 1024 * 1024
 # A .docx or .ods is read whole (as a tree) in the child process: a smaller limit.
 MAX_XML_UNPACKED = 60 * 1024 * 1024
-# The child process that reads .xls/.ods/.docx: memory (address space) and CPU seconds.
+# The child process that reads .xlsx/.xls/.ods/.docx: memory (address space) and CPU seconds.
 WORKER_MEMORY = 1536 * 1024 * 1024
 WORKER_CPU_SECONDS = 60
 # What the file pickers offer: every format read here.
@@ -305,7 +314,7 @@ def _read_zip(data: bytes) -> Book:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist())
-            unpacked = sum(i.file_size for i in z.infolist())
+            infos = z.infolist()
             mimetype = z.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
         raise TableError("Файл похож на книгу Excel или документ Word, но повреждён или не дописан. "
@@ -321,41 +330,53 @@ def _read_zip(data: bytes) -> Book:
         fmt = "xlsx"
     else:
         raise TableError(BAD_TEXT)
-    if unpacked > (MAX_XLSX_UNPACKED if fmt == "xlsx" else MAX_XML_UNPACKED):
-        raise TableError("Файл слишком велик в распакованном виде: разделите его на части или сохраните "
-                         "таблицу как CSV.")
-    if fmt == "xlsx":
-        return _read_xlsx(data)
+    _check_zip(fmt, infos)
     return _worker_book(fmt, data)
 
 
-def _read_xlsx(data: bytes) -> Book:
-    import openpyxl  # only when an .xlsx comes: it takes a while to import on a Pi
+_UNPACKED_TOO_BIG = ("Файл слишком велик в распакованном виде: разделите его на части или сохраните таблицу "
+                     "как CSV.")
 
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a bad book; the message says what to do
-        raise TableError("Файл не удалось открыть как книгу Excel (.xlsx): он повреждён. Откройте его в Excel "
-                         "или LibreOffice и сохраните заново как «Книга Excel (*.xlsx)».") from None
+
+def _check_zip(fmt: str, infos: Sequence[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb by what its directory says, before a byte is unpacked.
+
+    The sizes are the zip's own claims; a member that lies about them fails to unpack
+    (zipfile checks the length and CRC) inside the limited child process."""
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > (MAX_XLSX_UNPACKED if fmt == "xlsx" else MAX_XML_UNPACKED):
+        raise TableError(_UNPACKED_TOO_BIG)
+    for info in infos:
+        if fmt == "xlsx" and info.filename.lower().endswith("sharedstrings.xml") \
+                and info.file_size > MAX_SHARED_STRINGS:
+            raise TableError(_UNPACKED_TOO_BIG)
+        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise TableError(_UNPACKED_TOO_BIG)
+
+
+def _xlsx_sheets(data: bytes) -> list[dict]:
+    """Every sheet of an .xlsx, streamed row by row (in the child process)."""
+    import openpyxl
+
+    # openpyxl raises many kinds of error on a bad book: the parent says what to do (_UNREADABLE).
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     sheets = []
     try:
         for sheet in book.worksheets:
             # Some programs write a wrong used range; read_only mode would then read only part.
             sheet.reset_dimensions()
             rows, more = _bounded(sheet.iter_rows(values_only=True), MAX_ROWS + _ROW_MARGIN)
-            sheets.append(Sheet(sheet.title, rows, more=more))
-    except TableError:
-        raise
-    except Exception:
-        raise TableError("Книгу Excel не удалось прочитать: она повреждена. Сохраните её заново.") from None
+            sheets.append({"name": sheet.title, "rows": rows, "more": more})
     finally:
         book.close()
-    return Book("xlsx", "книга Excel (.xlsx)", sheets)
+    return sheets
 
 
-_LABELS = {"xls": "книга Excel старого формата (.xls)", "ods": "таблица LibreOffice (.ods)",
+_LABELS = {"xlsx": "книга Excel (.xlsx)", "xls": "книга Excel старого формата (.xls)", "ods": "таблица LibreOffice (.ods)",
            "docx": "документ Word (.docx)"}
 _UNREADABLE = {
+    "xlsx": ("Файл не удалось открыть как книгу Excel (.xlsx): он повреждён. Откройте его в Excel или LibreOffice "
+             "и сохраните заново как «Книга Excel (*.xlsx)»."),
     "xls": ("Файл старого формата Microsoft Office не удалось прочитать как книгу Excel (.xls). Если это книга "
             "Excel, откройте её и сохраните как «Книга Excel (*.xlsx)»; если документ Word (.doc) — сохраните его "
             "как «Документ Word (.docx)»."),
@@ -369,7 +390,7 @@ _TOO_BIG = ("Файл слишком велик для чтения: в нём �
 
 
 def _worker_book(fmt: str, data: bytes) -> Book:
-    """Read a .xls/.ods/.docx in a child process with limited memory and CPU."""
+    """Read a book (.xlsx/.xls/.ods/.docx) in a child process with limited memory and CPU."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     try:
         done = subprocess.run([sys.executable, "-c", "from server.tables import _worker_main; _worker_main()", fmt],
@@ -395,7 +416,12 @@ def _worker_main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (WORKER_CPU_SECONDS, WORKER_CPU_SECONDS))
     fmt, data = sys.argv[1], sys.stdin.buffer.read()
     try:
-        sheets = _docx_sheets(data) if fmt == "docx" else _calamine_sheets(data, fmt)
+        if fmt == "docx":
+            sheets = _docx_sheets(data)
+        elif fmt == "xlsx":
+            sheets = _xlsx_sheets(data)
+        else:
+            sheets = _calamine_sheets(data, fmt)
     except MemoryError:
         sys.stdout.write(json.dumps({"error": "limit"}))
         return

@@ -414,8 +414,11 @@
   // A refused form comes back as the panel with the message and the saved values: put back
   // what the teacher typed, so that it can be corrected rather than typed again.
   var typed = null;
+  var typeBefore = null;   // the lesson's work type before its form was saved
   panel.addEventListener("htmx:beforeSwap", function (e) {
     var form = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var old = document.getElementById("lesson-card");
+    typeBefore = old ? old.dataset.workType + "/" + old.dataset.control : null;
     typed = null;
     if (!form || !form.dataset || !form.dataset.form || e.detail.xhr.status < 400) return;
     typed = {kind: form.dataset.form, values: []};
@@ -457,6 +460,9 @@
     if (!card) return;
     if (status === 200) {
       updateHeader(card);
+      if (kind === "topic" && typeBefore !== null && typeBefore !== card.dataset.workType + "/" + card.dataset.control) {
+        refreshAverages();
+      }
       if (kind === "topic") {
         say("Тема урока сохранена.", "ok");
         if (focusCell(firstCellOf(card.dataset.lesson))) return;
@@ -489,6 +495,26 @@
       }
     }
   });
+
+  // A lesson's work type weighs every grade given in it: after it changes, each row's «Ср.» and
+  // forecast are read again from the grid page, as the server computes them.
+  function refreshAverages() {
+    fetch(location.href, {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        Array.prototype.forEach.call(doc.querySelectorAll("#journal tbody tr[data-student]"), function (row) {
+          var mine = table.querySelector('tr[data-student="' + row.dataset.student + '"]');
+          if (!mine) return;
+          ["[data-avg]", "[data-forecast]"].forEach(function (sel) {
+            var fresh = row.querySelector(sel), shown = mine.querySelector(sel);
+            if (fresh && shown) shown.textContent = fresh.textContent;
+          });
+        });
+      })
+      .catch(function () { say("Средний балл обновится после перезагрузки страницы.", "error"); });
+  }
 
   function updateHeader(card) {
     var link = headerOf(card.dataset.lesson || "");

@@ -349,10 +349,10 @@ def test_f2_shows_the_history_of_a_cell(server, school_data, lesson_day, tab):
     expect(card.get_by_role("heading", name="История клетки")).to_be_visible()
     # The newest two entries (the demo may have recorded the cell before it was emptied).
     rows = card.locator("table tbody tr")
-    expect(rows.last.locator("td").nth(2)).to_have_text("3")
-    expect(rows.last.locator("td").nth(3)).to_have_text("4")
+    expect(rows.last.locator("td").nth(2)).to_have_text("3 (урок)")
+    expect(rows.last.locator("td").nth(3)).to_have_text("4 (урок)")
     expect(rows.last.locator("td").nth(1)).to_have_text("Ершова Е.")
-    expect(rows.nth(rows.count() - 2).locator("td").nth(3)).to_have_text("3")
+    expect(rows.nth(rows.count() - 2).locator("td").nth(3)).to_have_text("3 (урок)")
     expect(card.get_by_label("Отметка 4")).to_be_visible()
     # The keyboard stays in the grid; Escape in the panel brings it back there too.
     expect(target).to_be_focused()
@@ -584,3 +584,81 @@ def test_one_key_on_a_lessons_date_marks_the_register_taken_and_takes_it_back(se
     expect(header.locator(".mark-r")).to_have_count(0)
     assert q(school_data, taken, (JOURNAL, day, n)) == [(0,)]
     assert tab.errors == [], "\n".join(tab.errors)
+
+
+def test_a_lessons_new_work_type_refreshes_the_averages_and_f2_names_the_work_types(server, school_data, lesson_day,
+                                                                                   tab):
+    page = tab.page
+    day, _ = lesson_day
+    start, _ = period_of(school_data, day)
+    # An earlier lesson of this period with grades given as a plain lesson (weight 1).
+    found = q(school_data, "SELECT l.date, l.lesson_number FROM lesson l WHERE l.journal_id = ? AND l.date >= ?"
+                           " AND l.date < ? AND l.work_type = 'lesson' AND l.topic <> '' AND (SELECT count(*) FROM"
+                           " grade g WHERE g.lesson_id = l.id) >= 3 ORDER BY l.date DESC, l.lesson_number LIMIT 1",
+              (JOURNAL, start, day))
+    if not found:
+        pytest.skip("no earlier graded lesson in this period")
+    (d, n), = found
+    log_in(page, server, "teacher01")
+    page.goto(f"{server}/journals/{JOURNAL}")
+    students = students_on_page(page)
+    before = {s: page.locator(f'tr[data-student="{s}"] [data-avg]').text_content() for s in students}
+    page.locator(f'a.lesson-link[data-lesson="{d}/{n}"]').click()
+    card = page.locator("#lesson-card")
+    card.get_by_label("Вид работы").select_option("control")
+    card.get_by_role("button", name="Сохранить тему").click()
+    expect(card.locator(".notice.ok")).to_have_text("Сохранено.")
+    # Without a reload every row shows the average the server computes with the new weight.
+    wanted = {}
+    for s in students:
+        avg = period_average(school_data, JOURNAL, s, day)
+        wanted[s] = "" if avg is None else f"{avg:.2f}".replace(".", ",")
+    assert any(wanted[s] != before[s].strip() for s in students), "the new weight must change some average"
+    for s in students:
+        expect(page.locator(f'tr[data-student="{s}"] [data-avg]')).to_have_text(wanted[s])
+    # F2 on a graded cell of that lesson: the change reads «5 (урок) → 5 (контрольная работа)».
+    graded = q(school_data, "SELECT g.student_id, g.value FROM grade g JOIN lesson l ON l.id = g.lesson_id"
+                            " WHERE l.journal_id = ? AND l.date = ? AND l.lesson_number = ? LIMIT 1", (JOURNAL, d, n))
+    (s, value), = graded
+    cell(page, s, d, n).focus()
+    page.keyboard.press("F2")
+    expect(card.get_by_role("heading", name="История клетки")).to_be_visible()
+    last = card.locator("table tbody tr").last
+    expect(last.locator("td").nth(2)).to_have_text(f"{value} (урок)")
+    expect(last.locator("td").nth(3)).to_have_text(f"{value} (контрольная работа)")
+    assert tab.errors == [], "\n".join(tab.errors)
+
+
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || ""));
+});
+"""
+
+
+def test_the_grid_page_breaks_no_rule_of_the_content_security_policy(server, school_data, lesson_day, tab):
+    """Every journal page once logged violations for `style=""` on the grid inputs: a
+    violation of any directive, on load or while the grid is used, fails here."""
+    page = tab.page
+    day, n = lesson_day
+    page.add_init_script(CSP_WATCH)
+    log_in(page, server, "teacher01")
+    page.goto(f"{server}/journals/{JOURNAL}")
+    assert "content-security-policy" in {k.lower() for k in page.context.request.get(
+        f"{server}/journals/{JOURNAL}").headers}
+    s = students_on_page(page)[3]
+    target = cell(page, s, day, n)
+    target.focus()
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    expect(target).to_have_class(SAVED)
+    target.focus()
+    page.keyboard.press("F2")
+    expect(page.locator("#lesson-card").get_by_role("heading", name="История клетки")).to_be_visible()
+    page.locator(f'a.lesson-link[data-lesson="{day}/{n}"]').click()
+    expect(page.locator("#lesson-card h2")).to_contain_text(f"{n}-й урок")
+    page.locator(".journal-head .subnav a").last.click()   # the year's grid
+    expect(page.locator("#journal")).to_be_visible()
+    assert page.evaluate("window.__csp") == []
+    assert [e for e in tab.errors if "Content Security Policy" in e] == []

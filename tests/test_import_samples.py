@@ -317,6 +317,81 @@ def test_hostile_files_are_refused_without_eating_the_servers_memory(school):
     assert people_counts(school.data) == before
 
 
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sharedStrings+xml"/></Types>'),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+        'main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="Лист1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.'
+        'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        '</Relationships>'),
+    "xl/worksheets/sheet1.xml": (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+        'main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>'),
+}
+
+
+def _xlsx_bomb(strings: int) -> bytes:
+    """A book of one cell whose list of shared strings holds `strings` names: about 70 kB per
+    million, each million costing openpyxl ~10 s and ~200 MB when it reads the list whole."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in _XLSX_PARTS.items():
+            z.writestr(name, text)
+        with z.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
+            f.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+                    b'spreadsheetml/2006/main">')
+            chunk = "<si><t>Иванов</t></si>".encode() * 10_000
+            for _ in range(strings // 10_000):
+                f.write(chunk)
+            f.write(b"</sst>")
+    return out.getvalue()
+
+
+def test_a_small_xlsx_bomb_is_refused_quickly_and_the_server_keeps_its_memory(school):
+    import resource
+
+    before = people_counts(school.data)
+    # The file the outside walk used: a quarter of a megabyte that unpacks to 110 MB of shared
+    # strings (under the 200 MB of a whole book), which openpyxl reads whole before any row.
+    bomb = _xlsx_bomb(4_000_000)
+    assert len(bomb) < 600_000
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    r = school.upload(bomb, "бомба.xlsx", expect=400)
+    assert time.monotonic() - started < 5
+    assert "слишком велик в распакованном виде" in notice_of(r.text)
+    # ru_maxrss is in kB: the server (this process) grew by less than 100 MB at its peak.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 100 * 1024
+    # A book that passes the counting is read in the limited child process too: an ordinary
+    # list still goes in (the samples above), and a broken one says what to do.
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as z:
+        for name, text in _XLSX_PARTS.items():
+            z.writestr(name, text.replace("<sheetData>", "<sheetData><row") if "sheet1" in name else text)
+        z.writestr("xl/sharedStrings.xml", "<sst")
+    r = school.upload(broken.getvalue(), "битая.xlsx", expect=400)
+    assert "повреждён" in notice_of(r.text)
+    assert people_counts(school.data) == before
+
+
 def test_the_file_pickers_accept_every_supported_type(school):
     page = school.c.get("/school/import").text
     assert page.count(f'accept="{tables.ACCEPT}"') == 2

@@ -238,7 +238,13 @@ def test_homework_with_a_file_is_stored_and_downloadable(teacher, data_dir):
     f = teacher.c.get(f"/homework-files/{lesson_id}", headers={"Accept-Encoding": "gzip"})
     assert f.content == pdf and "content-encoding" not in f.headers
     big = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (10 * 1024 * 1024 + 1), "application/octet-stream")})
-    assert big.status_code in (400, 413)
+    assert big.status_code in (400, 413) and "Файл больше 10 МБ" in big.text
+    # Over the request's limit: the Russian page names the homework's own limit, not a generic one.
+    huge = teacher.homework(day, n, "x", "", files={"file": ("big.bin", b"0" * (11 * 1024 * 1024), "application/octet-stream")})
+    assert huge.status_code == 413 and "Файл домашнего задания больше 10 МБ" in huge.text
+    api = teacher.c.post(f"/api/v1/journals/1/lessons/{day}/{n}/homework/file", headers={"X-CSRF-Token": teacher.csrf},
+                         files={"file": ("big.bin", b"0" * (11 * 1024 * 1024), "application/octet-stream")})
+    assert api.status_code == 413 and "Файл домашнего задания больше 10 МБ" in api.json()["error"]
 
 
 def test_substitute_fills_the_lesson_they_gave_and_a_cancelled_lesson_takes_nothing(teacher, data_dir, client):
@@ -334,6 +340,54 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     # The panel as the grid loads it (HX-Request): opened alone it is a whole page, with the logout form.
     panel = client.get(f"/journals/1/lessons/{day}/{n}", headers={"HX-Request": "true"}).text
     assert "изменить записи может только заместитель директора" in panel and "<form" not in panel
+
+
+def _cell_tag(html: str, day: str, n: int) -> str:
+    return re.search(rf'<input class="g" data-d="{day}" data-n="{n}"[^>]*>', html).group(0)
+
+
+def test_a_closed_period_is_read_only_for_its_teacher_in_the_grid_with_a_banner_naming_the_deputy(client, data_dir):
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
+    period = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1)"
+                         " AND kind = 'quarter' AND starts_on <= ? AND ends_on >= ?", (day, day))[0][0]
+    login(client, "teacher01")
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" not in _cell_tag(page, day, n) and 'id="period-locked"' not in page
+    client.cookies.clear()
+    login(client, "deputy")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)
+    r = client.post(f"/school/periods/{period}/close", data={"closed": "1", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code in (200, 303)
+    # The deputy still types into the closed period (the grid asks for a reason): no banner.
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" not in _cell_tag(page, day, n) and 'id="period-locked"' not in page
+    client.cookies.clear()
+    login(client, "teacher01")
+    page = client.get(f"/journals/1?period={period}").text
+    assert "readonly" in _cell_tag(page, day, n)
+    assert all("readonly" in tag for tag in re.findall(r'<input class="g"[^>]*>', page))
+    # The period switcher marks it with the lock picture the project ships (no emoji font needed).
+    assert re.search(rf'href="/journals/1\?period={period}"[^>]*>[^<]*<img class="lock" src="/static/lock.svg" alt="\(закрыт\)"',
+                     page)
+    lock = client.get("/static/lock.svg")
+    assert lock.status_code == 200 and lock.headers["content-type"].startswith("image/svg+xml")
+    assert "🔒" not in page
+    banner = re.search(r'id="period-locked">(.*?)</div>', page, re.S).group(1)
+    banner = " ".join(banner.split())
+    assert re.match(r"Учебный период закрыт \(\d четв\.\): его отметки и посещаемость открыты только для просмотра",
+                    banner)
+    assert "Изменить их может заместитель директора — с указанием причины изменения" in banner
+    # The year grid shows the closed quarter's columns read-only, the open ones to type in.
+    year = q(data_dir, "SELECT id FROM study_period WHERE year_id = (SELECT year_id FROM journal WHERE id = 1)"
+                       " AND kind = 'year'")[0][0]
+    page = client.get(f"/journals/1?period={year}").text
+    tags = re.findall(r'<input class="g" data-d="([^"]+)"[^>]*>', page)
+    closed_tags = re.findall(r'<input class="g" data-d="[^"]+"[^>]*>', page)
+    assert "readonly" in _cell_tag(page, day, n)
+    start, end = q(data_dir, "SELECT starts_on, ends_on FROM study_period WHERE id = ?", (period,))[0]
+    assert any(d > end and "readonly" not in tag for d, tag in zip(tags, closed_tags))
+    assert all("readonly" in tag for d, tag in zip(tags, closed_tags) if start <= d <= end)
 
 
 def test_period_grades_by_the_journal_teacher_only(client, data_dir):
@@ -700,3 +754,20 @@ def test_the_lesson_panels_address_opened_alone_is_a_whole_page(client, data_dir
     assert 'id="lesson-card"' in alone and f'href="/journals/1?lesson={day}/{n}"' in alone
     panel = client.get(f"/journals/1/lessons/{day}/{n}", headers={"HX-Request": "true"}).text
     assert "<html" not in panel and 'id="lesson-card"' in panel
+
+
+def test_closing_a_period_from_the_year_page_goes_through_the_checklist_and_a_confirmation(client, data_dir):
+    year, period = q(data_dir, "SELECT p.year_id, p.id FROM study_period p JOIN academic_year y ON y.id = p.year_id"
+                               " WHERE y.status = 'open' AND p.kind = 'quarter' AND p.closed_at IS NULL"
+                               " ORDER BY p.number LIMIT 1")[0]
+    login(client, "deputy")
+    page = client.get(f"/school/years/{year}").text
+    # No one-click closing: the year page leads to what is missing, and the closing asks to confirm.
+    assert f'href="/school/years/{year}/close?period={period}"' in page
+    assert 'name="closed" value="1"' not in page
+    checklist = client.get(f"/school/years/{year}/close?period={period}").text
+    assert "Закрыть период «" in checklist and 'name="confirm"' in checklist
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', checklist).group(1)
+    r = client.post(f"/school/years/{year}/periods/{period}/close", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 400 and "подтверждаете закрытие" in r.text
+    assert q(data_dir, "SELECT closed_at FROM study_period WHERE id = ?", (period,)) == [(None,)]

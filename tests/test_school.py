@@ -9,6 +9,8 @@ import sqlite3
 import pytest
 from conftest import csrf_from, login
 
+from server.db import connect_sync
+
 ADMIN_PASSWORD = "Пароль-админа-1"
 
 
@@ -523,3 +525,27 @@ def test_a_class_studies_by_trimesters_from_the_calendar_to_the_grid_the_diary_a
     login(client, "deputy")
     summary = client.get(f"/reports/classes/{cls}/summary?period={t1}").text
     assert "1 тр." in summary
+
+
+def test_names_with_yo_are_listed_in_russian_order_not_by_code_points(school, tmp_path):
+    """«Ё» goes with «Е» and case is ignored, as in a Russian dictionary; in code points «Ё» comes
+    before «А» and «ё» after «я»."""
+    b, ids_ = school
+    c = ids_["classes"]
+    names = ["Яковлев", "Ершов", "Ёлкина", "Елкина", "Ежов", "Алексеев", "Ёжиков", "Ёрш"]
+    for n, last in enumerate(names):
+        b.post(f"/classes/{c['5А']}/students", {
+            "last_name": last, "first_name": "Иван", "middle_name": "", "birth_date": f"2015-05-{n + 1:02d}",
+            "sex": "м", "study_form": "очная", "from_date": "2026-09-01"})
+    page = b.get(f"/classes/{c['5А']}").text
+    shown = sorted(names, key=lambda n: page.index(n + " Иван"))
+    assert shown == ["Алексеев", "Ёжиков", "Ежов", "Елкина", "Ёлкина", "Ёрш", "Ершов", "Яковлев"]
+    # The same collation on any connection of the program, and small letters with capitals
+    # (names come capitalised, but a group or a subject may not).
+    conn = connect_sync(tmp_path / "empty" / "zhurnal.sqlite3")
+    try:
+        got = [r[0] for r in conn.execute("SELECT column1 FROM (VALUES ('яблоко'), ('Ёлка'), ('ель'), ('Елка'), "
+                                          "('ёж'), ('Арбуз'), ('жук')) ORDER BY column1 COLLATE RU")]
+    finally:
+        conn.close()
+    assert got == ["Арбуз", "ёж", "Елка", "Ёлка", "ель", "жук", "яблоко"]

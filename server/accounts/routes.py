@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from typing import Annotated
@@ -221,6 +222,40 @@ class LoginRequest:
     password: str
 
 
+class Child(msgspec.Struct):
+    """Ребёнок родителя: id учащегося, ФИО, класс."""
+
+    id: int
+    name: str
+    class_name: str | None = msgspec.field(name="class")
+
+
+class Me(msgspec.Struct, omit_defaults=True):
+    """Кто вошёл. `children` — только у родителя, `student_id` — только у учащегося."""
+
+    id: int
+    login: str
+    name: str
+    last_name: str
+    first_name: str
+    middle_name: str
+    roles: list[str]
+    must_change_password: bool
+    children: list[Child] | None = None
+    student_id: int | None = None
+
+
+class LoginAnswer(msgspec.Struct):
+    """Вход выполнен: CSRF-токен для запросов на изменение (заголовок X-CSRF-Token) и кто вошёл."""
+
+    csrf_token: str
+    me: Me
+
+
+class LogoutAnswer(msgspec.Struct):
+    ok: bool
+
+
 async def me_json(request: Request, user: User) -> dict:
     from ..school import store as school
 
@@ -247,27 +282,28 @@ async def me_json(request: Request, user: User) -> dict:
 
 
 @post("/api/v1/auth/login", opt={"public": True}, tags=["Вход"], status_code=200)
-async def api_login(request: Request, data: JSONBody[LoginRequest]) -> Response:
+async def api_login(request: Request, data: JSONBody[LoginRequest]) -> Response[LoginAnswer]:
     """Вход по логину и паролю: ставит cookie сессии, возвращает CSRF-токен для запросов на изменение."""
     # A refusal (LoginRefused) is answered as every API error is: {"error": …, "status": …}.
     user = await authenticate(request.app.state.db, request.app.state.settings, data.login, data.password,
                               client_ip(request))
     token, csrf = await start_session(request, user)
-    return Response({"csrf_token": csrf, "me": await me_json(request, user)}, cookies=[session_cookie(token)])
+    me = msgspec.convert(await me_json(request, user), Me)
+    return Response(LoginAnswer(csrf_token=csrf, me=me), cookies=[session_cookie(token)])
 
 
 @post("/api/v1/auth/logout", opt={"any_user": True, "password_change": True}, tags=["Вход"], status_code=200)
-async def api_logout(request: Request) -> Response:
+async def api_logout(request: Request) -> Response[LogoutAnswer]:
     """Выход: завершает сессию (нужен заголовок X-CSRF-Token)."""
     user = current_user(request)
     await request.app.state.db.write(store.delete_session, user.session_hash)
-    return Response({"ok": True}, cookies=[cleared_cookie(SESSION_COOKIE)])
+    return Response(LogoutAnswer(ok=True), cookies=[cleared_cookie(SESSION_COOKIE)])
 
 
 @get("/api/v1/me", opt={"any_user": True, "password_change": True}, tags=["Вход"])
-async def api_me(request: Request) -> dict:
+async def api_me(request: Request) -> Me:
     """Кто вошёл: человек, роли; для родителя — дети, для учащегося — student_id."""
-    return await me_json(request, current_user(request))
+    return msgspec.convert(await me_json(request, current_user(request)), Me)
 
 
 ROUTES = [login_page, login_submit, logout, password_page, password_submit, setup_page, setup_submit,

@@ -27,6 +27,7 @@ from backups.restore import Prepared
 from .. import clock
 from ..errors import UserError
 from ..web.access import current_user
+from ..web.errors import too_large
 from ..web.templating import page
 
 log = logging.getLogger("zhurnal")
@@ -236,7 +237,9 @@ async def restore_from_list(request: Request) -> Response:
     return await _confirm_page(request, prepared)
 
 
-@post("/admin/backups/restore/upload", opt={"roles": RESTORERS}, request_max_body_size=UPLOAD_MAX_BYTES)
+@post("/admin/backups/restore/upload", opt={"roles": RESTORERS}, request_max_body_size=UPLOAD_MAX_BYTES,
+      exception_handlers=too_large(f"Файл больше {UPLOAD_MAX_BYTES // 1024**3} ГБ: это не резервная копия Журнала. "
+                                   "Проверьте, тот ли файл выбран."))
 async def restore_upload(request: Request) -> Response:
     """Step 1 with an uploaded file (from a USB stick, another machine) and the recovery key."""
     form = await request.form()

@@ -17,6 +17,7 @@ from litestar.response import Redirect
 from .. import __version__, clock, health
 from ..errors import NotFound, UserError
 from ..web.access import SAFE_METHODS, current_user
+from ..web.errors import too_large
 from ..web.templating import page
 from . import release, tls, update as updates
 
@@ -121,7 +122,9 @@ async def update_status(request: Request) -> Response:
     return page("appliance/_update_status.html", **ctx)
 
 
-@post("/admin/update", opt={"roles": SYSADMIN}, request_max_body_size=BUNDLE_MAX_BYTES)
+@post("/admin/update", opt={"roles": SYSADMIN}, request_max_body_size=BUNDLE_MAX_BYTES,
+      exception_handlers=too_large(f"Файл больше {BUNDLE_MAX_BYTES // 1024**3} ГБ: это не обновление Журнала. "
+                                   "Проверьте, тот ли файл выбран."))
 async def update_upload(request: Request) -> Response:
     """The sysadmin uploads a bundle: checked here at once, applied by zhurnal-update.service."""
     settings = request.app.state.settings

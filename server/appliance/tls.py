@@ -98,7 +98,9 @@ def _school_name(settings: Settings) -> str:
     import sqlite3
 
     try:
-        conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+        from .. import collation
+
+        conn = collation.register(sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True))
         try:
             row = conn.execute("SELECT name FROM school LIMIT 1").fetchone()
         finally:

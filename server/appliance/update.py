@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .. import __version__, clock
+from .. import __version__, clock, collation
 from ..config import Settings
 from ..errors import UserError
 from ..fsutil import fsync_dir, write_atomic
@@ -265,7 +265,7 @@ def _which_service(settings: Settings, root: Path) -> Service:
 def schema_of(path: Path) -> int:
     from ..db import schema_version
 
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = collation.register(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
     try:
         return schema_version(conn)
     finally:
@@ -277,8 +277,8 @@ def snapshot(db: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    dst = sqlite3.connect(tmp)
+    src = collation.register(sqlite3.connect(f"file:{db}?mode=ro", uri=True))
+    dst = collation.register(sqlite3.connect(tmp))
     try:
         src.backup(dst)
     finally:

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from .. import clock
+from .. import clock, collation
 from . import journal as demo_journal
 from . import school as demo_school
 from ..accounts import store as accounts
@@ -157,7 +157,7 @@ def plan_school(today: date) -> dict:
     # Logins in class order (5А first), then parents in the order of their first child.
     n = 0
     for c in classes:
-        c["students"].sort(key=lambda s: (s.last, s.first))
+        c["students"].sort(key=lambda s: (collation.key(s.last), collation.key(s.first)))
     for c in classes:
         for s in c["students"]:
             n += 1
@@ -273,7 +273,7 @@ def _last_year_plan(plan: dict) -> dict:
             mother = _adult(rng, "ж", surname)
             mother.login, mother.roles = f"parent{m:04d}", {"parent"}
             families.append(([child], [(mother, "мать")]))
-        c["students"].sort(key=lambda s: (s.last, s.first))
+        c["students"].sort(key=lambda s: (collation.key(s.last), collation.key(s.first)))
     return {**plan, "start": plan["start"] - 1, "classes": classes, "families": families}
 
 

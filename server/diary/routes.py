@@ -11,7 +11,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from litestar.response import File
 
-from .. import clock
+from .. import clock, collation
 from ..errors import Forbidden, NotFound
 from ..school import people
 from ..school import store as school
@@ -60,7 +60,7 @@ def summary_table(overview: dict) -> dict:
         for s in p["subjects"]:
             names.setdefault(s["subject_id"], s["subject"])
     cells = {(p["id"], s["subject_id"]): s for p in overview["periods"] for s in p["subjects"]}
-    return {"subjects": sorted(names.items(), key=lambda kv: kv[1]), "cells": cells}
+    return {"subjects": sorted(names.items(), key=lambda kv: collation.key(kv[1])), "cells": cells}
 
 
 @get("/diary/grades", opt=FAMILY)

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .. import collation
 from ..journal.rules import ATTENDANCE_LABELS, NUMERIC, PERIOD_GRADE_LABELS, forecast, weighted_average
 from ..journal.store import JournalInfo, lesson_columns
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
@@ -66,7 +67,7 @@ _SPANS_SQL = f"""
      WHERE sp.from_date <= :end AND sp.to_date >= :start AND y.starts_on <= :end AND y.ends_on >= :start
        AND (j.archived_at IS NULL OR EXISTS (SELECT 1 FROM grade g JOIN lesson l ON l.id = g.lesson_id
                                              WHERE l.journal_id = j.id AND g.student_id = :s))
-     ORDER BY s.name, j.id
+     ORDER BY s.name COLLATE RU, j.id
 """
 
 
@@ -352,7 +353,7 @@ def grades_overview(conn: sqlite3.Connection, student_id: int, year: sqlite3.Row
                     finals[r["subject_id"]].append(r["value"])
         current = start <= today <= end and p["kind"] != "year"
         subjects = []
-        for subject_id, name in sorted(names.items(), key=lambda kv: kv[1]):
+        for subject_id, name in sorted(names.items(), key=lambda kv: collation.key(kv[1])):
             mine = [g for g in in_period if g["subject_id"] == subject_id]
             weighted = [(g["value"], g["weight"]) for g in mine]
             avg = weighted_average(weighted)
@@ -482,7 +483,7 @@ def paper_students(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]
         SELECT p.id, p.last_name, p.first_name, p.middle_name FROM enrollment e JOIN person p ON p.id = e.student_id
          WHERE e.class_id = ? AND e.to_date IS NULL
            AND EXISTS (SELECT 1 FROM guardian g WHERE g.student_id = p.id AND g.diary_form = 'paper')
-         ORDER BY p.last_name, p.first_name, p.middle_name
+         ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU
         """, (class_id,)).fetchall()
 
 

@@ -83,7 +83,7 @@ def journals_for(conn: sqlite3.Connection, user, year_id: int) -> list[sqlite3.R
         SELECT j.*, {JOURNAL_TITLE_SQL}, j.teacher_id = :me AS mine
           FROM journal j {JOURNAL_JOINS}
          WHERE j.year_id = :year AND j.archived_at IS NULL AND {where}
-         ORDER BY j.teacher_id <> :me, coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name
+         ORDER BY j.teacher_id <> :me, coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name COLLATE RU
         """,
         {"year": year_id, "me": user.person_id, **params},
     ).fetchall()

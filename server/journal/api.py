@@ -20,6 +20,7 @@ from .. import clock
 from ..errors import NotFound
 from ..planning import store as plan_store
 from ..web.access import current_user
+from ..web.errors import too_large
 from . import access, files, store, writes
 from .access import READ, READERS, WRITERS, Readable
 from .rules import JournalError, cell_text, parse_day
@@ -260,7 +261,7 @@ def _attach_file(conn, user, journal_id: int, day: str, number: int, stored: tup
 
 
 @post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, summary="Файл домашнего задания", status_code=200,
-      request_max_body_size=files.UPLOAD_LIMIT)
+      request_max_body_size=files.UPLOAD_LIMIT, exception_handlers=too_large(files.TOO_LARGE_UPLOAD))
 async def api_homework_file(request: Request, journal_id: FromPath[int], day: FromPath[str],
                             number: FromPath[int]) -> dict:
     """Приложить файл к домашнему заданию: тело multipart/form-data, поле `file` (не больше 10 МБ),

@@ -9,6 +9,9 @@ from pathlib import Path
 MAX_HOMEWORK_FILE = 10 * 1024 * 1024
 UPLOAD_LIMIT = MAX_HOMEWORK_FILE + 100_000   # the request body: the file and the form around it
 TOO_LARGE = f"Файл больше {MAX_HOMEWORK_FILE // 1024 // 1024} МБ."
+# Over the request limit (413): the same, with what to do.
+TOO_LARGE_UPLOAD = (f"Файл домашнего задания больше {MAX_HOMEWORK_FILE // 1024 // 1024} МБ: уменьшите его (например, "
+                    "сохраните как PDF или сожмите фотографии) и приложите снова.")
 
 
 def store_homework_file(data_dir: Path, name: str, data: bytes) -> tuple[str, str, int]:

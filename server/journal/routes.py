@@ -20,6 +20,7 @@ from .. import clock
 from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
 from ..web.access import current_user
+from ..web.errors import too_large
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page, period_label
 from . import access, files, store, writes
@@ -70,7 +71,20 @@ async def journal_page(request: Request, info: Readable) -> Response:
     # §3.4.4: a substitute types into the lessons they gave, and only those.
     substituted = set() if can_write or closed else {k for k, lesson in g["lessons"].items()
                                                      if lesson["substitute_id"] == user.person_id}
-    rows = grid_rows(g, today, can_write, substituted)
+    # A closed study period (of the journal's kind, or the year) is read-only in the grid for
+    # all but the deputy, who changes it with a reason (access.check_period_open): its cells do
+    # not invite typing that the server would refuse, and a banner says who may change them.
+    closed_periods = [p for p in periods if p["closed_at"]]
+    editor = user.has(access.CLOSED_EDITOR)
+    locked = set() if editor else {(d, n) for d, n in g["columns"]
+                                   if any(p["starts_on"] <= d <= p["ends_on"] for p in closed_periods)}
+    year_closed = any(p["kind"] == "year" for p in closed_periods)
+    locked_grades = set() if editor else {p["id"] for p in period_columns if p["closed_at"] or year_closed}
+    closed_here = [p for p in closed_periods
+                   if p["starts_on"] <= period["ends_on"] and p["ends_on"] >= period["starts_on"]]
+    period_locked = (not closed and not editor and (can_write or bool(substituted))
+                     and bool(locked or (locked_grades and can_write)) and closed_here)
+    rows = grid_rows(g, today, can_write, substituted, locked)
     # The deputy's open remarks on this journal (server/reports/remarks.py), until marked done.
     remarks = await request.app.state.db.read(report_remarks.for_journal, info.id)
     return page("journal/grid.html", info=info, period=period, periods=periods, period_columns=period_columns,
@@ -78,10 +92,12 @@ async def journal_page(request: Request, info: Readable) -> Response:
                 g=g, can_write=can_write, can_type=can_write or bool(substituted),
                 today=today, cell_text=cell_text, weekday=WEEKDAY_SHORT,
                 attendance_labels=ATTENDANCE_LABELS, period_grade_labels=PERIOD_GRADE_LABELS,
-                ok=ok_message(request), journal_closed=closed, remarks=remarks)
+                ok=ok_message(request), journal_closed=closed, remarks=remarks,
+                locked_grades=locked_grades, period_locked=period_locked, closed_here=closed_here)
 
 
-def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = frozenset()) -> list[Markup]:
+def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = frozenset(),
+              locked: set | frozenset = frozenset()) -> list[Markup]:
     """Per student, the row's lesson cells as one ready piece of HTML.
 
     This is the one hot loop of the product (35 students × 70 lessons = 2,450 cells), so it
@@ -89,7 +105,8 @@ def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = 
     escape() call and a context lookup, and the cells took 4 of the page's 6 ms. Everything
     that can carry text (the cell's value, the student's name) goes through html.escape;
     dates, lesson numbers, classes and marks come from our own code and fixed lists.
-    `writable`: the (date, number) columns a substitute may type into when `can_write` is false."""
+    `writable`: the (date, number) columns a substitute may type into when `can_write` is false;
+    `locked`: the columns of a closed period, read-only all the same."""
     col_cls, col_labels = [], []
     for d, n in g["columns"]:
         lesson = g["lessons"].get((d, n))
@@ -104,7 +121,8 @@ def grid_rows(g: dict, today: str, can_write: bool, writable: set | frozenset = 
         col_labels.append(f"{ru_date(d)}, {n}-й урок")
     tail = '" autocomplete="off" maxlength="12" spellcheck="false"></td>'
     tail_readonly = '" autocomplete="off" maxlength="12" spellcheck="false" readonly></td>'
-    col_tail = [tail if can_write or key in writable else tail_readonly for key in g["columns"]]
+    col_tail = [tail if (can_write or key in writable) and key not in locked else tail_readonly
+                for key in g["columns"]]
     cells, rows = g["cells"], []
     for s in g["students"]:
         left, joined = s["to"], s["from"]
@@ -269,7 +287,7 @@ async def lesson_save(request: Request, journal_id: FromPath[int], day: FromPath
 
 
 @post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/homework", opt=WRITERS, status_code=200,
-      request_max_body_size=files.UPLOAD_LIMIT)
+      request_max_body_size=files.UPLOAD_LIMIT, exception_handlers=too_large(files.TOO_LARGE_UPLOAD))
 async def homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                         number: FromPath[int]) -> Response:
     db, user = request.app.state.db, current_user(request)

@@ -111,7 +111,7 @@ STUDENTS_SQL = """
     SELECT p.id, p.last_name, p.first_name, p.middle_name, m.from_date, m.to_date
       FROM ({members}) m JOIN person p ON p.id = m.student_id
      WHERE m.from_date <= :end AND (m.to_date IS NULL OR m.to_date >= :start)
-     ORDER BY p.last_name, p.first_name, p.middle_name, m.from_date
+     ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU, m.from_date
 """
 CLASS_MEMBERS = "SELECT student_id, from_date, to_date FROM enrollment WHERE class_id = :target"
 GROUP_MEMBERS = "SELECT student_id, from_date, to_date FROM group_member WHERE group_id = :target"
@@ -243,8 +243,9 @@ def cell_history(conn: sqlite3.Connection, info: JournalInfo, student_id: int | 
     ).fetchone()
     if student is None:
         raise NotFound("Такого учащегося в этом журнале нет.")
+    types = work_types(conn)
     return {"day": day, "period": period, "history": history, "grades": grades, "student": student,
-            "work_types": work_types(conn)}
+            "work_types": types, "type_names": {w["code"]: w["name"] for w in types}}
 
 
 def work_types(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -313,7 +314,7 @@ def lesson_panel(conn: sqlite3.Connection, info: JournalInfo, day: str, number: 
         "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM person p"
         " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
         " WHERE r.role = 'teacher' AND p.archived_at IS NULL AND a.disabled_at IS NULL AND p.id <> ?"
-        " ORDER BY p.last_name, p.first_name", (info.row["teacher_id"],)).fetchall()
+        " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU", (info.row["teacher_id"],)).fetchall()
     cancelled = conn.execute("SELECT date, lesson_number FROM lesson WHERE journal_id = ? AND status = 'cancelled'"
                              " AND date > ?", (info.id, day)).fetchall()
     # Homework is due at the next lesson that takes place unless the teacher picks a day.

@@ -188,7 +188,7 @@ def picker_groups(conn: sqlite3.Connection, user: User) -> list[tuple[str, str]]
         groups += [(f"class:{c['id']}", f"{c['name']} класс: учащиеся и родители") for c in my_classes(conn, user)]
         groups += [(f"group:{g['id']}", f"Группа «{g['name']}»") for g in _all(conn,
             f"SELECT g.id, g.name FROM study_group g WHERE g.id IN ({MY_GROUPS}) AND g.class_id IS NULL"
-            " ORDER BY g.name", _params(user))]
+            " ORDER BY g.name COLLATE RU", _params(user))]
     return groups
 
 
@@ -199,7 +199,7 @@ def family_contacts(conn: sqlite3.Connection, user: User) -> list[Contact]:
         SELECT t.person_id, t.subject, t.class_name, k.first_name AS kid, p.last_name, p.first_name, p.middle_name
           FROM ({FAMILY_TEACHERS}) t JOIN person p ON p.id = t.person_id JOIN person k ON k.id = t.student_id
          WHERE t.person_id IN ({allowed_sql(user)})
-         ORDER BY t.subject IS NOT NULL, p.last_name, p.first_name, t.subject
+         ORDER BY t.subject IS NOT NULL, p.last_name COLLATE RU, p.first_name COLLATE RU, t.subject
         """, _params(user))
     several = len({r["kid"] for r in rows}) > 1 and user.has("parent")
     found: dict[int, Contact] = {}
@@ -229,13 +229,13 @@ def picker_people(conn: sqlite3.Connection, user: User, key: str) -> list[Contac
         rows = _all(conn,
             f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
             f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({FAMILY_ADMINISTRATION})"
-            " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
+            " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU", _params(user))
         return [Contact(r["id"], _fio(r), r["hint"]) for r in rows]
     if key == "staff" and is_staff(user):
         rows = _all(conn,
             f"SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(p.position, '') AS hint"
             f" FROM person p WHERE p.id IN ({allowed}) AND p.id IN ({STAFF_PEOPLE})"
-            " ORDER BY p.last_name, p.first_name, p.middle_name", _params(user))
+            " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU", _params(user))
         return [Contact(r["id"], _fio(r), r["hint"]) for r in rows]
     kind, _, raw = key.partition(":")
     if kind not in ("class", "group") or not raw.isdigit() or not is_staff(user):
@@ -255,7 +255,7 @@ def picker_people(conn: sqlite3.Connection, user: User, key: str) -> list[Contac
                g.relation
           FROM guardian g JOIN person s ON s.id = g.student_id JOIN person p ON p.id = g.parent_id
          WHERE g.student_id IN ({members}) AND g.consent_at IS NOT NULL AND p.id IN ({allowed}))
-         ORDER BY last_name, first_name, middle_name, sid, pid IS NOT NULL, p_last_name
+         ORDER BY last_name COLLATE RU, first_name COLLATE RU, middle_name COLLATE RU, sid, pid IS NOT NULL, p_last_name COLLATE RU
         """, _params(user, target=int(raw)))
     out = []
     for r in rows:

@@ -104,7 +104,7 @@ def admin_people(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """The people who receive families' messages to the administration now."""
     return conn.execute(
         f"SELECT p.id, p.last_name, p.first_name, p.middle_name, p.position FROM person p"
-        f" WHERE p.id IN ({FAMILY_ADMINISTRATION}) ORDER BY p.last_name, p.first_name").fetchall()
+        f" WHERE p.id IN ({FAMILY_ADMINISTRATION}) ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU").fetchall()
 
 
 def set_admin_roles(conn: sqlite3.Connection, actor: int | None, roles: list[str]) -> None:

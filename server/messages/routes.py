@@ -14,6 +14,7 @@ from litestar.response import File
 from ..errors import NotFound
 from ..school import store as school
 from ..web.access import current_user
+from ..web.errors import too_large
 from ..web.forms import int_or_none, see_other
 from ..web.templating import is_htmx, page
 from . import audience, store
@@ -109,7 +110,15 @@ async def compose_page(request: Request) -> Response:
     return await _compose(request, {k: q.get(k, "") for k in ("list", "to", "kind", "class_id")})
 
 
-@post("/messages", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST)
+def _attachments_too_large(request: Request) -> str:
+    settings = request.app.state.settings
+    return (f"Вложения слишком велики: к сообщению можно приложить до {settings.message_attachments_max} файлов, "
+            f"каждый не больше {settings.message_attachment_mb} МБ. Уменьшите файлы или отправьте их в нескольких "
+            "сообщениях.")
+
+
+@post("/messages", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST,
+      exception_handlers=too_large(_attachments_too_large))
 async def send(request: Request) -> Response:
     user = current_user(request)
     raw = await request.form()
@@ -156,7 +165,8 @@ async def thread_page(request: Request, thread_id: FromPath[int]) -> Response:
     return await _thread_page(request, thread_id)
 
 
-@post("/messages/{thread_id:int}/reply", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST)
+@post("/messages/{thread_id:int}/reply", opt=WRITE, request_max_body_size=MAX_UPLOAD_REQUEST,
+      exception_handlers=too_large(_attachments_too_large))
 async def reply(request: Request, thread_id: FromPath[int]) -> Response:
     user = current_user(request)
     await _member_of(request, thread_id)

@@ -138,7 +138,7 @@ def messages_of(conn: sqlite3.Connection, person_id: int, thread_id: int) -> lis
             SELECT r.message_id, r.read_at, {PERSON_COLUMNS.format(a='p', p='')}
               FROM message_recipient r JOIN message m ON m.id = r.message_id JOIN person p ON p.id = r.person_id
              WHERE m.thread_id = :t AND m.author_id = :me
-             ORDER BY r.read_at IS NULL, r.read_at, p.last_name, p.first_name
+             ORDER BY r.read_at IS NULL, r.read_at, p.last_name COLLATE RU, p.first_name COLLATE RU
             """, params):
         receipts = out[r["message_id"]]["receipts"]
         if receipts is None:
@@ -152,7 +152,7 @@ def writers_in(conn: sqlite3.Connection, thread_id: int, author_id: int) -> list
     """Members who have written in the thread, for its author's «reply to one person» choice."""
     return conn.execute(
         f"SELECT DISTINCT p.id, {PERSON_COLUMNS.format(a='p', p='')} FROM message m JOIN person p ON p.id = m.author_id"
-        " WHERE m.thread_id = ? AND m.author_id <> ? ORDER BY p.last_name, p.first_name",
+        " WHERE m.thread_id = ? AND m.author_id <> ? ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU",
         (thread_id, author_id)).fetchall()
 
 
@@ -316,7 +316,7 @@ def start_request(conn: sqlite3.Connection, author_id: int, subject: str, body: 
 
 def audience_of(conn: sqlite3.Connection, people: list[int]) -> str:
     rows = conn.execute("SELECT last_name, first_name, middle_name FROM person WHERE id IN"
-                        " (SELECT value FROM json_each(?)) ORDER BY last_name", (json.dumps(people),)).fetchall()
+                        " (SELECT value FROM json_each(?)) ORDER BY last_name COLLATE RU", (json.dumps(people),)).fetchall()
     return ", ".join(fio(r) for r in rows)
 
 

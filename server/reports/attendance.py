@@ -48,7 +48,7 @@ def _members(conn: sqlite3.Connection, span: Span, class_ids: list[int]) -> tupl
         "SELECT e.student_id, e.class_id, e.from_date, e.to_date, p.last_name, p.first_name, p.middle_name"
         " FROM enrollment e JOIN person p ON p.id = e.student_id"
         " WHERE e.class_id IN (SELECT value FROM json_each(:c)) AND e.from_date <= :e"
-        " AND (e.to_date IS NULL OR e.to_date >= :s) ORDER BY p.last_name, p.first_name, p.middle_name, e.from_date",
+        " AND (e.to_date IS NULL OR e.to_date >= :s) ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU, e.from_date",
         {"c": json.dumps(class_ids), "s": span.start, "e": span.end}).fetchall()
     people: dict[int, dict] = {}
     in_class: dict[int, list[tuple]] = defaultdict(list)     # class → [(student, from, to)]

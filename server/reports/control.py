@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from .. import collation
 from ..journal.store import JournalInfo, lesson_columns
 from ..planning.rules import week_of
 from ..timetable.dated import Changes
@@ -283,8 +284,8 @@ def checks(conn: sqlite3.Connection, span: Span, today: str, *, min_grades: int 
     for jid, n in conn.execute("SELECT journal_id, count(*) FROM journal_remark WHERE done_on IS NULL"
                                " AND journal_id IN (SELECT value FROM json_each(?)) GROUP BY journal_id", (ids,)):
         out[jid].remarks = n
-    return sorted(out.values(), key=lambda c: (c.journal["t_last"], c.journal["t_first"], c.journal["subject"],
-                                               c.journal["target"]))
+    return sorted(out.values(), key=lambda c: (collation.key(c.journal["t_last"]), collation.key(c.journal["t_first"]),
+                                                collation.key(c.journal["subject"]), c.journal["target"]))
 
 
 COLUMNS = [

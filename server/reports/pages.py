@@ -241,7 +241,7 @@ def teacher_report(conn: sqlite3.Connection, user, q: dict, today: str, min_grad
     table, rows = progress.teacher_table(sheet, journals, min_grades)
     teachers = ([dict(r) for r in conn.execute(
         "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name FROM journal j JOIN person p ON p.id = j.teacher_id"
-        " WHERE j.year_id = ? AND j.archived_at IS NULL ORDER BY p.last_name, p.first_name", (span.year_id,))]
+        " WHERE j.year_id = ? AND j.archived_at IS NULL ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU", (span.year_id,))]
                 if scope.is_admin(user) else [])
     name = results.full_name(teacher["last_name"], teacher["first_name"], teacher["middle_name"])
     return Report("Мои журналы: успеваемость и учащиеся в зоне риска" if teacher_id == user.person_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .. import collation
 from ..journal.rules import NUMERIC
 from .results import FAILING, NEUTRAL, UNRATED, Outcome, Sheet, Standing, standing
 from .table import GRADE, INT, NUM, PCT, TEXT, Cell, Column, Table, pct
@@ -139,7 +140,7 @@ def progress_table(sheet: Sheet, by: str, links: bool = True) -> Table:
             names[key] = j["subject"] if by == "subject" else j["teacher_full"]
             groups[key].add_outcome(o)
             total.add_outcome(o)
-    rows = [[names[k]] + result_row(groups[k]) for k in sorted(groups, key=lambda k: names[k])]
+    rows = [[names[k]] + result_row(groups[k]) for k in sorted(groups, key=lambda k: collation.key(names[k]))]
     first = "Предмет" if by == "subject" else "Учитель"
     return Table(f"Успеваемость и качество {BY[by]}", [Column(first, TEXT, 30, "name")] + RESULT_COLUMNS, rows,
                  [["Итого"] + result_row(total)] if rows else [])
@@ -167,7 +168,7 @@ def results_table(sheet: Sheet, reasons: dict) -> Table:
         if st.unrated:
             found["unrated"].append((st, cls, "; ".join(f"{s} — {r}" if r else s for s, r in st.unrated)))
     for key in order:
-        for st, cls, detail in sorted(found[key], key=lambda x: (_class_key(sheet, x[0]), x[0].student.name)):
+        for st, cls, detail in sorted(found[key], key=lambda x: (_class_key(sheet, x[0]), collation.key(x[0].student.name))):
             rows.append([CATEGORY[key], cls, st.student.name, detail])
     return Table("Итоги успеваемости", [Column("Категория", TEXT, 26, "category"), Column("Класс", TEXT, 8, "class"),
                                         Column("Учащийся", TEXT, 34, "student"),

@@ -110,7 +110,7 @@ def journals_of(conn: sqlite3.Connection, year_id: int) -> dict[int, dict]:
           FROM journal j JOIN subject s ON s.id = j.subject_id JOIN person t ON t.id = j.teacher_id
           LEFT JOIN class c ON c.id = j.class_id LEFT JOIN study_group g ON g.id = j.group_id
          WHERE j.year_id = ? AND j.archived_at IS NULL
-         ORDER BY s.name, coalesce(c.parallel, 99), coalesce(c.letter, g.name)
+         ORDER BY s.name COLLATE RU, coalesce(c.parallel, 99), coalesce(c.letter, g.name)
         """, (year_id,))
     out = {}
     for r in rows:
@@ -146,7 +146,7 @@ def sheet(conn: sqlite3.Connection, span: Span, today: str, *, class_ids: list[i
             "SELECT e.student_id, e.class_id, p.last_name, p.first_name, p.middle_name FROM enrollment e"
             " JOIN person p ON p.id = e.student_id WHERE e.from_date <= :d AND (e.to_date IS NULL OR e.to_date >= :d)"
             " AND e.class_id IN (SELECT value FROM json_each(:c))"
-            " ORDER BY p.last_name, p.first_name, p.middle_name",
+            " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU",
             {"d": as_of, "c": json.dumps(sorted(wanted_classes))}):
         students[r["student_id"]] = Student(r["student_id"], full_name(r["last_name"], r["first_name"],
                                                                         r["middle_name"]), r["class_id"])

@@ -36,7 +36,7 @@ def summary(conn: sqlite3.Connection, cls, upto_period_id: int | None, today: st
         "SELECT p.id, p.last_name, p.first_name, p.middle_name, min(e.from_date) AS from_date,"
         " CASE WHEN count(*) = count(e.to_date) THEN max(e.to_date) END AS to_date"
         " FROM enrollment e JOIN person p ON p.id = e.student_id WHERE e.class_id = ?"
-        " GROUP BY p.id ORDER BY p.last_name, p.first_name, p.middle_name", (cls["id"],)).fetchall()
+        " GROUP BY p.id ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU", (cls["id"],)).fetchall()
     ids = json.dumps(sorted(journals))
     members = defaultdict(set)   # journal → students (a subgroup's)
     for jid, sid in conn.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import msgspec
 from litestar import Request, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -28,11 +29,22 @@ def _rows(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+class SchoolInfo(msgspec.Struct):
+    """Школа: постоянный идентификатор, название, адрес, код района (для выгрузки в район)."""
+
+    uid: str
+    name: str
+    address: str | None
+    district_code: str | None
+
+
 @get("/api/v1/school", opt=VIEW, tags=TAGS)
-async def api_school(request: Request) -> dict:
+async def api_school(request: Request) -> SchoolInfo:
     """Сведения о школе."""
     row = await read(request, store.school)
-    return {k: row[k] for k in ("uid", "name", "address", "district_code")} if row else {}
+    if row is None:
+        raise NotFound("Школа ещё не создана.")
+    return SchoolInfo(**{k: row[k] for k in ("uid", "name", "address", "district_code")})
 
 
 @get("/api/v1/years", opt=VIEW, tags=TAGS)

@@ -213,7 +213,7 @@ def parents_of(conn: sqlite3.Connection, student_id: int) -> list[sqlite3.Row]:
                g.consent_document, g.diary_form, a.login, a.password_hash <> '' AS has_credentials
           FROM guardian g JOIN person p ON p.id = g.parent_id LEFT JOIN account a ON a.person_id = p.id
          WHERE g.student_id = ?
-         ORDER BY g.relation, p.last_name
+         ORDER BY g.relation, p.last_name COLLATE RU
         """, (student_id,))
 
 
@@ -269,7 +269,7 @@ def class_families(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]
           LEFT JOIN person p ON p.id = g.parent_id
           LEFT JOIN account pa ON pa.person_id = p.id
          WHERE e.class_id = ? AND e.to_date IS NULL
-         ORDER BY s.last_name, s.first_name, s.middle_name, g.relation
+         ORDER BY s.last_name COLLATE RU, s.first_name COLLATE RU, s.middle_name COLLATE RU, g.relation
         """, (class_id,))
 
 
@@ -298,7 +298,7 @@ def staff_list(conn: sqlite3.Connection) -> list[sqlite3.Row]:
           FROM person p JOIN account a ON a.person_id = p.id
          WHERE EXISTS (SELECT 1 FROM account_role r WHERE r.account_id = a.id
                         AND r.role IN ('director', 'deputy', 'sysadmin', 'teacher', 'staff'))
-         ORDER BY p.archived_at IS NOT NULL, p.last_name, p.first_name
+         ORDER BY p.archived_at IS NOT NULL, p.last_name COLLATE RU, p.first_name COLLATE RU
         """)
 
 
@@ -365,7 +365,7 @@ def class_access_list(conn: sqlite3.Connection) -> list[sqlite3.Row]:
         SELECT ca.person_id, ca.class_id, ca.granted_at, p.last_name, p.first_name, p.middle_name, p.position,
                c.parallel || c.letter AS class_name
           FROM class_access ca JOIN person p ON p.id = ca.person_id JOIN class c ON c.id = ca.class_id
-         ORDER BY p.last_name, c.parallel, c.letter
+         ORDER BY p.last_name COLLATE RU, c.parallel, c.letter
         """)
 
 

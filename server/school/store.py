@@ -53,7 +53,7 @@ def children_of(conn: sqlite3.Connection, parent_id: int) -> list[sqlite3.Row]:
           LEFT JOIN class c ON c.id = e.class_id
           LEFT JOIN person t ON t.id = c.class_teacher_id
          WHERE g.parent_id = :parent AND g.consent_at IS NOT NULL
-         ORDER BY p.birth_date, p.first_name
+         ORDER BY p.birth_date, p.first_name COLLATE RU
         """,
         {"parent": parent_id, "today": _today()},
     ).fetchall()
@@ -103,7 +103,7 @@ def class_roster(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]:
           JOIN student s ON s.person_id = e.student_id
           JOIN person p ON p.id = e.student_id
          WHERE e.class_id = :class AND {CURRENT_ENROLLMENT}
-         ORDER BY p.last_name, p.first_name, p.middle_name
+         ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU
         """,
         {"class": class_id, "today": _today()},
     ).fetchall()

@@ -252,7 +252,7 @@ def staff_people(conn: sqlite3.Connection, role: str | None = None) -> list[sqli
         SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name, p.position
           FROM person p JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id
          WHERE r.role IN ({marks}) AND p.archived_at IS NULL
-         ORDER BY p.last_name, p.first_name, p.middle_name
+         ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU
         """, roles)
 
 
@@ -306,7 +306,7 @@ def archive_class(conn: sqlite3.Connection, actor: int | None, class_id: int) ->
 
 def subjects(conn: sqlite3.Connection, include_archived: bool = False) -> list[sqlite3.Row]:
     where = "" if include_archived else "WHERE archived_at IS NULL"
-    return _all(conn, f"SELECT * FROM subject {where} ORDER BY name")
+    return _all(conn, f"SELECT * FROM subject {where} ORDER BY name COLLATE RU")
 
 
 def save_subject(conn: sqlite3.Connection, actor: int | None, name: str, short_name: str = "",
@@ -341,7 +341,7 @@ def groups(conn: sqlite3.Connection, year_id: int) -> list[sqlite3.Row]:
                (SELECT count(*) FROM group_member m WHERE m.group_id = g.id AND m.to_date IS NULL) AS members
           FROM study_group g LEFT JOIN class c ON c.id = g.class_id
          WHERE g.year_id = ? AND g.archived_at IS NULL
-         ORDER BY g.kind, g.name
+         ORDER BY g.kind, g.name COLLATE RU
         """, (year_id,))
 
 
@@ -358,7 +358,7 @@ def group_members(conn: sqlite3.Connection, group_id: int) -> list[sqlite3.Row]:
           LEFT JOIN enrollment e ON e.student_id = p.id AND e.to_date IS NULL
           LEFT JOIN class c ON c.id = e.class_id
          WHERE m.group_id = ? AND m.to_date IS NULL
-         ORDER BY p.last_name, p.first_name
+         ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU
         """, (group_id,))
 
 
@@ -368,7 +368,7 @@ def members_of_groups(conn: sqlite3.Connection, group_ids: list[int]) -> dict[in
     if group_ids:
         for m in _all(conn, "SELECT m.group_id, m.student_id FROM group_member m JOIN person p ON p.id = m.student_id"
                             f" WHERE m.group_id IN ({','.join('?' * len(group_ids))}) AND m.to_date IS NULL"
-                            " ORDER BY p.last_name, p.first_name", group_ids):
+                            " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU", group_ids):
             members[m["group_id"]].append(m["student_id"])
     return members
 
@@ -447,7 +447,7 @@ def journals(conn: sqlite3.Connection, year_id: int, teacher_id: int | None = No
                (SELECT count(*) FROM timetable_slot ts WHERE ts.journal_id = j.id) AS slots
           FROM journal j {JOURNAL_JOINS}
          WHERE j.year_id = :year AND j.archived_at IS NULL {where}
-         ORDER BY coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name
+         ORDER BY coalesce(c.parallel, 99), coalesce(c.letter, g.name), s.name COLLATE RU
         """, {"year": year_id, "teacher": teacher_id})
 
 
@@ -593,7 +593,7 @@ def class_timetable(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row
          WHERE j.class_id = :c OR g.class_id = :c
             OR j.group_id IN (SELECT m.group_id FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                                WHERE e.class_id = :c AND e.to_date IS NULL AND m.to_date IS NULL)
-         ORDER BY ts.weekday, ts.lesson_number, s.name
+         ORDER BY ts.weekday, ts.lesson_number, s.name COLLATE RU
         """, {"c": class_id})
 
 
@@ -605,7 +605,7 @@ def class_journals(conn: sqlite3.Connection, class_id: int) -> list[sqlite3.Row]
          WHERE j.archived_at IS NULL AND (j.class_id = :c OR g.class_id = :c
             OR j.group_id IN (SELECT m.group_id FROM group_member m JOIN enrollment e ON e.student_id = m.student_id
                                WHERE e.class_id = :c AND e.to_date IS NULL AND m.to_date IS NULL))
-         ORDER BY s.name, target_name
+         ORDER BY s.name COLLATE RU, target_name COLLATE RU
         """, {"c": class_id})
 
 

@@ -87,7 +87,7 @@ def _changes_view(conn, monday: date, class_id: int | None) -> dict:
             "SELECT j.id, s.name AS subject_name, coalesce(c.parallel || c.letter, g.name) AS target_name"
             " FROM journal j JOIN subject s ON s.id = j.subject_id LEFT JOIN class c ON c.id = j.class_id"
             " LEFT JOIN study_group g ON g.id = j.group_id WHERE j.id IN (SELECT value FROM json_each(?))"
-            " ORDER BY s.name, target_name",
+            " ORDER BY s.name COLLATE RU, target_name COLLATE RU",
             (json.dumps(sorted({x.journal_id for d in view["w"]["days"] for x in d["lessons"]}
                                      | _class_journal_ids(conn, cls["id"]))),)).fetchall()
     return view

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from .. import collation
 from ..school.structure import JOURNAL_JOINS, JOURNAL_TITLE_SQL
 from . import dated
 from .dated import Changes, Key
@@ -211,7 +212,8 @@ def dated_lessons(conn: sqlite3.Connection, start: str, end: str, where: str = "
             lessons.append(DatedLesson(tj.row, d, n, room, bells.get((tj.row["year_id"], n)), change, rows.get((d, n))))
         for (d, n), change in dated.moved_away(tj, start, end):
             moved.append(MovedAway(tj.row, d, n, bells.get((tj.row["year_id"], n)), change))
-    lessons.sort(key=lambda x: (x.date, x.number, x.journal["subject_name"], x.journal["target_name"]))
+    lessons.sort(key=lambda x: (x.date, x.number, collation.key(x.journal["subject_name"]),
+                                 collation.key(x.journal["target_name"])))
     moved.sort(key=lambda x: (x.date, x.number))
     return Dated(lessons, moved, by_id)
 
@@ -324,7 +326,7 @@ def absent(conn: sqlite3.Connection, start: str, end: str) -> list[sqlite3.Row]:
     """Staff away at some time in [start, end], with their names."""
     return conn.execute(
         "SELECT a.*, p.last_name, p.first_name, p.middle_name FROM staff_absence a JOIN person p ON p.id = a.person_id"
-        " WHERE a.starts_on <= ? AND a.ends_on >= ? ORDER BY a.starts_on, p.last_name", (end, start)).fetchall()
+        " WHERE a.starts_on <= ? AND a.ends_on >= ? ORDER BY a.starts_on, p.last_name COLLATE RU", (end, start)).fetchall()
 
 
 def teachers(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -333,7 +335,7 @@ def teachers(conn: sqlite3.Connection) -> list[sqlite3.Row]:
         "SELECT DISTINCT p.id, p.last_name, p.first_name, p.middle_name, p.position, p.sex FROM person p"
         " JOIN account a ON a.person_id = p.id JOIN account_role r ON r.account_id = a.id"
         " WHERE r.role = 'teacher' AND a.disabled_at IS NULL AND p.archived_at IS NULL"
-        " ORDER BY p.last_name, p.first_name, p.middle_name").fetchall()
+        " ORDER BY p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU").fetchall()
 
 
 @dataclass
@@ -376,7 +378,7 @@ def candidates(conn: sqlite3.Connection, lessons: list[DatedLesson], start: str,
             else:
                 free = "свободна" if she else "свободен"
                 found.append(Candidate(t["id"], name, free + (", ведёт этот предмет" if same else ""), True))
-        found.sort(key=lambda c: (not c.free, "ведёт" not in c.hint, c.name))
+        found.sort(key=lambda c: (not c.free, "ведёт" not in c.hint, collation.key(c.name)))
         out[(x.date, x.number, x.journal_id)] = found
     return out
 

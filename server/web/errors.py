@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
@@ -38,14 +42,58 @@ DEFAULT_DETAILS = {
 }
 
 
+# A refused upload is read to its end (and thrown away) before the answer, up to this much and
+# this long: a browser sends the whole body before it reads any answer, so an answer sent
+# while it still sends reaches it as a reset connection, not as our page (issue 11).
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 20
+
+
+class _DrainFirst:
+    """An ASGI response that first reads what is left of the request body."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send) -> None:
+        received, deadline = 0, time.monotonic() + DRAIN_SECONDS
+        try:
+            while received < DRAIN_BYTES:
+                message = await asyncio.wait_for(receive(), max(0.1, deadline - time.monotonic()))
+                if message.get("type") != "http.request":
+                    break
+                received += len(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+        except (TimeoutError, asyncio.TimeoutError, OSError, RuntimeError):
+            pass  # the client stopped sending or went away: answer what we can
+        await self.inner(scope=scope, receive=receive, send=send)
+
+
+class DrainingResponse(Response):
+    """A 413 page that a browser gets to see (see DRAIN_BYTES)."""
+
+    def to_asgi_response(self, app, request, **kwargs):
+        return _DrainFirst(super().to_asgi_response(app, request, **kwargs))
+
+
+def too_large(message: str | Callable[[Request], str]) -> dict:
+    """`exception_handlers` for an upload route: over its `request_max_body_size`, a Russian
+    message that names the route's own limit (`message`, or a function of the request)."""
+    def handler(request: Request, exc: Exception) -> Response:
+        return error_response(request, 413, message(request) if callable(message) else message)
+    return {413: handler}
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
 def error_response(request: Request, status: int, detail: str, headers: dict | None = None) -> Response:
     headers = dict(headers or {})
+    response_class = DrainingResponse if status == 413 else Response
     if _is_api(request):
-        return Response({"error": detail, "status": status}, status_code=status, headers=headers,
+        return response_class({"error": detail, "status": status}, status_code=status, headers=headers,
                         media_type=MediaType.JSON)
     env = request.app.state.jinja
     user = request.state.get("user") if "user" in request.state else None
@@ -57,7 +105,7 @@ def error_response(request: Request, status: int, detail: str, headers: dict | N
     body = env.get_template(template).render(
         request=request, user=user, status=status, title=TITLES.get(status, "Ошибка"), detail=detail
     )
-    return Response(body, status_code=status, headers=headers, media_type=MediaType.HTML)
+    return response_class(body, status_code=status, headers=headers, media_type=MediaType.HTML)
 
 
 def handle_not_authorized(request: Request, exc: NotAuthorizedException) -> Response:

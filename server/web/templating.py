@@ -69,13 +69,18 @@ def period_label(kind: str, number: int) -> str:
     return {"quarter": f"{number} четв.", "trimester": f"{number} трим.", "half": f"{number} полуг.", "year": "Год"}.get(kind, kind)
 
 
-def audit_value(text: str | None) -> str:
-    """An audit entry's JSON as a person reads it: '5 (контрольная работа)', 'Н'."""
+def audit_value(text: str | None, work_types: dict[str, str] | None = None) -> str:
+    """An audit entry's JSON as a person reads it: '5 (контрольная работа)', 'Н'.
+
+    `work_types` (code → name): a grade is shown with its work type, so that a change of the
+    work type alone reads «5 (урок) → 5 (контрольная работа)», not «5 → 5»."""
     if not text:
         return "—"
     data = json.loads(text)
     if not isinstance(data, dict):
         return str(data)
+    if work_types and data.get("value") and data.get("work_type"):
+        return f"{data['value']} ({work_types.get(data['work_type'], data['work_type'])})"
     for key in ("value", "mark", "topic", "text"):
         if key in data and data[key]:
             return str(data[key])

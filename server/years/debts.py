@@ -37,7 +37,7 @@ def open_debts(conn: sqlite3.Connection, today: str, *, student_ids: list[int] |
           JOIN person s ON s.id = p.student_id
           LEFT JOIN class n ON n.id = p.next_class_id
          WHERE p.decision = 'conditional' AND p.debt_status IS NULL AND p.confirmed_at IS NOT NULL{where}
-         ORDER BY p.debt_until IS NULL, p.debt_until, s.last_name, s.first_name
+         ORDER BY p.debt_until IS NULL, p.debt_until, s.last_name COLLATE RU, s.first_name COLLATE RU
         """, params).fetchall()
     out = []
     for r in rows:

@@ -67,7 +67,7 @@ def year_students(conn: sqlite3.Connection, year_id: int, class_id: int | None =
          WHERE c.year_id = :year {where} AND (e.to_date IS NULL OR e.to_date >= :end)
            AND e.from_date = (SELECT max(e2.from_date) FROM enrollment e2 JOIN class c2 ON c2.id = e2.class_id
                                WHERE e2.student_id = e.student_id AND c2.year_id = :year)
-         ORDER BY c.parallel, c.letter, p.last_name, p.first_name, p.middle_name
+         ORDER BY c.parallel, c.letter, p.last_name COLLATE RU, p.first_name COLLATE RU, p.middle_name COLLATE RU
         """, {"year": year_id, "class": class_id, "end": _lessons_end(conn, y)}).fetchall()
 
 
@@ -79,7 +79,7 @@ def _year_grades(conn: sqlite3.Connection, year_id: int, class_id: int | None = 
             "SELECT pg.student_id, s.name, pg.value FROM period_grade pg"
             " JOIN study_period p ON p.id = pg.period_id AND p.kind = 'year'"
             " JOIN journal j ON j.id = pg.journal_id JOIN subject s ON s.id = j.subject_id"
-            f" WHERE p.year_id = :year {only} ORDER BY s.name", {"year": year_id, "class": class_id}):
+            f" WHERE p.year_id = :year {only} ORDER BY s.name COLLATE RU", {"year": year_id, "class": class_id}):
         out[sid].append((subject, value))
     return out
 
