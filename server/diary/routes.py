@@ -15,6 +15,7 @@ from .. import clock
 from ..errors import Forbidden, NotFound
 from ..school import people
 from ..school import store as school
+from ..web import conditional
 from ..web.access import current_user
 from ..web.forms import int_or_none
 from ..web.templating import page
@@ -41,6 +42,13 @@ def _today() -> date:
 @get("/diary", opt=FAMILY)
 async def diary_week(request: Request) -> Response:
     """The week: lessons with topics, homework, grades and attendance marks."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    return conditional.tagged(await _diary_week(request), tag)
+
+
+async def _diary_week(request: Request) -> Response:
     db = request.app.state.db
     q = request.query_params
     student, students = await resolve_student(db, current_user(request), int_or_none(q.get("student")))
@@ -66,6 +74,13 @@ def summary_table(overview: dict) -> dict:
 @get("/diary/grades", opt=FAMILY)
 async def diary_grades(request: Request) -> Response:
     """Grades by subject for a period: weighted average with its formula, forecast, chart, advice."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    return conditional.tagged(await _diary_grades(request), tag)
+
+
+async def _diary_grades(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))
@@ -91,6 +106,13 @@ async def diary_grades(request: Request) -> Response:
 @get("/diary/attendance", opt=FAMILY)
 async def diary_attendance(request: Request) -> Response:
     """Missed and late lessons by period, with what each mark means."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    return conditional.tagged(await _diary_attendance(request), tag)
+
+
+async def _diary_attendance(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))

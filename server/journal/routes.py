@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .. import clock
 from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
+from ..web import conditional
 from ..web.access import current_user
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page, period_label
@@ -51,6 +52,13 @@ async def journals_page(request: Request) -> Response:
 
 @get("/journals/{journal_id:int}", opt=READERS, dependencies=READ)
 async def journal_page(request: Request, info: Readable) -> Response:
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    return conditional.tagged(await _journal_page(request, info), tag)
+
+
+async def _journal_page(request: Request, info: JournalInfo) -> Response:
     today = clock.today().isoformat()
     # ?lesson=YYYY-MM-DD/N (the teacher's day, a timetable) opens the period that lesson is in.
     lesson_day = request.query_params.get("lesson", "").partition("/")[0]
