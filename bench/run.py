@@ -226,6 +226,15 @@ def year() -> dict:
         return year_bench.run(Path(tmp))
 
 
+@benchmark
+def plans() -> dict:
+    """Query plans of the pages read most on a ten-year school (bench/plans.py)."""
+    import plans as plans_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return plans_bench.run(Path(tmp))
+
+
 def sync() -> dict:
     """District sync: a demo school uploading to a district on loopback (bench/sync_bench.py)."""
     import sync_bench
