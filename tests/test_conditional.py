@@ -124,3 +124,19 @@ def test_the_position_is_the_last_entry_and_its_epoch(data_dir):
     entry, epoch = conn.execute("SELECT max(id), (SELECT epoch_id FROM audit_log ORDER BY id DESC LIMIT 1)"
                                 " FROM audit_log").fetchone()
     assert conditional.ledger_position(conn) == (entry, epoch) and entry > 0
+
+
+def test_with_every_page_slot_taken_saves_and_304s_still_go_ahead(client, data_dir):
+    """server/web/slots.py: pages wait for a slot; a save and a revalidation never do."""
+    import asyncio
+
+    from server.web.slots import PAGE_SLOTS
+
+    login(client, "teacher01")
+    teacher = Teacher(client, 1)
+    tag = client.get("/journals/1").headers["etag"]
+    assert PAGE_SLOTS == 3 and client.app.state.page_slots._value == PAGE_SLOTS  # all free again
+    client.app.state.page_slots = asyncio.Semaphore(0)  # every slot busy
+    assert revalidate(client, "/journals/1", tag).status_code == 304
+    (day, n), = lessons_of(data_dir, 1, before=clock.today(), count=1)
+    assert teacher.cell(teacher.students[1], day, n, "5").status_code == 200

@@ -17,6 +17,7 @@ from ..school import people
 from ..school import store as school
 from ..web import conditional
 from ..web.access import current_user
+from ..web.slots import page_slot
 from ..web.forms import int_or_none
 from ..web.templating import page
 from . import due, rules, store
@@ -45,7 +46,9 @@ async def diary_week(request: Request) -> Response:
     tag = await conditional.etag(request)
     if conditional.fresh(request, tag):
         return conditional.not_modified(tag)
-    return conditional.tagged(await _diary_week(request), tag)
+    async with page_slot(request):
+        response = await _diary_week(request)
+    return conditional.tagged(response, tag)
 
 
 async def _diary_week(request: Request) -> Response:
@@ -77,7 +80,9 @@ async def diary_grades(request: Request) -> Response:
     tag = await conditional.etag(request)
     if conditional.fresh(request, tag):
         return conditional.not_modified(tag)
-    return conditional.tagged(await _diary_grades(request), tag)
+    async with page_slot(request):
+        response = await _diary_grades(request)
+    return conditional.tagged(response, tag)
 
 
 async def _diary_grades(request: Request) -> Response:
@@ -109,7 +114,9 @@ async def diary_attendance(request: Request) -> Response:
     tag = await conditional.etag(request)
     if conditional.fresh(request, tag):
         return conditional.not_modified(tag)
-    return conditional.tagged(await _diary_attendance(request), tag)
+    async with page_slot(request):
+        response = await _diary_attendance(request)
+    return conditional.tagged(response, tag)
 
 
 async def _diary_attendance(request: Request) -> Response:

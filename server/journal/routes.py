@@ -21,6 +21,7 @@ from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
 from ..web import conditional
 from ..web.access import current_user
+from ..web.slots import page_slot
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page, period_label
 from . import access, files, store, writes
@@ -55,7 +56,9 @@ async def journal_page(request: Request, info: Readable) -> Response:
     tag = await conditional.etag(request)
     if conditional.fresh(request, tag):
         return conditional.not_modified(tag)
-    return conditional.tagged(await _journal_page(request, info), tag)
+    async with page_slot(request):
+        response = await _journal_page(request, info)
+    return conditional.tagged(response, tag)
 
 
 async def _journal_page(request: Request, info: JournalInfo) -> Response:
