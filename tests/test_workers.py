@@ -243,3 +243,20 @@ def _empty_cell(data_dir: Path) -> tuple[str, int, int]:
     student = q(data_dir, "SELECT e.student_id FROM enrollment e JOIN journal j ON j.class_id = e.class_id"
                           " WHERE j.id = 1 ORDER BY e.student_id LIMIT 1")[0][0]
     return day, n, student
+
+
+def test_the_web_restore_is_refused_with_several_workers(data_dir):
+    from conftest import login as form_login
+    from conftest import session_csrf
+    from litestar.testing import TestClient
+
+    from server.app import create_app
+    from server.config import load_settings
+
+    app = create_app(load_settings(data_dir, mdns=False), worker=True)
+    with TestClient(app=app, base_url="http://testserver.local") as c:
+        form_login(c, "sysadmin")
+        csrf = session_csrf(c)
+        for path in ("/admin/backups/restore", "/admin/backups/restore/confirm"):
+            r = c.post(path, data={"file": "x", "token": "y", "csrf_token": csrf})
+            assert r.status_code == 409 and "выполняется с консоли" in r.text, (path, r.status_code)
