@@ -169,7 +169,7 @@ def _save(teacher: dict, rng: random.Random):
     return raw
 
 
-async def _measure(port: int, s: dict, pids: list[int], scale: float) -> dict:
+async def _measure(port: int, s: dict, pids: list[int], serving: list[int], scale: float) -> dict:
     teachers, parents = s["teachers"], s["parents"]
     grid = [(_request("GET", f"/journals/{t['journal']}", t["cookie"]), 200) for t in teachers]
     diary = [(_request("GET", f"/diary?student={p['child']}", p["cookie"]), 200) for p in parents]
@@ -178,6 +178,8 @@ async def _measure(port: int, s: dict, pids: list[int], scale: float) -> dict:
     k = max(1, int(scale))
     out = {}
     await _phase(port, grid[:20] + diary[:20], 3, pids)  # warm: every page once
+    # Idle: started and warm, before the rush.
+    out["rss_idle_mb"] = [round(_status_field(p, "VmRSS"), 1) for p in serving]
     out["floor_c1"] = await _phase(port, me[:1], 200 * k, pids)
     out["floor_c20"] = await _phase(port, me[:20], 50 * k, pids)
     out["grid_c1"] = await _phase(port, grid[:1], 100 * k, pids)
@@ -230,9 +232,9 @@ def one_server(data: Path, workers: int, s: dict, scale: float) -> dict:
             time.sleep(1.5)
         serving = _workers_of(server.pid) if workers > 1 else [server.pid]
         pids = _tree(server.pid)
-        m = asyncio.run(_measure(port, s, pids, scale))
-        # Idle: after start-up and the warm pages, RSS now is what a worker holds between rushes.
-        idle = [_status_field(p, "VmRSS") for p in serving]
+        m = asyncio.run(_measure(port, s, pids, serving, scale))
+        idle = m.pop("rss_idle_mb")
+        after = [_status_field(p, "VmRSS") for p in serving]
         peak = [_status_field(p, "VmHWM") for p in serving]
     finally:
         server.terminate()
@@ -240,7 +242,7 @@ def one_server(data: Path, workers: int, s: dict, scale: float) -> dict:
     for phase in m.values():
         phase.pop("latencies")
     return {"workers": workers, "cold_start_s": round(cold, 2), "exit_status_on_sigterm": code,
-            "rss_mb_per_worker_after": [round(x, 1) for x in idle], "rss_peak_mb_per_worker": [round(x, 1) for x in peak],
+            "rss_idle_mb_per_worker": idle, "rss_mb_per_worker_after": [round(x, 1) for x in after], "rss_peak_mb_per_worker": [round(x, 1) for x in peak],
             **m}
 
 
@@ -277,7 +279,7 @@ def run(tmp: Path, scale: float = 1.0) -> dict:
         "errors": errors,
         "speedup_workers": round(many["grid_c20"]["rps"] / one["grid_c20"]["rps"], 2),
         "speedup_workers_diary_c300": round(many["diary_c300"]["rps"] / one["diary_c300"]["rps"], 2),
-        "rss_idle_mb_per_worker": max(many["rss_mb_per_worker_after"]),
+        "rss_idle_mb_per_worker": max(many["rss_idle_mb_per_worker"]),
         "rss_peak_mb_per_worker": max(many["rss_peak_mb_per_worker"]),
         "cold_start_s": one["cold_start_s"],
         "grid_cpu_ms_per_page_c1": one["grid_c1"]["server_cpu_ms_per_request"],
