@@ -75,7 +75,8 @@ def _sessions(db_path: Path, teachers: int, parents: int) -> dict:
                 "SELECT a.id, min(g.student_id) AS child FROM guardian g JOIN account a ON a.person_id = g.parent_id"
                 " JOIN enrollment e ON e.student_id = g.student_id AND e.to_date IS NULL"
                 " JOIN class c ON c.id = e.class_id JOIN academic_year y ON y.id = c.year_id AND y.status = 'open'"
-                " WHERE a.disabled_at IS NULL AND c.parallel >= 2 GROUP BY a.id ORDER BY a.id LIMIT ?", (parents,)):
+                " WHERE a.disabled_at IS NULL AND g.consent_at IS NOT NULL AND c.parallel >= 2"
+                " GROUP BY a.id ORDER BY a.id LIMIT ?", (parents,)):
             token, _ = create_session(conn, r[0], "127.0.0.1")
             parent_list.append({"cookie": f"zhurnal_session={token}", "child": r[1]})
     conn.close()
