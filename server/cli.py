@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, metavar="АДРЕС", help="адрес (по умолчанию 0.0.0.0 — вся сеть)")
     p.add_argument("--port", type=int, default=None, metavar="ПОРТ", help="порт (по умолчанию 8000)")
     p.add_argument("--no-mdns", action="store_true", help="не объявлять сервер в сети по mDNS")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=int, default=None, metavar="ЧИСЛО",
                    help="сколько процессов запустить (по умолчанию — по числу ядер, сколько позволяет память)")
 
     p = sub.add_parser("demo", help="создать демонстрационную школу")
