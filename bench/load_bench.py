@@ -15,6 +15,16 @@ Cold start: from starting the command to the first page answered.
 
 The figures are upper bounds of what the server needs: the client runs on the same two
 cores (its own CPU is printed too), and on the shared machine other work runs beside it.
+
+Measured 2026-12-08 on the shared 2-core VM with three other sessions' tests and benchmarks
+running (load average 5–10), two runs: grid at 20 clients 126–160 req/s (p95 260 ms) with
+2 workers, 70–217 with one; speed-up of 2 workers 0.58–2.3 (the other load decides it);
+diary week at 300 clients 54–98 req/s, p95 4.5–7.9 s; saves in the mix p95 220–830 ms;
+server CPU per page at one client: grid 4.9–6.1 ms, diary week 6.0–6.3 ms (17 ms before the
+diary's timetable was read once per journal); session floor 0.3–0.6 ms of CPU, 1,500–3,400
+req/s; RSS 80–86 MB a worker warm and idle, peak 89–94 MB; cold start to the first diary
+page 5.7–13 s under that load. None of the issue's throughput targets is shown met here:
+with the machine shared these are upper bounds, to be measured again on a quiet one.
 """
 
 from __future__ import annotations
