@@ -269,6 +269,27 @@ def year() -> dict:
 
 
 @benchmark
+def plans() -> dict:
+    """Query plans of the pages read most on a ten-year school (bench/plans.py)."""
+    import plans as plans_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return plans_bench.run(Path(tmp))
+
+
+@benchmark
+def load() -> dict:
+    """A whole school at once, 1 worker and N (bench/load_bench.py); ZHURNAL_BENCH_SCALE=k runs
+    k times as many requests a phase."""
+    import os
+
+    import load_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return load_bench.run(Path(tmp), float(os.environ.get("ZHURNAL_BENCH_SCALE", "1")))
+
+
+@benchmark
 def sync() -> dict:
     """District sync: a demo school uploading to a district on loopback (bench/sync_bench.py)."""
     import sync_bench

@@ -26,7 +26,7 @@ from .appliance import routes as appliance_routes
 from .config import Settings
 from .db import Database, migrate
 from .memory import release_memory, settle_memory
-from .netinfo import Advertiser
+from .duties import Duties
 from .paths import resource_dir
 from .journal import api as journal_api
 from .journal import grading
@@ -44,14 +44,12 @@ from .school import api as school_api
 from .school import import_routes
 from .school.imports import purge_pending as purge_pending_imports
 from .school import routes as school_routes
-from .school.store import school as load_school
 from sync import routes as sync_routes
 from .timetable import routes as timetable_routes
 from .web import api_contract
 from .web.access import access_guard
 from .years import api as years_api
 from .years import routes as years_routes
-from .years.tasks import YearRoll
 from .web.errors import EXCEPTION_HANDLERS
 from .web.security import add_security_headers
 from .web.templating import compile_all, make_environment
@@ -59,11 +57,12 @@ from .web.templating import compile_all, make_environment
 log = logging.getLogger("zhurnal")
 
 
-def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
+def create_app(settings: Settings, *, warm: bool = False, worker: bool = False) -> Litestar:
     """The Litestar app for the school whose data is in `settings.data_dir`.
 
     `warm` (the server does it; the tests, which make hundreds of apps, mostly not):
-    compile every template and `settle_memory` at start-up."""
+    compile every template and `settle_memory` at start-up. `worker`: one of several processes
+    of `zhurnal serve --workers N` (server/workers.py)."""
     if settings.clock and not clock.is_set():
         clock.set_now(settings.clock)  # a process that moved its clock already (tests) keeps it
     jinja = make_environment()
@@ -75,22 +74,17 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         await db.open()
         app.state.db = db
         await db.write(purge_sessions, timedelta(minutes=settings.session_idle_minutes))
-        purge_pending_imports(settings.data_dir)  # uploads left waiting before a restart
+        if not worker:  # with workers, `zhurnal serve` does it once before starting them
+            purge_pending_imports(settings.data_dir)  # uploads left waiting before a restart
         from backups.scheduler import BackupScheduler
-
-        app.state.backups = BackupScheduler(settings)
-        app.state.backups.start()
-        # Years due to open, graduates' logins due to end (server/years/tasks.py).
-        app.state.year_roll = YearRoll(db)
-        await app.state.year_roll.start()
         from sync.uploader import Uploader
 
+        app.state.backups = BackupScheduler(settings)
         app.state.uploader = Uploader(settings)
-        app.state.uploader.start()
-        advertiser = Advertiser()
-        if settings.mdns:
-            school = await db.read(load_school)
-            await advertiser.start(settings, school["name"] if school else "Журнал")
+        # The backup scheduler, the year roll, sync and mDNS: in one process of the server
+        # (server/duties.py), taken over by another if that one dies.
+        duties = app.state.duties = Duties(settings, db, app.state.backups, app.state.uploader)
+        await duties.begin()
         if warm:
             compile_all(jinja)
             settle_memory()
@@ -99,10 +93,7 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         finally:
             if warm:
                 release_memory()
-            await app.state.backups.stop()
-            await app.state.year_roll.stop()
-            await app.state.uploader.stop()
-            await advertiser.stop()
+            await duties.end()
             await db.close()
 
     static = create_static_files_router(
@@ -174,5 +165,6 @@ def create_app(settings: Settings, *, warm: bool = False) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    app.state.worker = worker
     app.state.jinja = jinja
     return app

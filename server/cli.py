@@ -9,8 +9,11 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
+import signal
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Settings, default_data_dir, load_settings
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, metavar="АДРЕС", help="адрес (по умолчанию 0.0.0.0 — вся сеть)")
     p.add_argument("--port", type=int, default=None, metavar="ПОРТ", help="порт (по умолчанию 8000)")
     p.add_argument("--no-mdns", action="store_true", help="не объявлять сервер в сети по mDNS")
+    p.add_argument("--workers", type=int, default=None, metavar="ЧИСЛО",
+                   help="сколько процессов запустить (по умолчанию — по числу ядер, сколько позволяет память)")
 
     p = sub.add_parser("demo", help="создать демонстрационную школу")
     _data_arg(p)
@@ -121,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         if data.exists() and not data.is_dir():
             raise UserError(f"«{data}» — это файл, а не папка. Укажите папку данных параметром --data.")
         if args.command == "serve":
-            return serve(load_settings(data, host=args.host, port=args.port, mdns=False if args.no_mdns else None))
+            return serve(load_settings(data, host=args.host, port=args.port, mdns=False if args.no_mdns else None,
+                                       workers=args.workers))
         if args.command == "demo":
             from .demo import build_demo
 
@@ -240,8 +246,9 @@ def serve(settings: Settings) -> int:
     from .memory import return_big_blocks_to_the_os
     from .netinfo import server_urls
 
-    from . import health
+    from . import health, workers
     from .appliance import tls
+    from .school.imports import purge_pending as purge_pending_imports
 
     check_can_listen(settings.host, settings.port)
     https = tls.is_set_up(settings)  # `zhurnal tls setup` was run: HTTPS too (server/appliance/tls.py)
@@ -257,8 +264,22 @@ def serve(settings: Settings) -> int:
         print("   ", url)
     sys.stdout.flush()
     options = {"log_level": "warning", "proxy_headers": False, "server_header": False}
+    # systemd stops the service with SIGTERM: a clean stop is exit status 0, not death by the
+    # signal (uvicorn raises the signal again once it has shut down).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if https:
+        if workers.resolved(settings) > 1:
+            print("С HTTPS сервер пока работает одним процессом (параметр workers не действует).")
         tls.serve_both(create_app(settings, warm=True), settings, **options)
+        return 0
+    count = workers.resolved(settings)
+    if count > 1:
+        purge_pending_imports(settings.data_dir)  # once, not by every worker as it starts
+        os.environ[workers.ENV] = workers.to_env(replace(settings, workers=count))
+        print(f"Процессов сервера: {count}.")
+        sys.stdout.flush()
+        uvicorn.run("server.workers:app", factory=True, workers=count, host=settings.host, port=settings.port,
+                    **options)
         return 0
     uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, **options)
     return 0

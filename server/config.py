@@ -38,6 +38,8 @@ class Settings:
     message_attachment_mb: int = 5
     message_attachments_max: int = 3
     read_connections: int = 4
+    # Processes of `zhurnal serve` (server/workers.py): 0 — one per core, as memory allows.
+    workers: int = 0
     # Backups (backups/README.md): nightly at backup_time (local, HH:MM), and never older
     # than 24 h while the server runs; checked every backup_check_seconds.
     backup_auto: bool = True
@@ -150,6 +152,8 @@ def _check(s: Settings) -> None:
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", s.backup_time.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ConfigError(f"Настройка backup_time: время в формате ЧЧ:ММ, например 02:00, а указано «{s.backup_time}».")
+    if s.workers < 0 or s.workers > 64:
+        raise ConfigError(f"Настройка workers: число процессов от 1 до 64 (0 — по числу ядер), а указано {s.workers}.")
     if s.clock:
         from .clock import parse_moment
 

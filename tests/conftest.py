@@ -41,6 +41,9 @@ ROLE_LOGINS = {
 TEST_NOW = "2026-11-18T10:15"
 os.environ["ZHURNAL_CLOCK"] = TEST_NOW
 clock.set_now(TEST_NOW)
+# Servers the tests start as processes run one worker, as before `--workers` existed; the
+# tests of several workers (tests/test_workers.py) ask for them.
+os.environ["ZHURNAL_WORKERS"] = "1"
 
 
 @pytest.fixture(autouse=True)

@@ -219,6 +219,7 @@ def test_the_config_example_lists_every_setting_with_its_default(tmp_path, monke
     from dataclasses import fields
 
     monkeypatch.delenv("ZHURNAL_CLOCK", raising=False)  # the suite's own clock setting
+    monkeypatch.delenv("ZHURNAL_WORKERS", raising=False)  # and its one worker
 
     from server.config import Settings, load_settings
 

@@ -216,6 +216,17 @@ async def test_restore(request: Request) -> Response:
                                    f"восстановления, база цела ({prepared.total_rows} строк){files}.")
 
 
+SEVERAL_WORKERS = ("Сервер работает несколькими процессами: восстановление из копии выполняется с консоли. "
+                   "Остановите сервер (sudo systemctl stop zhurnal) и выполните zhurnal backup restore.")
+
+
+def _one_process(request: Request) -> None:
+    """The web restore replaces the database under the running process; with several
+    workers (server/workers.py) the others would keep the old file open."""
+    if request.app.state.get("worker"):
+        raise BackupError(SEVERAL_WORKERS, status_code=409)
+
+
 async def _confirm_page(request: Request, prepared: Prepared) -> Response:
     await request.app.state.backups.pending.add(prepared, current_user(request).account_id)
     return page("admin/backup_restore_confirm.html", p=prepared,
@@ -226,6 +237,7 @@ async def _confirm_page(request: Request, prepared: Prepared) -> Response:
 @post("/admin/backups/restore", opt={"roles": RESTORERS})
 async def restore_from_list(request: Request) -> Response:
     """Step 1 with a backup from the list: the server key opens it."""
+    _one_process(request)
     form = await request.form()
     settings = request.app.state.settings
     try:
@@ -242,6 +254,7 @@ async def restore_from_list(request: Request) -> Response:
                                    "Проверьте, тот ли файл выбран."))
 async def restore_upload(request: Request) -> Response:
     """Step 1 with an uploaded file (from a USB stick, another machine) and the recovery key."""
+    _one_process(request)
     form = await request.form()
     settings = request.app.state.settings
     upload = form.get("backup")
@@ -279,6 +292,7 @@ async def restore_cancel(request: Request) -> Response:
 @post("/admin/backups/restore/confirm", opt={"roles": RESTORERS})
 async def restore_confirm(request: Request) -> Response:
     """Step 2: safety copy of the current database, pause writes, swap, migrate, resume."""
+    _one_process(request)
     form = await request.form()
     user = current_user(request)
     try:

@@ -15,7 +15,9 @@ from .. import clock, collation
 from ..errors import Forbidden, NotFound
 from ..school import people
 from ..school import store as school
+from ..web import conditional
 from ..web.access import current_user
+from ..web.slots import page_slot
 from ..web.forms import int_or_none
 from ..web.templating import page
 from . import due, rules, store
@@ -41,6 +43,15 @@ def _today() -> date:
 @get("/diary", opt=FAMILY)
 async def diary_week(request: Request) -> Response:
     """The week: lessons with topics, homework, grades and attendance marks."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    async with page_slot(request):
+        response = await _diary_week(request)
+    return conditional.tagged(response, tag)
+
+
+async def _diary_week(request: Request) -> Response:
     db = request.app.state.db
     q = request.query_params
     student, students = await resolve_student(db, current_user(request), int_or_none(q.get("student")))
@@ -66,6 +77,15 @@ def summary_table(overview: dict) -> dict:
 @get("/diary/grades", opt=FAMILY)
 async def diary_grades(request: Request) -> Response:
     """Grades by subject for a period: weighted average with its formula, forecast, chart, advice."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    async with page_slot(request):
+        response = await _diary_grades(request)
+    return conditional.tagged(response, tag)
+
+
+async def _diary_grades(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))
@@ -91,6 +111,15 @@ async def diary_grades(request: Request) -> Response:
 @get("/diary/attendance", opt=FAMILY)
 async def diary_attendance(request: Request) -> Response:
     """Missed and late lessons by period, with what each mark means."""
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    async with page_slot(request):
+        response = await _diary_attendance(request)
+    return conditional.tagged(response, tag)
+
+
+async def _diary_attendance(request: Request) -> Response:
     db = request.app.state.db
     student, students = await resolve_student(db, current_user(request),
                                               int_or_none(request.query_params.get("student")))

@@ -184,16 +184,27 @@ def week(conn: sqlite3.Connection, student_id: int, monday: date) -> dict:
         "SELECT name, starts_on, ends_on FROM holiday WHERE starts_on <= ? AND ends_on >= ?",
         (end, start)).fetchall()
 
+    # Each journal's lessons of the week in one pass of its timetable (not one per day).
+    numbers: dict[tuple[int, str], list[int]] = defaultdict(list)
+    away: dict[tuple[int, str], list] = defaultdict(list)
+    recorded: dict[int, list] = defaultdict(list)
+    for l_ in lessons:
+        recorded[l_["journal_id"]].append(l_)
+    for sj in journals:
+        for d, number in lesson_columns(sj.info, start, end, recorded[sj.id]):
+            numbers[(sj.id, d)].append(number)
+        for key, change in dated.moved_away(sj.info, start, end):
+            away[(sj.id, key[0])].append((key, change))
+
     days = []
     for i, iso in enumerate(days_iso):
         entries = []
         for sj in journals:
             if not sj.member_on(iso):
                 continue
-            recorded = [l_ for l_ in lessons if l_["journal_id"] == sj.id and l_["date"] == iso]
-            for _, number in lesson_columns(sj.info, iso, iso, recorded):
+            for number in numbers.get((sj.id, iso), ()):
                 entries.append(_entry(sj, iso, number, by_key.get((sj.id, iso, number)), grades, marks, bells))
-            for (_, number), change in dated.moved_away(sj.info, iso, iso):
+            for (_, number), change in away.get((sj.id, iso), ()):
                 # Families look for a lesson where the weekly timetable has it: say where it went.
                 entries.append(_moved_entry(sj, iso, number, change, bells))
         entries.sort(key=lambda e: (e["number"], e["subject"]))

@@ -19,8 +19,10 @@ from markupsafe import Markup
 from .. import clock
 from ..reports import remarks as report_remarks
 from ..timeutil import ru_date
+from ..web import conditional
 from ..web.access import current_user
 from ..web.errors import too_large
+from ..web.slots import page_slot
 from ..web.forms import form_dict, int_or_none, ok_message, see_other
 from ..web.templating import page, period_label
 from . import access, files, store, writes
@@ -52,6 +54,15 @@ async def journals_page(request: Request) -> Response:
 
 @get("/journals/{journal_id:int}", opt=READERS, dependencies=READ)
 async def journal_page(request: Request, info: Readable) -> Response:
+    tag = await conditional.etag(request)
+    if conditional.fresh(request, tag):
+        return conditional.not_modified(tag)
+    async with page_slot(request):
+        response = await _journal_page(request, info)
+    return conditional.tagged(response, tag)
+
+
+async def _journal_page(request: Request, info: JournalInfo) -> Response:
     today = clock.today().isoformat()
     # ?lesson=YYYY-MM-DD/N (the teacher's day, a timetable) opens the period that lesson is in.
     lesson_day = request.query_params.get("lesson", "").partition("/")[0]

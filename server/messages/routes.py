@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..school import store as school
 from ..web.access import current_user
 from ..web.errors import too_large
+from ..web.conditional import ledger_position
 from ..web.forms import int_or_none, see_other
 from ..web.templating import is_htmx, page
 from . import audience, store
@@ -36,8 +37,14 @@ async def unread_for_menu(request: Request) -> None:
         return None
     user = request.state.get("user") if "user" in request.state else None
     if user is not None and not user.must_change_password:
-        request.state.unread_messages = await request.app.state.db.read(store.unread_count, user.person_id)
+        # The ledger's position in the same hop: the page's ETag (server/web/conditional.py).
+        request.state.unread_messages, request.state.ledger_position = await request.app.state.db.read(
+            _menu_and_position, user.person_id)
     return None
+
+
+def _menu_and_position(conn, person_id: int) -> tuple[int, tuple[int, int]]:
+    return store.unread_count(conn, person_id), ledger_position(conn)
 
 
 # --- attachments --------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ the diary's student_journals, timetable/store.py) and pass them in."""
 
 from __future__ import annotations
 
+import bisect
+
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -109,13 +111,31 @@ def is_scheduled(journal: Timetabled, day: str, number: int) -> bool:
     return number in journal.slots.get(weekday, ()) and (day, number) not in journal.changes.away
 
 
-def next_lesson(journal: Timetabled, day: str, cancelled: Iterable[Key] = (), within_days: int = 60) -> Key | None:
+NEXT_LESSON_DAYS = 60
+
+
+def next_lesson(journal: Timetabled, day: str, cancelled: Iterable[Key] = (),
+                within_days: int = NEXT_LESSON_DAYS) -> Key | None:
     """The journal's first lesson after `day` that takes place (`cancelled` left out): when
     homework set on `day` is due, unless the teacher chose another date."""
     start = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
     end = (date.fromisoformat(day) + timedelta(days=within_days)).isoformat()
     skip = set(cancelled)
     return next((k for k in lesson_keys(journal, start, end, ()) if k not in skip), None)
+
+
+def next_lesson_in(keys: list[Key], day: str, cancelled: Iterable[Key] = (),
+                   within_days: int = NEXT_LESSON_DAYS) -> Key | None:
+    """`next_lesson` over the journal's `lesson_keys` of a span already read (sorted, covering
+    `day` + within_days): the same answer without walking the timetable again."""
+    end = (date.fromisoformat(day) + timedelta(days=within_days)).isoformat()
+    skip = set(cancelled)
+    for k in keys[bisect.bisect_right(keys, (day, 99)):]:
+        if k[0] > end:
+            return None
+        if k not in skip:
+            return k
+    return None
 
 
 def moved_away(journal: Timetabled, start: str, end: str) -> list[tuple[Key, Mapping[str, Any]]]:
