@@ -333,14 +333,12 @@
     var when = link.querySelector(".d").textContent + ", " + link.querySelector(".n").textContent;
     fetch("/journals/" + journalId + "/lessons/" + link.dataset.lesson + "/register", {
       method: "POST", credentials: "same-origin", redirect: "manual",
-      headers: {"X-CSRF-Token": csrf, "HX-Request": "true"}, body: body
+      headers: {"X-CSRF-Token": csrf, "Accept": "application/json"}, body: body
     }).then(function (r) {
-      return r.text().then(function (html) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var error = doc.querySelector(".notice.error, .error");
-          var text = error ? error.textContent.trim() : "Не сохранено.";
-          if (r.status === 400 && !reason && /причин/i.test(text)) {
+          var text = data.error || "Не сохранено.";
+          if (r.status === 400 && !reason && data.need_reason) {
             askReason(text, function (why) {
               if (why) toggleRegister(link, why);
               else say("Не изменено: причина не указана.", "warn");

@@ -320,6 +320,15 @@ def test_closed_period_changes_only_by_the_deputy_with_a_reason(client, data_dir
     r = client.post("/journals/1/grade-type", json={**change, "reason": "вид работы указан неверно"},
                     headers={"X-CSRF-Token": d.csrf})
     assert r.status_code == 200
+    # «Посещаемость отмечена» from the grid's key (П) asks for JSON: the same need_reason, then saved.
+    register = f"/journals/1/lessons/{day}/{n}/register"
+    r = client.post(register, data={"taken": "1", "csrf_token": d.csrf}, headers={"Accept": "application/json"})
+    assert r.status_code == 400 and r.json()["need_reason"] is True and "причин" in r.json()["error"]
+    r = client.post(register, data={"taken": "1", "reason": "посещаемость отмечена на бумаге", "csrf_token": d.csrf},
+                    headers={"Accept": "application/json"})
+    assert r.status_code == 200 and r.json() == {"taken": True}
+    assert q(data_dir, "SELECT count(*) FROM register_taken r JOIN lesson l ON l.id = r.lesson_id"
+                       " WHERE l.journal_id = 1 AND l.date = ? AND l.lesson_number = ?", (day, n)) == [(1,)]
     # The lesson panel: the deputy's forms carry a reason field; without one nothing changes.
     panel = client.get(f"/journals/1/lessons/{day}/{n}").text
     assert "Учебный период закрыт" in panel and panel.count('name="reason" required') == 4  # topic, homework, status, register

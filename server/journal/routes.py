@@ -350,15 +350,22 @@ async def lesson_status(request: Request, journal_id: FromPath[int], day: FromPa
 @post("/journals/{journal_id:int}/lessons/{day:str}/{number:int}/register", opt=WRITERS, status_code=200)
 async def lesson_register(request: Request, journal_id: FromPath[int], day: FromPath[str],
                           number: FromPath[int]) -> Response:
-    """«Посещаемость отмечена» from the lesson panel (taken=0 withdraws it)."""
+    """«Посещаемость отмечена» from the lesson panel (taken=0 withdraws it), or from the grid's
+    key (it asks for JSON: the same answer as a cell's save, `need_reason` when a closed period
+    needs the deputy's reason)."""
     form = await form_dict(request)
+    as_json = "application/json" in request.headers.get("accept", "")
     try:
         saved = await request.app.state.db.write(
             writes.set_register, current_user(request), journal_id, day, number, form.get("taken", "1") != "0",
             form.get("reason", ""))
     except JournalError as e:
+        if as_json:
+            return _refused(e)
         return await _lesson_panel(request, await _reader(request, journal_id), day, number, error=e.message,
                                    status=400)
+    if as_json:
+        return Response({"taken": form.get("taken", "1") != "0"})
     return await _lesson_panel(request, saved.info, saved.day, number, saved=True)
 
 
