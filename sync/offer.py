@@ -93,6 +93,9 @@ def consider(settings: Settings, raw, fetch) -> str:
     version = meta["version"]
     st = state(settings)
     if not _newer(version):
+        # Installed already (or the district went back): a bundle fetched earlier is of no use.
+        for old in _folder(settings).glob("zhurnal-*.tar"):
+            old.unlink(missing_ok=True)
         if st.get("version") != version:
             log.info("Район предлагает версию %s, она не новее установленной (%s): не скачиваю.", version, __version__)
             _write(settings, {"version": version, "state": "older", "at": _stamp()})

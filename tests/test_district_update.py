@@ -169,6 +169,7 @@ def test_an_offered_bundle_is_fetched_in_a_sync_round_shown_to_the_sysadmin_and_
         page = client.get("/admin/update").text
         assert f"Район предлагает версию {NEWER}" in page and f"Установить версию {NEWER}" in page
         assert release.fingerprint(release.key_id(release_key.public_key())) in page
+        assert f"Район предлагает версию {NEWER}: пакет скачан и проверен" in client.get("/admin/health").text
         assert client.post("/admin/update/district", data={}).status_code == 403  # no CSRF token
         assert not (data_dir / "updates" / "request.json").exists()
         r = client.post("/admin/update/district", data={"csrf_token": session_csrf(client)}, follow_redirects=False)
