@@ -183,6 +183,13 @@ def test_an_offered_bundle_is_fetched_in_a_sync_round_shown_to_the_sysadmin_and_
         r = client.post("/admin/update/district", data={"csrf_token": session_csrf(client)})
         assert r.status_code == 409 and "уже ждёт запуска" in r.text
 
+    # Once that version runs, the next round drops the fetched file and the page offers nothing.
+    from sync import offer as school_offer
+
+    monkeypatch.setattr(school_offer, "__version__", NEWER)
+    assert school.run_round(settings).traffic.requests == 1
+    assert not kept.exists() and school_offer.ready(settings) is None
+
 
 def test_a_bundle_tampered_with_at_the_district_is_not_offered_to_the_sysadmin(
         data_dir, district, server, release_key, tmp_path, capsys, caplog):
