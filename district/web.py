@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 from contextlib import asynccontextmanager, contextmanager
@@ -236,19 +237,27 @@ async def update_bundle(request: Request, offer: FromQuery[int] = 0, school: Fro
         return _json({"error": str(e), "code": e.code}, e.status_code or 409)
     if current is None or current["id"] != offer:
         return _json({"error": "Район больше не предлагает этот пакет обновления.", "code": "no_offer"}, 404)
+    size = current["size"]
+    # `Range: bytes=N-` only: a school goes on with a download cut short (sync/offer.py).
+    m = re.fullmatch(r"bytes=(\d+)-", request.headers.get("range", "").strip())
+    start = int(m.group(1)) if m else 0
+    if start >= size and m:
+        return Response(content=b"", status_code=416, headers={"Content-Range": f"bytes */{size}"})
 
     async def pieces():
-        n = 0
+        n, skip = divmod(start, offers.PIECE)
         while True:
             data = await pool.run(offers.piece, current["id"], n)
             if data is None:
                 return
-            yield data
-            n += 1
+            yield data[skip:]
+            n, skip = n + 1, 0
 
-    return Stream(pieces(), media_type="application/x-tar",
-                  headers={"Content-Length": str(current["size"]),
-                           "Content-Disposition": f'attachment; filename="{current["file_name"]}"'})
+    headers = {"Content-Length": str(size - start), "Accept-Ranges": "bytes",
+               "Content-Disposition": f'attachment; filename="{current["file_name"]}"'}
+    if m:
+        headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+    return Stream(pieces(), media_type="application/x-tar", status_code=206 if m else 200, headers=headers)
 
 
 # --- district users ------------------------------------------------------------------------------

@@ -81,8 +81,8 @@ def _meta(raw) -> dict | None:
 
 
 def consider(settings: Settings, raw, fetch) -> str:
-    """Act on the district's announcement (`raw`, from the mark's answer); `fetch(meta, out)`
-    downloads the bundle into the open file `out`. Returns what was done: 'none', 'older',
+    """Act on the district's announcement (`raw`, from the mark's answer); `fetch(meta, out,
+    start)` downloads the bundle from byte `start` into the open file `out`. Returns what was done: 'none', 'older',
     'seen', 'fetched' or 'refused'. Raises what `fetch` raises on a broken connection."""
     if raw is None:
         return "none"
@@ -104,12 +104,28 @@ def consider(settings: Settings, raw, fetch) -> str:
         return "seen"  # at most once per version
     folder = _folder(settings)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".download-", suffix=".tar", dir=folder)
-    part = Path(name)
+    # A download cut short goes on from where it stopped next round (a bundle is tens of MB, a
+    # school's link may move tens of KB at a time); named by the announced checksum, so a
+    # changed offer starts afresh.
+    part = folder / f".partial-{meta['sha256']}.tar"
+    for other in folder.glob(".partial-*.tar"):
+        if other != part:
+            other.unlink(missing_ok=True)
+    done = False
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            fetch(meta, _Hashing(out, digest, meta["size"]))
+        with open(part, "a+b") as out:
+            out.seek(0)
+            for block in iter(lambda: out.read(1024 * 1024), b""):
+                digest.update(block)
+            have = out.tell()
+            sink = _Hashing(out, digest, meta["size"] - have)
+            if have > meta["size"]:
+                sink.restart()
+            if out.tell() < meta["size"]:  # all of it there: a round stopped before the check
+                fetch(meta, sink, out.tell())
+        done = True
+        digest = sink.digest
         size = part.stat().st_size
         problem = None
         if size != meta["size"] or digest.hexdigest() != meta["sha256"]:
@@ -140,14 +156,22 @@ def consider(settings: Settings, raw, fetch) -> str:
                  "на странице «Обновление программы».", version)
         return "fetched"
     finally:
-        part.unlink(missing_ok=True)
+        if done:  # checked (kept or refused): the partial file has served
+            part.unlink(missing_ok=True)
 
 
 class _Hashing:
-    """A file that hashes what is written and refuses more than announced."""
+    """A file that hashes what is written and refuses more than announced; `restart()` when
+    the district sends the whole file instead of the rest."""
 
     def __init__(self, out, digest, limit: int):
         self.out, self.digest, self.left = out, digest, limit
+        self.full = limit + out.tell()
+
+    def restart(self) -> None:
+        self.out.seek(0)
+        self.out.truncate()
+        self.digest, self.left = hashlib.sha256(), self.full
 
     def write(self, data: bytes) -> None:
         if len(data) > self.left:
@@ -166,11 +190,16 @@ class _TooBig(Exception):
 def http_fetch(url: str, opener, timeout: float, traffic):
     """`fetch` for `consider` over the sync's HTTP opener (proxy settings and all)."""
 
-    def fetch(meta: dict, out) -> None:
-        req = urllib.request.Request(url + f"&offer={meta['id']}", headers={"User-Agent": "zhurnal-sync/1"})
+    def fetch(meta: dict, out, start: int = 0) -> None:
+        headers = {"User-Agent": "zhurnal-sync/1"}
+        if start:
+            headers["Range"] = f"bytes={start}-"
+        req = urllib.request.Request(url + f"&offer={meta['id']}", headers=headers)
         traffic.requests += 1
         try:
             with opener.open(req, timeout=timeout) as r:
+                if start and r.status != 206:
+                    out.restart()
                 for block in iter(lambda: r.read(256 * 1024), b""):
                     traffic.received += len(block)
                     out.write(block)

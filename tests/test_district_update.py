@@ -82,7 +82,13 @@ def make_bundle(where: Path, key, version: str, schema_version: int) -> Path:
 
 
 def offer(capsys, url: str, bundle: Path) -> tuple[int, str, str]:
-    return run_cli(capsys, "district", "offer-update", "--database", url, str(bundle))
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        return run_cli(capsys, "district", "offer-update", "--database", url, str(bundle))
+    finally:
+        # main()'s logging.basicConfig would leave a handler on this test's captured stderr.
+        root.handlers[:] = handlers
 
 
 def current_offer(url: str):
@@ -266,3 +272,50 @@ def test_a_district_that_offers_nothing_keeps_the_round_one_small_request(data_d
     query = school._signed_query(data_dir, school.config(data_dir))
     answer = httpx.get(f"http://127.0.0.1:{server.port}/api/v1/sync/mark?{query}").json()
     assert "update" not in answer and answer["epoch"] == 1
+
+
+def test_a_download_cut_short_goes_on_from_where_it_stopped(
+        data_dir, district, server, release_key, tmp_path, capsys, monkeypatch, caplog):
+    from sync import offer as school_offer
+
+    settings = set_up_school(data_dir, district, f"http://127.0.0.1:{server.port}")
+    assert school.run_round(settings).complete
+    bundle = make_bundle(tmp_path / "b", release_key, NEWER, schema_of(data_dir))
+    assert offer(capsys, district[0], bundle)[0] == 0
+    real = school_offer.http_fetch
+
+    class CutAfter:
+        """The connection drops after `n` bytes of the bundle."""
+
+        def __init__(self, out, n):
+            self.out, self.n = out, n
+
+        def write(self, data):
+            if self.n <= 0:
+                raise ConnectionResetError("cut")
+            data = data[:self.n]
+            self.n -= len(data)
+            self.out.write(data)
+
+        def restart(self):
+            self.out.restart()
+
+    def cutting(url, opener, timeout, traffic):
+        inner = real(url, opener, timeout, traffic)
+        return lambda meta, out, start=0: inner(meta, CutAfter(out, 1_200_000), start)
+
+    monkeypatch.setattr(school_offer, "http_fetch", cutting)
+    with caplog.at_level(logging.INFO, logger="zhurnal.sync"):
+        assert school.run_round(settings).complete  # the round itself succeeded
+    assert "связь прервалась при скачивании обновления" in caplog.text
+    folder = data_dir / "updates" / "district"
+    partial = list(folder.glob(".partial-*.tar"))
+    assert len(partial) == 1 and partial[0].stat().st_size == 1_200_000
+    assert school_offer.ready(settings) is None and offered_state(data_dir) == {}
+
+    monkeypatch.setattr(school_offer, "http_fetch", real)
+    r = school.run_round(settings)
+    size = bundle.stat().st_size
+    assert size - 1_200_000 <= r.traffic.received < size - 1_100_000  # only the rest came
+    assert (folder / f"zhurnal-{NEWER}.tar").read_bytes() == bundle.read_bytes()
+    assert not list(folder.glob(".partial-*.tar")) and school_offer.ready(settings)["version"] == NEWER
