@@ -127,3 +127,26 @@ CREATE TABLE IF NOT EXISTS district_session (
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_seen_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- A release bundle the district offers its schools (`zhurnal district offer-update`): one at a
+-- time (a new offer replaces the old), the file kept here in 1 MiB pieces so that neither the
+-- offer nor a school's download holds the whole bundle in memory. There is no migration
+-- mechanism for this schema: every table is CREATE … IF NOT EXISTS, and `district init` (or the
+-- first offer) adds these to a district set up before them.
+CREATE TABLE IF NOT EXISTS update_offer (
+    id             serial PRIMARY KEY,
+    version        text NOT NULL,
+    schema_version integer NOT NULL,
+    sha256         text NOT NULL,
+    size           bigint NOT NULL,
+    key_id         text NOT NULL,
+    file_name      text NOT NULL,
+    offered_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS update_offer_piece (
+    offer_id integer NOT NULL REFERENCES update_offer(id) ON DELETE CASCADE,
+    n        integer NOT NULL,
+    data     bytea NOT NULL,
+    PRIMARY KEY (offer_id, n)
+);

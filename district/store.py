@@ -331,16 +331,22 @@ def _finish_epoch(conn: psycopg.Connection, sid: int, epoch: int) -> None:
     conn.execute("DELETE FROM epoch_before WHERE school_id = %s", (sid,))
 
 
-def mark(conn: psycopg.Connection, code: str, t: int, sig: bytes, now: float) -> dict:
-    """The school's mark for its signed request (and its last contact)."""
+def signed_school(conn: psycopg.Connection, code: str, purpose: str, t: int, sig: bytes):
+    """The school whose key signed `purpose:code:t` (a school's GET request); DistrictError if none."""
     school = _school(conn, code)
     if school is None:
         raise DistrictError(f"Школа с кодом «{code}» не зарегистрирована в районе.", "unknown_school", 403)
     try:
-        chunks.parse_public(school["public_key"]).verify(sig, f"mark:{code}:{t}".encode())
+        chunks.parse_public(school["public_key"]).verify(sig, f"{purpose}:{code}:{t}".encode())
     except Exception:
         raise DistrictError(f"Подпись запроса школы «{code}» не совпадает с её ключом, зарегистрированным в районе.",
                             "bad_signature", 403) from None
+    return school
+
+
+def mark(conn: psycopg.Connection, code: str, t: int, sig: bytes, now: float) -> dict:
+    """The school's mark for its signed request (and its last contact)."""
+    school = signed_school(conn, code, "mark", t, sig)
     conn.execute("UPDATE school SET last_contact = now() WHERE id = %s", (school["id"],))
     return {**_mark(school), "in_snapshot": school["in_snapshot"]}
 

@@ -2,7 +2,11 @@
 
 Routes (who: `school` = a school's program, signed; `admin`/`inspector` = district users):
 - POST /api/v1/sync/chunks — a chunk (school; its signature is the credential);
-- GET  /api/v1/sync/mark?school=&t=&sig= — the school's mark (school, signed);
+- GET  /api/v1/sync/mark?school=&t=&sig= — the school's mark (school, signed), with the offered
+  update's metadata (`update`) when the district offers one;
+- GET  /api/v1/sync/update?school=&t=&sig= — the release bundle the district offers, if any:
+  version, schema version, sha256, size (school, signed; district/updates.py);
+- GET  /api/v1/sync/update/bundle?offer=&school=&t=&sig= — that bundle's file (school, signed);
 - GET  /login, POST /login, POST /logout — district users (Argon2 hashes, sessions in PostgreSQL);
 - GET  / — every school; GET /schools/{code} — one school by period;
 - GET  /schools/{code}/lost.json — the changes a restored school lost, as a file (admin);
@@ -18,6 +22,7 @@ import hmac
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 from contextlib import asynccontextmanager, contextmanager
@@ -30,7 +35,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -40,6 +45,7 @@ from server.paths import resource_dir
 from server.web.templating import make_environment
 
 from . import store
+from . import updates as offers
 
 log = logging.getLogger("zhurnal.district")
 
@@ -177,6 +183,14 @@ async def receive_chunk(request: Request) -> Response:
     return _json(result)
 
 
+def _mark_and_offer(conn, school: str, t: int, sig: bytes) -> dict:
+    # The offered update rides on the mark, which every round asks for anyway: a round with
+    # nothing to send stays one request.
+    mark = store.mark(conn, school, t, sig, 0.0)
+    offer = offers.current(conn)
+    return {**mark, "update": offers.as_json(offer)} if offer else mark
+
+
 @get("/api/v1/sync/mark", opt={"school": True}, include_in_schema=False)
 async def school_mark(request: Request, school: FromQuery[str] = "", t: FromQuery[int] = 0,
                       sig: FromQuery[str] = "") -> Response:
@@ -185,10 +199,65 @@ async def school_mark(request: Request, school: FromQuery[str] = "", t: FromQuer
     except ValueError:
         raw = b""
     try:
-        mark = await request.app.state.pool.run(store.mark, school, t, raw, 0.0)
+        mark = await request.app.state.pool.run(_mark_and_offer, school, t, raw)
     except store.DistrictError as e:
         return _json({"error": str(e), "code": e.code}, e.status_code or 409)
     return _json(mark)
+
+
+def _signature(sig: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    except ValueError:
+        return b""
+
+
+def _offer_for(conn, school: str, t: int, sig: bytes):
+    store.signed_school(conn, school, "update", t, sig)
+    return offers.current(conn)
+
+
+@get("/api/v1/sync/update", opt={"school": True}, include_in_schema=False)
+async def update_offer(request: Request, school: FromQuery[str] = "", t: FromQuery[int] = 0,
+                       sig: FromQuery[str] = "") -> Response:
+    try:
+        offer = await request.app.state.pool.run(_offer_for, school, t, _signature(sig))
+    except store.DistrictError as e:
+        return _json({"error": str(e), "code": e.code}, e.status_code or 409)
+    return _json({"offer": offers.as_json(offer)})
+
+
+@get("/api/v1/sync/update/bundle", opt={"school": True}, include_in_schema=False)
+async def update_bundle(request: Request, offer: FromQuery[int] = 0, school: FromQuery[str] = "",
+                        t: FromQuery[int] = 0, sig: FromQuery[str] = "") -> Response:
+    pool: Pool = request.app.state.pool
+    try:
+        current = await pool.run(_offer_for, school, t, _signature(sig))
+    except store.DistrictError as e:
+        return _json({"error": str(e), "code": e.code}, e.status_code or 409)
+    if current is None or current["id"] != offer:
+        return _json({"error": "Район больше не предлагает этот пакет обновления.", "code": "no_offer"}, 404)
+    size = current["size"]
+    # `Range: bytes=N-` only: a school goes on with a download cut short (sync/offer.py).
+    m = re.fullmatch(r"bytes=(\d+)-", request.headers.get("range", "").strip())
+    start = int(m.group(1)) if m else 0
+    if start >= size and m:
+        return Response(content=b"", status_code=416, headers={"Content-Range": f"bytes */{size}"})
+
+    async def pieces():
+        n, skip = divmod(start, offers.PIECE)
+        while True:
+            data = await pool.run(offers.piece, current["id"], n)
+            if data is None:
+                return
+            yield data[skip:]
+            n, skip = n + 1, 0
+
+    headers = {"Content-Length": str(size - start), "Accept-Ranges": "bytes",
+               "Content-Disposition": f'attachment; filename="{current["file_name"]}"'}
+    if m:
+        headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+    return Stream(pieces(), media_type="application/x-tar", status_code=206 if m else 200, headers=headers)
 
 
 # --- district users ------------------------------------------------------------------------------
@@ -247,7 +316,8 @@ def _school_json(s: dict) -> dict:
 @get("/", opt={"roles": VIEWERS})
 async def dashboard(request: Request) -> Template:
     rows = await request.app.state.pool.run(store.schools)
-    return _page(request, "district/dashboard.html", schools=rows)
+    offer = await request.app.state.pool.run(offers.current)
+    return _page(request, "district/dashboard.html", schools=rows, offer=offer)
 
 
 @get("/schools/{code:str}", opt={"roles": VIEWERS})
@@ -325,7 +395,7 @@ def create_app(url: str, pool_size: int = 4) -> Litestar:
     static = create_static_files_router(path="/static", directories=[resource_dir("static")], opt={"public": True},
                                         include_in_schema=False, name="static")
     return Litestar(
-        route_handlers=[static, receive_chunk, school_mark, login_page, login, logout, dashboard, school_page,
+        route_handlers=[static, receive_chunk, school_mark, update_offer, update_bundle, login_page, login, logout, dashboard, school_page,
                         lost_download, lost_handed, api_schools],
         guards=[guard],
         lifespan=[lifespan],

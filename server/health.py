@@ -533,6 +533,13 @@ def check_program(settings: Settings) -> Check:
         else:
             status = WARN
             details.append(f"Обновление до {last.get('to')} не удалось ({when}) и отменено: {last.get('error')}")
+    from sync import offer as district_offer
+
+    offered = district_offer.ready(settings)
+    if offered and not info.get("pending"):
+        # Not a problem (the status stays): a choice for the sysadmin, named where they look.
+        details.append(f"Район предлагает версию {offered['version']}: пакет скачан и проверен, установить — "
+                       "на странице «Обновление программы» (/admin/update).")
     return Check("program", "Программа", status, summary, details)
 
 

@@ -64,6 +64,9 @@ def add_parsers(sub) -> None:
     c = dsub.add_parser("import", help="принять пакеты с USB-накопителя и записать на него подтверждения")
     _db_arg(c)
     c.add_argument("dir", type=Path, metavar="ПАПКА")
+    c = dsub.add_parser("offer-update", help="предложить школам пакет обновления (проверяется подпись выпуска)")
+    _db_arg(c)
+    c.add_argument("bundle", type=Path, metavar="ПАКЕТ", help="файл zhurnal-ВЕРСИЯ.tar (deploy/bundle.sh)")
     c = dsub.add_parser("user", help="создать сотрудника района (или сменить ему пароль и роль)")
     _db_arg(c)
     c.add_argument("login", metavar="ЛОГИН")
@@ -169,6 +172,16 @@ def run_district(args) -> int:
             from district.usb import import_dir
 
             return import_dir(conn, args.dir)
+        if cmd == "offer-update":
+            from district import updates
+
+            facts = updates.check(args.bundle)  # before anything is written
+            with conn.transaction():
+                updates.offer(conn, args.bundle, facts)
+            print(f"Школам предложена версия {facts['version']} (подпись {release_fingerprint(facts['key_id'])} верна, "
+                  f"{facts['size']} байт). Школы скачают пакет при следующей синхронизации; устанавливает его "
+                  "администратор школы на странице «Обновление программы».")
+            return 0
         if cmd == "user":
             from server.accounts.passwords import hash_password, password_problem
 
@@ -184,6 +197,12 @@ def run_district(args) -> int:
             print(f"Сотрудник района «{args.login}» ({store.ROLES[args.role]}) может входить.")
             return 0
     raise UserError("Неизвестное действие.")
+
+
+def release_fingerprint(kid: str) -> str:
+    from server.appliance.release import fingerprint
+
+    return fingerprint(kid)
 
 
 def dump(value) -> str:

@@ -469,9 +469,9 @@ def _call(settings: Settings, cfg: dict, method: str, path: str, body: bytes | N
     return status, answer
 
 
-def _signed_query(data: Path, cfg: dict) -> str:
+def _signed_query(data: Path, cfg: dict, purpose: str = "mark") -> str:
     t = int(clock.timestamp())
-    sig = signing_key(data).sign(f"mark:{cfg['school_code']}:{t}".encode())
+    sig = signing_key(data).sign(f"{purpose}:{cfg['school_code']}:{t}".encode())
     return urllib.parse.urlencode({"school": cfg["school_code"], "t": t,
                                    "sig": base64.urlsafe_b64encode(sig).decode().rstrip("=")})
 
@@ -534,7 +534,9 @@ def run_round(settings: Settings, opener=None) -> RoundResult:
         write_state(data, st)
         try:
             result.sealed = seal_pending(settings)
-            _take_mark(data, _mark(settings, cfg, result.traffic, opener))
+            mark = _mark(settings, cfg, result.traffic, opener)
+            offered = mark.get("update")
+            _take_mark(data, mark)
             if read_state(data).get("force_new_epoch"):
                 result.sealed += seal_pending(settings)
             for attempt in range(2):
@@ -575,7 +577,22 @@ def run_round(settings: Settings, opener=None) -> RoundResult:
         st.update(last_success=clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), last_error=None, last_error_at=None,
                   failures=0)
         write_state(data, st)
+        if offered is not None:
+            _consider_offer(settings, cfg, offered, result.traffic, opener)
     return result
+
+
+def _consider_offer(settings: Settings, cfg: dict, offered, traffic: Traffic, opener) -> None:
+    """The update the district offers (sync/offer.py); its trouble never fails the round."""
+    from . import offer
+
+    url = cfg["district_url"] + "/api/v1/sync/update/bundle?" + _signed_query(settings.data_dir, cfg, "update")
+    try:
+        offer.consider(settings, offered, offer.http_fetch(url, opener, settings.sync_timeout_seconds, traffic))
+    except offer.DownloadFailed as e:
+        log.warning("Обновление от района: %s. Повторю при следующей синхронизации.", e)
+    except Exception:
+        log.exception("Обновление от района: непредвиденная ошибка")
 
 
 # --- USB --------------------------------------------------------------------------------------------

@@ -315,6 +315,7 @@ RULES: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/admin/update"): {"sysadmin"},
     ("GET", "/admin/update/status"): {"sysadmin"},
     ("POST", "/admin/update"): {"sysadmin"},  # no file: 409 with the reason
+    ("POST", "/admin/update/district"): {"sysadmin"},  # nothing offered here: 409 with the reason
     ("GET", "/tls"): PUBLIC,
     ("GET", "/tls/ca.crt"): PUBLIC,
     # The timetable of dates (server/timetable/): a teacher's own week and lessons; a class's

@@ -43,6 +43,7 @@ class ImpossibleDate(UserError):
 CLOCK_FREE = frozenset({
     "/login", "/logout", "/password", "/kiosk/login", "/kiosk/logout", "/kiosk/ping",
     "/api/v1/auth/login", "/api/v1/auth/logout", "/admin/health/check-db", "/admin/update",
+    "/admin/update/district",
 })
 FLOOR_SECONDS = 600  # the earliest possible date only grows; re-read it now and then
 
@@ -104,7 +105,10 @@ def _update_context(request: Request) -> dict:
     root = updates.app_root()
     st = updates.status(settings)
     info = release.build_info()
+    from sync import offer as district_offer
+
     return {"st": st, "last": st.get("last"), "pending": st.get("pending"), "version": __version__,
+            "offer": district_offer.ready(settings),
             "built_at": info.get("built_at"), "installed": root is not None,
             "previous": updates.linked(root, "previous") if root else None,
             "running": bool(st.get("pending")) or (st.get("last") or {}).get("state") == "running"}
@@ -161,6 +165,25 @@ async def update_upload(request: Request) -> Response:
     return Redirect("/admin/update?done=queued", status_code=303)
 
 
+@post("/admin/update/district", opt={"roles": SYSADMIN})
+async def update_from_district(request: Request) -> Response:
+    """The sysadmin applies the bundle the district offered (sync/offer.py): queued exactly like
+    an uploaded one, and checked again on the way."""
+    from sync import offer as district_offer
+
+    settings = request.app.state.settings
+    user = current_user(request)
+    try:
+        if updates.app_root() is None:
+            raise UserError("Эта копия Журнала установлена не через install.sh: обновление через страницу "
+                            "невозможно.")
+        await anyio.to_thread.run_sync(lambda: district_offer.queue(settings, user.login))
+    except UserError as e:
+        ctx = await anyio.to_thread.run_sync(lambda: _update_context(request))
+        return page("appliance/update.html", status_code=409, ok=None, error=e.message, **ctx)
+    return Redirect("/admin/update?done=queued", status_code=303)
+
+
 # --- the school's certificate -----------------------------------------------------------------------
 
 @get("/tls", opt={"public": True})
@@ -182,4 +205,4 @@ async def tls_ca(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="zhurnal-school-ca.crt"'})
 
 
-ROUTES = [health_page, check_db, update_page, update_status, update_upload, tls_page, tls_ca]
+ROUTES = [health_page, check_db, update_page, update_status, update_upload, update_from_district, tls_page, tls_ca]
