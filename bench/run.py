@@ -260,6 +260,71 @@ def archive() -> dict:
 
 
 @benchmark
+def archive_school() -> dict:
+    """The whole year's archive of the 1,400-student bench school (bench/journal_bench.py: 52
+    classes, 520 journals, a year of lessons and grades) built by the archive's worker process,
+    with a real `zhurnal serve` on the same data answering a page a second meanwhile: the build's
+    wall and CPU time and peak memory, and the server's peak memory (VmHWM) while it runs (issue 14)."""
+    import os
+    import resource
+    import socket
+    import subprocess
+    import urllib.request
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import journal_bench
+
+    from server.db import connect_sync
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        with contextlib.redirect_stdout(sys.stderr):
+            info = journal_bench.generate(data)
+        conn = connect_sync(data / "zhurnal.sqlite3")
+        year_id = conn.execute("SELECT id FROM academic_year WHERE status = 'open'").fetchone()[0]
+        conn.close()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "ZHURNAL_WORKERS": "1"}
+        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--host",
+                                   "127.0.0.1", "--port", str(port), "--no-mdns"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            worker = subprocess.Popen([sys.executable, "-m", "server.archive.worker", "--data", str(data),
+                                       "--year", str(year_id)], stdout=subprocess.DEVNULL)
+            answered = 0
+            while worker.poll() is None:
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5).read()
+                    answered += 1
+                time.sleep(1)
+            wall = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            server_hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+        finally:
+            server.terminate()
+            server.wait()
+        state = json.loads((data / "archive" / ".build.json").read_text())
+        manifest = json.loads((Path(state["folder"]) / "manifest.json").read_text())
+    return {"benchmark": "archive_school", "school": {k: info[k] for k in ("students", "journals", "lessons", "grades")},
+            "worker_exit": worker.returncode, "documents": state.get("total"), "files": len(manifest["files"]),
+            "bytes": sum(f["size"] for f in manifest["files"]), "wall_s": round(wall, 1),
+            "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+            "worker_peak_rss_mb": round(after.ru_maxrss / 1024, 1), "server_peak_rss_mb": round(server_hwm, 1),
+            "server_pages_answered_during_build": answered}
+
+
+@benchmark
 def year() -> dict:
     """Closing the year and applying promotion on the large school (bench/year_bench.py)."""
     import year_bench

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from server import clock
+from server import clock, collation
 from server.config import Settings
 from server.errors import UserError
 from server.fsutil import fsync_dir, write_atomic
@@ -202,7 +202,7 @@ def wire_bytes(path: Path) -> bytes:
 def _open_db(settings: Settings) -> sqlite3.Connection:
     if not settings.db_path.exists():
         raise SyncError(f"В папке {settings.data_dir} нет базы журнала.")
-    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, isolation_level=None)
+    conn = collation.register(sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True, isolation_level=None))
     conn.execute("PRAGMA busy_timeout=10000")
     return conn
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .. import clock, ledger
+from .. import clock, collation, ledger
 from ..fsutil import fsync_dir, write_atomic
 from . import collect, render
 from .collect import ArchiveError, Scope
@@ -38,7 +38,7 @@ def root(data: Path) -> Path:
 
 def snapshot(db_path: Path) -> sqlite3.Connection:
     """A read-only connection holding one read transaction: every document sees the same state."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+    conn = collation.register(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None))
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA query_only = 1")
     conn.execute("BEGIN")
