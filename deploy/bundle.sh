@@ -93,12 +93,14 @@ WHEEL=$(ls "$STAGE"/wheels/zhurnal-*.whl)
 # The dependencies are exactly those of requirements.lock (deploy/lock.sh), each checked against
 # its hashes from PyPI. A --wheels folder (a test's wheelhouse, a mirror) holds wheels rebuilt
 # from an installation, whose hashes differ: there the lock's versions are taken without hashes.
+# The lock's last section (setuptools, which only builds the program) stays out of the bundle.
 REQ="$WORK/requirements.txt"
+sed '/considered to be unsafe/,$d' "$SRC/requirements.lock" >"$REQ.locked"
 if [ -n "$WHEELS" ]; then
-    grep -v -- '--hash=' "$SRC/requirements.lock" | sed 's/[[:space:]]*\\$//' >"$REQ"
+    grep -v -- '--hash=' "$REQ.locked" | sed 's/[[:space:]]*\\$//' >"$REQ"
     HASHES=""
 else
-    cp "$SRC/requirements.lock" "$REQ"
+    mv "$REQ.locked" "$REQ"
     HASHES="--require-hashes"
 fi
 # Every dependency as a wheel for each platform: Debian 12 and Raspberry Pi OS 12 have glibc

@@ -56,19 +56,23 @@ def _no_network_prefix() -> list[str]:
 # --- a wheelhouse from this test environment (what PyPI would give on this platform) ----------
 
 def _closure(name: str = "zhurnal") -> list[md.Distribution]:
-    seen, todo, found = set(), [name], []
+    """The installed distributions `name` needs, following the extras asked for on the way
+    (weasyprint needs fonttools[woff], which needs brotli and zopfli): what requirements.lock holds."""
+    seen, todo, found, names = set(), [(name, frozenset())], [], set()
     while todo:
-        key = todo.pop().lower().replace("_", "-")
-        if key in seen:
+        raw, extras = todo.pop()
+        key = raw.lower().replace("_", "-")
+        if (key, extras) in seen:
             continue
-        seen.add(key)
+        seen.add((key, extras))
         dist = md.distribution(key)
-        if key != name:
+        if key != name and key not in names:
+            names.add(key)
             found.append(dist)
         for r in dist.requires or []:
             req = Requirement(r)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(req.name)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("", *extras)):
+                todo.append((req.name, frozenset(req.extras)))
     return found
 
 

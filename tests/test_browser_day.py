@@ -66,7 +66,10 @@ def test_a_teacher_starts_the_day_from_the_home_page(server, tab):
     card.get_by_role("button", name="Сохранить тему").click()
     expect(page.locator("#lesson-card").get_by_text("Сохранено.")).to_be_visible()
     page.locator("#lesson-card").get_by_label("Домашнее задание").fill("Упражнение 530")
-    page.locator("#lesson-card").get_by_role("button", name="Сохранить задание").click()
+    # The topic's «Сохранено.» is still on the panel: wait for the homework's own answer.
+    with page.expect_response(lambda r: r.request.method == "POST" and "/homework" in r.url) as saved:
+        page.locator("#lesson-card").get_by_role("button", name="Сохранить задание").click()
+    assert saved.value.ok
     expect(page.locator("#lesson-card").get_by_text("Сохранено.")).to_be_visible()
     # Back at home, the day says what is recorded.
     page.goto(server + "/")
