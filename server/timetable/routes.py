@@ -354,11 +354,12 @@ async def api_my_lessons(request: Request) -> MyLessons:
     user = current_user(request)
     day = (_day(request.query_params.get("date")) or clock.today()).isoformat()
     found = await request.app.state.db.read(store.teacher_day, user.person_id, day)
-    return msgspec.convert({"date": day, "lessons": [lesson_json(x, user.person_id) for x in found["lessons"]],
+    answer = {"date": day, "lessons": [lesson_json(x, user.person_id) for x in found["lessons"]],
             "moved_away": [{"journal_id": m.journal["id"], "lesson_number": m.number, "subject": m.journal["subject_name"],
                             "class": m.journal["target_name"], "to": {"date": m.change["date"],
                                                                      "lesson_number": m.change["lesson_number"]},
-                            "reason": m.change["reason"]} for m in found["moved"]]}, MyLessons)
+                            "reason": m.change["reason"]} for m in found["moved"]]}
+    return msgspec.convert(answer, MyLessons)
 
 
 ROUTES = [my_timetable, class_timetable, changes_page, absence_add, absence_page, absence_save, absence_delete,
