@@ -62,9 +62,9 @@ class StudentRef(msgspec.Struct):
     name: str
 
 
-class Lesson(msgspec.Struct):
-    """Урок: `recorded: false` — ещё не записан; `status` — held, substituted, cancelled…;
-    `control_missing` — у кого нет отметки за контрольную."""
+class LessonColumn(msgspec.Struct):
+    """Урок (столбец журнала): `recorded: false` — ещё не записан; `status` — held, substituted,
+    cancelled…"""
 
     date: str
     number: int
@@ -80,6 +80,11 @@ class Lesson(msgspec.Struct):
     status_reason: str | None
     homework: Homework | None
     register_taken: bool
+
+
+class Lesson(LessonColumn):
+    """Урок; `control_missing` — у кого нет отметки за контрольную."""
+
     control_missing: list[StudentRef]
 
 
@@ -122,6 +127,78 @@ class Cell(msgspec.Struct):
     warnings: list[str]
     average: float | None
     forecast: str | None
+
+
+class CellView(msgspec.Struct):
+    """Клетка журнала: посещаемость (`mark`), отметки с видами работ и весами, текст клетки."""
+
+    student_id: int
+    date: str
+    number: int
+    mark: str | None
+    grades: list[Grade]
+    text: str
+
+
+class PeriodInfo(msgspec.Struct):
+    id: int
+    kind: str
+    number: int
+    starts_on: str
+    ends_on: str
+    closed: bool
+
+
+class TimetableSlot(msgspec.Struct):
+    weekday: int
+    lesson_number: int
+    room: str | None
+
+
+class GridStudent(msgspec.Struct):
+    """Учащийся журнала: даты прибытия и выбытия (`from`, `to`), средний балл, прогноз и число
+    отметок за период."""
+
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    name: str
+    from_: str | None = msgspec.field(name="from")
+    to: str | None = None
+    average: float | None = None
+    forecast: str | None = None
+    count: int = 0
+
+
+class PeriodGradeValue(msgspec.Struct):
+    student_id: int
+    period_id: int
+    value: str
+
+
+class WorkType(msgspec.Struct):
+    code: str
+    name: str
+    weight: float
+    is_control: bool
+
+
+class JournalGrid(JournalRow):
+    """Журнал за период: периоды, расписание, уроки, учащиеся, клетки, итоговые отметки, виды
+    работ с весами, порог прогноза. Без периода (`period: null`) списки пусты."""
+
+    no_marks: bool
+    period_kind: str | None
+    periods: list[PeriodInfo]
+    timetable: list[TimetableSlot]
+    period: PeriodInfo | None
+    lessons: list[LessonColumn]
+    students: list[GridStudent]
+    cells: list[CellView]
+    period_grades: list[PeriodGradeValue]
+    work_types: list[WorkType]
+    threshold: float | None
 
 
 class PeriodGrade(msgspec.Struct):
@@ -189,7 +266,7 @@ def _journals(conn, user) -> list:
 
 
 @get("/api/v1/journals/{journal_id:int}", opt=READERS, dependencies=READ, tags=TAGS, summary="Журнал за период")
-async def api_journal(request: Request, info: Readable, period: FromQuery[int | None] = None) -> dict:
+async def api_journal(request: Request, info: Readable, period: FromQuery[int | None] = None) -> JournalGrid:
     """Журнал за учебный период (`period` — id периода; по умолчанию текущий): уроки по расписанию
     (дата, номер урока, тема, вид работы, домашнее задание, состояние: проведён / на замене / не
     состоялся; `recorded: false` — урок ещё не записан), учащиеся (с датами прибытия и выбытия,
@@ -197,7 +274,7 @@ async def api_journal(request: Request, info: Readable, period: FromQuery[int | 
     итоговые отметки, виды работ с весами, расписание журнала."""
     out = _journal_json(info.row, current_user(request))
     out.update(await request.app.state.db.read(_grid, info, period, clock.today().isoformat()))
-    return out
+    return msgspec.convert(out, JournalGrid)
 
 
 def _grid(conn, info: JournalInfo, period_id: int | None, today: str) -> dict:
