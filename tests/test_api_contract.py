@@ -198,7 +198,7 @@ def test_a_method_a_path_does_not_declare_is_answered_405(client, spec, who):
 # Operations whose answer is still an untyped object in the document (issue 11: to be typed).
 UNTYPED = {
     ("get", "/api/v1/students/{student_id}/diary"), ("get", "/api/v1/students/{student_id}/grades"),
-    ("get", "/api/v1/students/{student_id}/attendance"), ("get", "/api/v1/students/{student_id}/homework"),
+    ("get", "/api/v1/students/{student_id}/attendance"),
     ("get", "/api/v1/reports/classes/{class_id}/summary"), ("get", "/api/v1/reports/journal-control"),
     ("get", "/api/v1/reports/progress"), ("get", "/api/v1/reports/results"), ("get", "/api/v1/reports/attendance"),
     ("get", "/api/v1/reports/movement"),
