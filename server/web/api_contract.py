@@ -15,8 +15,9 @@
   fails when one is typed and not taken off): the journal grid, the diary reads, the reports.
 - tests/test_api_contract.py runs schemathesis against the document (teacher and deputy, every
   operation, 4 generated requests each, a fixed seed, through the real app): no 5xx, only
-  documented status codes and content types, answers fit their schemas; and every method a
-  path does not declare is answered 405 with ApiError."""
+  documented status codes and content types, answers fit their schemas; a negative run (requests
+  the document forbids) finds each refused with a 4xx; and every method a path does not declare
+  is answered 405 with ApiError."""
 
 from __future__ import annotations
 
