@@ -161,6 +161,8 @@ def run_schemathesis(client, who: str, negative: bool = False) -> list[str]:
             nonlocal headers
             kwargs = case.as_transport_kwargs(base_url="http://testserver.local", headers=headers)
             kwargs.pop("cookies", None)
+            if isinstance(kwargs.get("data"), (bytes, str)):   # httpx takes a raw body as `content`
+                kwargs["content"] = kwargs.pop("data")
             response = client.request(**{k: v for k, v in kwargs.items() if k in (
                 "method", "url", "headers", "params", "json", "content", "data", "files")})
             try:
