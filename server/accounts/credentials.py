@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 import segno
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
@@ -447,15 +448,26 @@ class IssueRequest:
     person_ids: list[int]
 
 
+class Issued(msgspec.Struct):
+    """Выданный одноразовый пароль: его видно только в этом ответе."""
+
+    person_id: int
+    login: str
+    password: str
+
+
+class IssueAnswer(msgspec.Struct):
+    issued: list[Issued]
+
+
 @post("/api/v1/credentials", opt=ISSUERS, tags=["Доступ"], status_code=200)
-async def api_issue(request: Request, data: JSONBody[IssueRequest]) -> Response:
+async def api_issue(request: Request, data: JSONBody[IssueRequest]) -> IssueAnswer:
     """Выдать одноразовые пароли (по тем же правилам, что и страницы): ответ — единственное место, где виден пароль."""
     user = current_user(request)
     # A refusal (CredentialRefused) is answered as every API error is: {"error": …, "status": …}.
     targets = await check_issue(request.app.state.db, user, data.person_ids, None)
     slips = await issue(request.app.state.db, user, targets)
-    return Response({"issued": [{"person_id": s.person_id, "login": s.login, "password": s.password}
-                                for s in slips]})
+    return IssueAnswer([Issued(s.person_id, s.login, s.password) for s in slips])
 
 
 ROUTES = [class_credentials_page, class_credentials_issue, staff_credentials_page, staff_credentials_issue, api_issue]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from litestar import Request, get
 from litestar.params import FromPath
 
@@ -16,6 +17,41 @@ from .access import FAMILY, DiaryError, resolve_student
 from .routes import parse_day
 
 TAGS = ["Дневник"]
+
+
+class Student(msgspec.Struct):
+    """Чей дневник: ФИО и класс."""
+
+    id: int
+    name: str
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    class_: str | None = msgspec.field(name="class")
+
+
+class HomeworkDue(msgspec.Struct):
+    """Задание к дню сдачи: `set_on`, `set_number` — урок, на котором задано; `chosen` — срок
+    выбран учителем (иначе — следующий урок журнала)."""
+
+    subject: str
+    text: str | None
+    minutes: int | None
+    file_name: str | None
+    file_url: str | None
+    set_on: str
+    set_number: int
+    chosen: bool
+
+
+class DueDay(msgspec.Struct):
+    date: str
+    homework: list[HomeworkDue]
+
+
+class HomeworkDueAnswer(msgspec.Struct):
+    student: Student
+    days: list[DueDay]
 
 
 def _student_json(s) -> dict:
@@ -75,7 +111,7 @@ async def api_attendance(request: Request, student_id: FromPath[int]) -> dict:
 
 
 @get("/api/v1/students/{student_id:int}/homework", opt=FAMILY, tags=TAGS)
-async def api_homework_due(request: Request, student_id: FromPath[int]) -> dict:
+async def api_homework_due(request: Request, student_id: FromPath[int]) -> HomeworkDueAnswer:
     """Домашние задания по дню сдачи («ДЗ на завтра»): `?from=ГГГГ-ММ-ДД&to=ГГГГ-ММ-ДД` (по умолчанию
     — завтра, не больше 31 дня); по дням — предмет, текст, минуты, файл и когда задано (`set_on`).
     Срок — день, выбранный учителем (`chosen`), иначе следующий урок журнала по расписанию дат."""
@@ -87,8 +123,8 @@ async def api_homework_due(request: Request, student_id: FromPath[int]) -> dict:
     if end < start or (end - start).days > 31:
         raise DiaryError("Период: от начала до конца, не больше 31 дня.")
     found = await db.read(due.homework_due, student_id, start.isoformat(), end.isoformat())
-    return {"student": _student_json(student),
-            "days": [{"date": d, "homework": found[d]} for d in sorted(found)]}
+    return msgspec.convert({"student": _student_json(student),
+                            "days": [{"date": d, "homework": found[d]} for d in sorted(found)]}, HomeworkDueAnswer)
 
 
 ROUTES = [api_diary, api_grades, api_attendance, api_homework_due]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
 from litestar import Request, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -29,6 +30,182 @@ from .store import JournalInfo
 TAGS = ["Журнал"]
 LESSON = "/api/v1/journals/{journal_id:int}/lessons/{day:str}/{number:int}"
 CELL = LESSON + "/cells/{student_id:int}"
+
+
+class JournalRow(msgspec.Struct):
+    """Журнал: предмет, класс или группа (`name`), учитель, часы в неделю; `mine` — ведёт сам
+    пользователь, `can_write` — может вносить записи."""
+
+    id: int
+    subject_id: int
+    subject: str
+    class_id: int | None
+    group_id: int | None
+    name: str
+    teacher_id: int | None
+    teacher: str
+    hours_per_week: float | None
+    mine: bool
+    can_write: bool
+
+
+class Homework(msgspec.Struct):
+    text: str
+    minutes: int | None
+    file_name: str | None
+    due_date: str | None
+    file_url: str | None
+
+
+class StudentRef(msgspec.Struct):
+    id: int
+    name: str
+
+
+class LessonColumn(msgspec.Struct):
+    """Урок (столбец журнала): `recorded: false` — ещё не записан; `status` — held, substituted,
+    cancelled…"""
+
+    date: str
+    number: int
+    id: int | None
+    recorded: bool
+    topic: str | None
+    work_type: str | None
+    work_type_name: str | None
+    is_control: bool
+    plan_item_id: int | None
+    status: str
+    substitute_id: int | None
+    status_reason: str | None
+    homework: Homework | None
+    register_taken: bool
+
+
+class Lesson(LessonColumn):
+    """Урок; `control_missing` — у кого нет отметки за контрольную."""
+
+    control_missing: list[StudentRef]
+
+
+class LessonSaved(Lesson):
+    """Урок записан; `warnings` — предупреждения (например, вторая контрольная в классе в этот день)."""
+
+    warnings: list[str]
+
+
+class PlanRef(msgspec.Struct):
+    id: int
+    number: int
+    topic: str
+    work_type: str | None
+
+
+class LessonView(Lesson):
+    """Урок и тема КТП, которую предлагается записать (если тема ещё не записана)."""
+
+    suggested_plan_item: PlanRef | None
+
+
+class Grade(msgspec.Struct):
+    position: int
+    value: str
+    work_type: str
+    weight: float | None
+
+
+class Cell(msgspec.Struct):
+    """Клетка после записи: посещаемость (`mark`), отметки, текст клетки, средний балл и прогноз
+    учащегося за период."""
+
+    student_id: int
+    date: str
+    number: int
+    mark: str | None
+    grades: list[Grade]
+    text: str
+    warnings: list[str]
+    average: float | None
+    forecast: str | None
+
+
+class CellView(msgspec.Struct):
+    """Клетка журнала: посещаемость (`mark`), отметки с видами работ и весами, текст клетки."""
+
+    student_id: int
+    date: str
+    number: int
+    mark: str | None
+    grades: list[Grade]
+    text: str
+
+
+class PeriodInfo(msgspec.Struct):
+    id: int
+    kind: str
+    number: int
+    starts_on: str
+    ends_on: str
+    closed: bool
+
+
+class TimetableSlot(msgspec.Struct):
+    weekday: int
+    lesson_number: int
+    room: str | None
+
+
+class GridStudent(msgspec.Struct):
+    """Учащийся журнала: даты прибытия и выбытия (`from`, `to`), средний балл, прогноз и число
+    отметок за период."""
+
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    name: str
+    from_: str | None = msgspec.field(name="from")
+    to: str | None = None
+    average: float | None = None
+    forecast: str | None = None
+    count: int = 0
+
+
+class PeriodGradeValue(msgspec.Struct):
+    student_id: int
+    period_id: int
+    value: str
+
+
+class WorkType(msgspec.Struct):
+    code: str
+    name: str
+    weight: float
+    is_control: bool
+
+
+class JournalGrid(JournalRow):
+    """Журнал за период: периоды, расписание, уроки, учащиеся, клетки, итоговые отметки, виды
+    работ с весами, порог прогноза. Без периода (`period: null`) списки пусты."""
+
+    no_marks: bool
+    period_kind: str | None
+    periods: list[PeriodInfo]
+    timetable: list[TimetableSlot]
+    period: PeriodInfo | None
+    lessons: list[LessonColumn]
+    students: list[GridStudent]
+    cells: list[CellView]
+    period_grades: list[PeriodGradeValue]
+    work_types: list[WorkType]
+    threshold: float | None
+
+
+class PeriodGrade(msgspec.Struct):
+    journal_id: int
+    period_id: int
+    student_id: int
+    value: str | None
 
 
 def _name(last: str, first: str, middle: str) -> str:
@@ -74,12 +251,13 @@ def _cell_json(student_id: int, day: str, number: int, cell: dict, weights: dict
 
 
 @get("/api/v1/journals", opt=READERS, tags=TAGS, summary="Мои журналы")
-async def api_journals(request: Request) -> list[dict]:
+async def api_journals(request: Request) -> list[JournalRow]:
     """Журналы текущего года, которые пользователь может открыть: свои, те, где он вёл урок на
     замене, журналы своего класса (классному руководителю); администрации — все. `mine` — журнал
     ведёт сам пользователь, `can_write` — может вносить записи (не считая уроков на замене)."""
     user = current_user(request)
-    return [_journal_json(j, user) for j in await request.app.state.db.read(_journals, user)]
+    return [msgspec.convert(_journal_json(j, user), JournalRow)
+            for j in await request.app.state.db.read(_journals, user)]
 
 
 def _journals(conn, user) -> list:
@@ -88,7 +266,7 @@ def _journals(conn, user) -> list:
 
 
 @get("/api/v1/journals/{journal_id:int}", opt=READERS, dependencies=READ, tags=TAGS, summary="Журнал за период")
-async def api_journal(request: Request, info: Readable, period: FromQuery[int | None] = None) -> dict:
+async def api_journal(request: Request, info: Readable, period: FromQuery[int | None] = None) -> JournalGrid:
     """Журнал за учебный период (`period` — id периода; по умолчанию текущий): уроки по расписанию
     (дата, номер урока, тема, вид работы, домашнее задание, состояние: проведён / на замене / не
     состоялся; `recorded: false` — урок ещё не записан), учащиеся (с датами прибытия и выбытия,
@@ -96,7 +274,7 @@ async def api_journal(request: Request, info: Readable, period: FromQuery[int | 
     итоговые отметки, виды работ с весами, расписание журнала."""
     out = _journal_json(info.row, current_user(request))
     out.update(await request.app.state.db.read(_grid, info, period, clock.today().isoformat()))
-    return out
+    return msgspec.convert(out, JournalGrid)
 
 
 def _grid(conn, info: JournalInfo, period_id: int | None, today: str) -> dict:
@@ -159,11 +337,11 @@ def _lesson_read(conn, info: JournalInfo, day: str, number: int) -> dict:
 
 
 @get(LESSON, opt=READERS, dependencies=READ, tags=TAGS, summary="Урок")
-async def api_lesson(request: Request, info: Readable, day: FromPath[str], number: FromPath[int]) -> dict:
+async def api_lesson(request: Request, info: Readable, day: FromPath[str], number: FromPath[int]) -> LessonView:
     """Урок: тема, вид работы, домашнее задание, состояние; для оценочной процедуры —
     присутствовавшие учащиеся, у которых ещё нет отметки (`control_missing`, п. 3.2.4);
     `suggested_plan_item` — следующая непройденная тема КТП, пока тема урока не записана."""
-    return await request.app.state.db.read(_lesson_read, info, day, number)
+    return msgspec.convert(await request.app.state.db.read(_lesson_read, info, day, number), LessonView)
 
 
 @dataclass
@@ -176,11 +354,13 @@ class LessonIn:
 
 @put(LESSON, opt=WRITERS, tags=TAGS, summary="Записать урок")
 async def api_lesson_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                          data: JSONBody[LessonIn]) -> dict:
+                          data: JSONBody[LessonIn]) -> LessonSaved:
     """Записать урок (создать или изменить): тема, вид работы, тема КТП. Запись заменяется целиком.
     `warnings` — предупреждения о дне класса (больше одной оценочной процедуры, домашнее задание
     сверх норм СанПиН)."""
-    return await request.app.state.db.write(_save_lesson, current_user(request), journal_id, day, number, data)
+    answer = await request.app.state.db.write(_save_lesson, current_user(request), journal_id, day, number,
+                                              data)
+    return msgspec.convert(answer, LessonSaved)
 
 
 def _save_lesson(conn, user, journal_id: int, day: str, number: int, data: LessonIn) -> dict:
@@ -199,10 +379,12 @@ class LessonStatusIn:
 
 @put(LESSON + "/status", opt=WRITERS, tags=TAGS, summary="Замена или пропуск урока")
 async def api_lesson_status(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                            data: JSONBody[LessonStatusIn]) -> dict:
+                            data: JSONBody[LessonStatusIn]) -> Lesson:
     """Замена и пропуск урока (п. 3.4.4): проведён учителем на замене или не состоялся (с причиной).
     Отмечает учитель журнала или заместитель директора."""
-    return await request.app.state.db.write(_save_status, current_user(request), journal_id, day, number, data)
+    answer = await request.app.state.db.write(_save_status, current_user(request), journal_id, day, number,
+                                              data)
+    return msgspec.convert(answer, Lesson)
 
 
 def _save_status(conn, user, journal_id: int, day: str, number: int, data: LessonStatusIn) -> dict:
@@ -219,11 +401,13 @@ class RegisterIn:
 
 @put(LESSON + "/register", opt=WRITERS, tags=TAGS, summary="Посещаемость отмечена")
 async def api_register_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                            data: JSONBody[RegisterIn]) -> dict:
+                            data: JSONBody[RegisterIn]) -> Lesson:
     """«Посещаемость отмечена» (п. 3.2.2): учитель отметил присутствующих на уроке — и тогда, когда
     отсутствующих нет. Ставит учитель журнала, заместитель директора или учитель на замене этого
     урока; кто и когда — в журнале изменений (контроль ведения журнала, п. 3.4.4)."""
-    return await request.app.state.db.write(_save_register, current_user(request), journal_id, day, number, data)
+    answer = await request.app.state.db.write(_save_register, current_user(request), journal_id, day, number,
+                                              data)
+    return msgspec.convert(answer, Lesson)
 
 
 def _save_register(conn, user, journal_id: int, day: str, number: int, data: RegisterIn) -> dict:
@@ -242,10 +426,12 @@ class HomeworkIn:
 
 @put(LESSON + "/homework", opt=WRITERS, tags=TAGS, summary="Домашнее задание")
 async def api_homework_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                            data: JSONBody[HomeworkIn]) -> dict:
+                            data: JSONBody[HomeworkIn]) -> LessonSaved:
     """Домашнее задание к уроку (п. 3.2.6): текст и время в минутах, срок `due_date` (по умолчанию —
     следующий урок журнала); приложенный файл остаётся, пока не указано `remove_file`. `warnings` — если у класса в этот день задано больше нормы СанПиН."""
-    return await request.app.state.db.write(_save_homework, current_user(request), journal_id, day, number, data)
+    answer = await request.app.state.db.write(_save_homework, current_user(request), journal_id, day, number,
+                                              data)
+    return msgspec.convert(answer, LessonSaved)
 
 
 def _save_homework(conn, user, journal_id: int, day: str, number: int, data: HomeworkIn) -> dict:
@@ -263,7 +449,7 @@ def _attach_file(conn, user, journal_id: int, day: str, number: int, stored: tup
 @post(LESSON + "/homework/file", opt=WRITERS, tags=TAGS, summary="Файл домашнего задания", status_code=200,
       request_max_body_size=files.UPLOAD_LIMIT, exception_handlers=too_large(files.TOO_LARGE_UPLOAD))
 async def api_homework_file(request: Request, journal_id: FromPath[int], day: FromPath[str],
-                            number: FromPath[int]) -> dict:
+                            number: FromPath[int]) -> LessonSaved:
     """Приложить файл к домашнему заданию: тело multipart/form-data, поле `file` (не больше 10 МБ),
     необязательное поле `reason`; прежний файл заменяется, текст задания остаётся. Скачать —
     GET /homework-files/{id урока}."""
@@ -281,7 +467,9 @@ async def api_homework_file(request: Request, journal_id: FromPath[int], day: Fr
     data_dir = request.app.state.settings.data_dir
     stored = files.store_homework_file(data_dir, upload.filename, content)
     try:
-        return await db.write(_attach_file, user, journal_id, day, number, stored, str(form.get("reason") or "")[:200])
+        answer = await db.write(_attach_file, user, journal_id, day, number, stored,
+                                str(form.get("reason") or "")[:200])
+        return msgspec.convert(answer, LessonSaved)
     except Exception:
         files.discard(data_dir, stored)
         raise
@@ -321,21 +509,23 @@ def _save_cell(conn, user, journal_id: int, day: str, number: int, student_id: i
 
 @put(CELL, opt=WRITERS, tags=TAGS, summary="Записать клетку")
 async def api_cell_save(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                        student_id: FromPath[int], data: JSONBody[CellIn]) -> dict:
+                        student_id: FromPath[int], data: JSONBody[CellIn]) -> Cell:
     """Клетка журнала — то, что учитель набирает в ней (п. 3.2.2–3.2.3): отметки (до трёх, «5/4»)
     и/или посещаемость (Н, Б, У, ОП); содержимое клетки заменяется. Ответ — клетка, средний балл
     и прогноз учащегося за период."""
-    return await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
-                                            data.value, data.reason)
+    answer = await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
+                                              data.value, data.reason)
+    return msgspec.convert(answer, Cell)
 
 
 @delete(CELL, opt=WRITERS, tags=TAGS, summary="Очистить клетку", status_code=200)
 async def api_cell_clear(request: Request, journal_id: FromPath[int], day: FromPath[str], number: FromPath[int],
-                         student_id: FromPath[int], reason: FromQuery[str] = "") -> dict:
+                         student_id: FromPath[int], reason: FromQuery[str] = "") -> Cell:
     """Очистить клетку: снять отметки и посещаемость (в истории клетки удаление сохраняется).
     В закрытом периоде — только заместитель директора, с причиной (`reason`)."""
-    return await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
-                                            "", reason)
+    answer = await request.app.state.db.write(_save_cell, current_user(request), journal_id, day, number, student_id,
+                                              "", reason)
+    return msgspec.convert(answer, Cell)
 
 
 @dataclass
@@ -353,11 +543,12 @@ def _save_attendance(conn, user, journal_id: int, day: str, number: int, student
 @put(CELL + "/attendance", opt=WRITERS, tags=TAGS, summary="Посещаемость")
 async def api_attendance_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                               number: FromPath[int], student_id: FromPath[int],
-                              data: JSONBody[AttendanceIn]) -> dict:
+                              data: JSONBody[AttendanceIn]) -> Cell:
     """Посещаемость учащегося на уроке: Н, Б, У, ОП или пусто; отметки в клетке остаются
     (отсутствовавшему отметку поставить нельзя — тогда 400)."""
-    return await request.app.state.db.write(_save_attendance, current_user(request), journal_id, day, number,
-                                            student_id, data.mark, data.reason)
+    answer = await request.app.state.db.write(_save_attendance, current_user(request), journal_id, day, number,
+                                              student_id, data.mark, data.reason)
+    return msgspec.convert(answer, Cell)
 
 
 @dataclass
@@ -369,10 +560,11 @@ class GradeTypeIn:
 @put(CELL + "/grades/{position:int}", opt=WRITERS, tags=TAGS, summary="Вид работы отметки")
 async def api_grade_type_save(request: Request, journal_id: FromPath[int], day: FromPath[str],
                               number: FromPath[int], student_id: FromPath[int], position: FromPath[int],
-                              data: JSONBody[GradeTypeIn]) -> dict:
+                              data: JSONBody[GradeTypeIn]) -> Cell:
     """Вид работы (и тем самым вес) одной отметки клетки; `position` — её номер в клетке с 0."""
-    return await request.app.state.db.write(_save_grade_type, current_user(request), journal_id, day, number,
-                                            student_id, position, data)
+    answer = await request.app.state.db.write(_save_grade_type, current_user(request), journal_id, day, number,
+                                              student_id, position, data)
+    return msgspec.convert(answer, Cell)
 
 
 def _save_grade_type(conn, user, journal_id: int, day: str, number: int, student_id: int, position: int,
@@ -391,11 +583,11 @@ class PeriodGradeIn:
 @put("/api/v1/journals/{journal_id:int}/period-grades/{period_id:int}/{student_id:int}", opt=WRITERS, tags=TAGS,
      summary="Итоговая отметка")
 async def api_period_grade_save(request: Request, journal_id: FromPath[int], period_id: FromPath[int],
-                                student_id: FromPath[int], data: JSONBody[PeriodGradeIn]) -> dict:
+                                student_id: FromPath[int], data: JSONBody[PeriodGradeIn]) -> PeriodGrade:
     """Итоговая отметка за период (п. 3.2.7): ставит учитель журнала или заместитель директора."""
     value = await request.app.state.db.write(writes.set_period_grade, current_user(request), journal_id, period_id,
                                              student_id, (data.value or "")[:10], data.reason[:200])
-    return {"journal_id": journal_id, "period_id": period_id, "student_id": student_id, "value": value}
+    return PeriodGrade(journal_id, period_id, student_id, value)
 
 
 ROUTES = [api_journals, api_journal, api_lesson, api_lesson_save, api_lesson_status, api_register_save, api_homework_save,

@@ -29,6 +29,133 @@ def _rows(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+class Created(msgspec.Struct):
+    """Создано (или изменено): id записи."""
+
+    id: int
+
+
+class Period(msgspec.Struct):
+    """Учебный период (четверть, полугодие, год): даты и когда закрыт."""
+
+    id: int
+    year_id: int
+    kind: str
+    number: int
+    starts_on: str
+    ends_on: str
+    closed_at: str | None
+    closed_by: int | None
+
+
+class Holiday(msgspec.Struct):
+    id: int
+    year_id: int
+    name: str
+    starts_on: str
+    ends_on: str
+
+
+class Year(msgspec.Struct):
+    """Учебный год: `status` — planned, open, closed; `current` — год, в котором живёт школа."""
+
+    id: int
+    name: str
+    starts_on: str
+    ends_on: str
+    status: str
+    closed_at: str | None
+    closed_by: int | None
+    opens_on: str | None
+    current: bool
+    periods: list[Period]
+    holidays: list[Holiday]
+
+
+class ClassRow(msgspec.Struct):
+    """Класс текущего года: `students` — сколько учащихся в списке."""
+
+    id: int
+    name: str
+    parallel: int
+    letter: str
+    period_kind: str
+    class_teacher_id: int | None
+    students: int
+
+
+class Parent(msgspec.Struct):
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    relation: str | None
+    consent: bool
+    diary_form: str | None
+
+
+class ClassStudent(msgspec.Struct):
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    birth_date: str | None
+    study_form: str | None
+    parents: list[Parent]
+
+
+class ClassList(msgspec.Struct):
+    """Класс и его список: учащиеся с родителями."""
+
+    id: int
+    name: str
+    year: str
+    class_teacher_id: int | None
+    students: list[ClassStudent]
+
+
+class Subject(msgspec.Struct):
+    id: int
+    name: str
+    short_name: str | None
+    archived_at: str | None
+
+
+class Group(msgspec.Struct):
+    """Группа текущего года: `members` — id учащихся в ней сейчас."""
+
+    id: int
+    year_id: int
+    name: str
+    kind: str
+    class_id: int | None
+    archived_at: str | None
+    class_name: str | None
+    members: list[int]
+
+
+class Slot(msgspec.Struct):
+    """Урок в расписании класса: день недели 1–6, номер урока, журнал; `for` — класс или группа."""
+
+    id: int
+    weekday: int
+    lesson_number: int
+    room: str | None
+    journal_id: int
+    subject: str
+    for_: str = msgspec.field(name="for")
+
+
+class Staff(msgspec.Struct):
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    position: str | None
+    login: str | None
+    roles: list[str]
+
+
 class SchoolInfo(msgspec.Struct):
     """Школа: постоянный идентификатор, название, адрес, код района (для выгрузки в район)."""
 
@@ -48,9 +175,9 @@ async def api_school(request: Request) -> SchoolInfo:
 
 
 @get("/api/v1/years", opt=VIEW, tags=TAGS)
-async def api_years(request: Request) -> list[dict]:
+async def api_years(request: Request) -> list[Year]:
     """Учебные годы с периодами и каникулами."""
-    return await read(request, _years)
+    return msgspec.convert(await read(request, _years), list[Year])
 
 
 def _years(conn) -> list[dict]:
@@ -63,9 +190,9 @@ def _years(conn) -> list[dict]:
 
 
 @get("/api/v1/classes", opt=CLASS_READERS, tags=TAGS)
-async def api_classes(request: Request) -> list[dict]:
+async def api_classes(request: Request) -> list[ClassRow]:
     """Классы текущего года, которые может видеть пользователь."""
-    return await read(request, _classes, current_user(request))
+    return msgspec.convert(await read(request, _classes, current_user(request)), list[ClassRow])
 
 
 def _classes(conn, user) -> list[dict]:
@@ -79,9 +206,9 @@ def _classes(conn, user) -> list[dict]:
 
 
 @get("/api/v1/classes/{class_id:int}", opt=CLASS_READERS, tags=TAGS)
-async def api_class(request: Request, class_id: FromPath[int]) -> dict:
+async def api_class(request: Request, class_id: FromPath[int]) -> ClassList:
     """Класс и его список (ФИО, дата рождения, форма обучения, родители)."""
-    return await read(request, _class, current_user(request), class_id)
+    return msgspec.convert(await read(request, _class, current_user(request), class_id), ClassList)
 
 
 def _class(conn, user, class_id: int) -> dict:
@@ -112,10 +239,10 @@ class ClassIn:
 
 
 @post("/api/v1/classes", opt=MANAGE, tags=TAGS, status_code=201)
-async def api_class_create(request: Request, data: JSONBody[ClassIn]) -> dict:
+async def api_class_create(request: Request, data: JSONBody[ClassIn]) -> Created:
     """Создать класс в текущем учебном году."""
     parallel, letter = parse_class_name(data.name)
-    return {"id": await write(request, _create_class, parallel, letter, data.class_teacher_id, data.period_kind)}
+    return Created(await write(request, _create_class, parallel, letter, data.class_teacher_id, data.period_kind))
 
 
 def _create_class(conn, actor: int, parallel: int, letter: str, class_teacher_id: int | None,
@@ -125,7 +252,7 @@ def _create_class(conn, actor: int, parallel: int, letter: str, class_teacher_id
 
 
 @put("/api/v1/classes/{class_id:int}", opt=MANAGE, tags=TAGS)
-async def api_class_update(request: Request, class_id: FromPath[int], data: JSONBody[ClassIn]) -> dict:
+async def api_class_update(request: Request, class_id: FromPath[int], data: JSONBody[ClassIn]) -> Created:
     """Изменить класс (название, классный руководитель, периоды)."""
     year_id = await read(request, structure.class_year, class_id)
     if year_id is None:
@@ -133,13 +260,13 @@ async def api_class_update(request: Request, class_id: FromPath[int], data: JSON
     parallel, letter = parse_class_name(data.name)
     await write(request, structure.save_class, year_id, parallel, letter, data.class_teacher_id, data.period_kind,
                 class_id)
-    return {"id": class_id}
+    return Created(class_id)
 
 
 @get("/api/v1/subjects", opt=STAFF_ANY, tags=TAGS)
-async def api_subjects(request: Request) -> list[dict]:
+async def api_subjects(request: Request) -> list[Subject]:
     """Предметы."""
-    return _rows(await read(request, structure.subjects))
+    return msgspec.convert(_rows(await read(request, structure.subjects)), list[Subject])
 
 
 @dataclass
@@ -149,15 +276,15 @@ class SubjectIn:
 
 
 @post("/api/v1/subjects", opt=MANAGE, tags=TAGS, status_code=201)
-async def api_subject_create(request: Request, data: JSONBody[SubjectIn]) -> dict:
+async def api_subject_create(request: Request, data: JSONBody[SubjectIn]) -> Created:
     """Добавить предмет."""
-    return {"id": await write(request, structure.save_subject, data.name, data.short_name)}
+    return Created(await write(request, structure.save_subject, data.name, data.short_name))
 
 
 @get("/api/v1/groups", opt=VIEW, tags=TAGS)
-async def api_groups(request: Request) -> list[dict]:
+async def api_groups(request: Request) -> list[Group]:
     """Группы текущего года с составом."""
-    return await read(request, _groups)
+    return msgspec.convert(await read(request, _groups), list[Group])
 
 
 def _groups(conn) -> list[dict]:
@@ -176,10 +303,10 @@ class JournalIn:
 
 
 @post("/api/v1/journals", opt=MANAGE, tags=TAGS, status_code=201)
-async def api_journal_create(request: Request, data: JSONBody[JournalIn]) -> dict:
+async def api_journal_create(request: Request, data: JSONBody[JournalIn]) -> Created:
     """Добавить нагрузку (журнал): предмет, класс или группа, учитель, часы."""
-    return {"id": await write(request, _create_journal, data.subject_id, data.class_id, data.group_id,
-                              data.teacher_id, data.hours_per_week)}
+    return Created(await write(request, _create_journal, data.subject_id, data.class_id, data.group_id,
+                               data.teacher_id, data.hours_per_week))
 
 
 def _create_journal(conn, actor: int, subject_id: int, class_id: int | None, group_id: int | None, teacher_id: int,
@@ -190,9 +317,9 @@ def _create_journal(conn, actor: int, subject_id: int, class_id: int | None, gro
 
 
 @get("/api/v1/timetable", opt=CLASS_READERS, tags=TAGS)
-async def api_timetable(request: Request, class_id: Annotated[int, QueryParameter(name="class_id")]) -> list[dict]:
+async def api_timetable(request: Request, class_id: Annotated[int, QueryParameter(name="class_id")]) -> list[Slot]:
     """Расписание класса на неделю."""
-    return await read(request, _timetable, current_user(request), class_id)
+    return msgspec.convert(await read(request, _timetable, current_user(request), class_id), list[Slot])
 
 
 def _timetable(conn, user, class_id: int) -> list[dict]:
@@ -212,12 +339,12 @@ class SlotIn:
 
 
 @post("/api/v1/timetable", opt=MANAGE, tags=TAGS, status_code=201)
-async def api_slot_create(request: Request, data: JSONBody[SlotIn]) -> dict:
+async def api_slot_create(request: Request, data: JSONBody[SlotIn]) -> Created:
     """Поставить урок в расписание (двойные занятия класса и учителя отклоняются)."""
     if not (1 <= data.weekday <= 6 and 0 <= data.lesson_number <= 12):
         raise SchoolError("День недели 1–6, номер урока 0–12.")
-    return {"id": await write(request, structure.add_slot, data.journal_id, data.weekday, data.lesson_number,
-                              data.room)}
+    return Created(await write(request, structure.add_slot, data.journal_id, data.weekday, data.lesson_number,
+                               data.room))
 
 
 @dataclass
@@ -232,7 +359,7 @@ class StudentIn:
 
 
 @post("/api/v1/classes/{class_id:int}/students", opt=CLASS_KEEPERS, tags=TAGS, status_code=201)
-async def api_student_create(request: Request, class_id: FromPath[int], data: JSONBody[StudentIn]) -> dict:
+async def api_student_create(request: Request, class_id: FromPath[int], data: JSONBody[StudentIn]) -> Created:
     """Зачислить учащегося в класс."""
     if not await read(request, people.can_manage_class, current_user(request), class_id):
         raise Forbidden("Список класса ведёт его классный руководитель.")
@@ -240,15 +367,15 @@ async def api_student_create(request: Request, class_id: FromPath[int], data: JS
                       clean_name(data.first_name, "Имя"), clean_name(data.middle_name, "Отчество", False),
                       parse_date(data.birth_date, "Дата рождения"), parse_sex(data.sex), data.study_form,
                       parse_date(data.from_date or clock.today().isoformat(), "Дата зачисления"))
-    return {"id": sid}
+    return Created(sid)
 
 
 @get("/api/v1/staff", opt=VIEW, tags=TAGS)
-async def api_staff(request: Request) -> list[dict]:
+async def api_staff(request: Request) -> list[Staff]:
     """Сотрудники с должностями и ролями."""
-    return [{"id": p["id"], "last_name": p["last_name"], "first_name": p["first_name"],
+    return [Staff(**{"id": p["id"], "last_name": p["last_name"], "first_name": p["first_name"],
              "middle_name": p["middle_name"], "position": p["position"], "login": p["login"],
-             "roles": (p["roles"] or "").split(",")} for p in await read(request, people.staff_list)]
+             "roles": (p["roles"] or "").split(",")}) for p in await read(request, people.staff_list)]
 
 
 @dataclass
@@ -263,12 +390,12 @@ class StaffIn:
 
 
 @post("/api/v1/staff", opt=MANAGE, tags=TAGS, status_code=201)
-async def api_staff_create(request: Request, data: JSONBody[StaffIn]) -> dict:
+async def api_staff_create(request: Request, data: JSONBody[StaffIn]) -> Created:
     """Добавить сотрудника (учётная запись создаётся без пароля; доступ выдаёт заместитель директора)."""
     pid = await write(request, people.create_staff, clean_name(data.last_name, "Фамилия"),
                       clean_name(data.first_name, "Имя"), clean_name(data.middle_name, "Отчество", False),
                       data.position.strip(), set(data.roles), parse_phone(data.phone), parse_email(data.email))
-    return {"id": pid}
+    return Created(pid)
 
 
 ROUTES = [api_school, api_years, api_classes, api_class, api_class_create, api_class_update, api_subjects,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
@@ -289,8 +290,61 @@ def lesson_json(x: store.DatedLesson, person_id: int) -> dict:
     return out
 
 
+class Ref(msgspec.Struct):
+    id: int
+    name: str | None
+
+
+class LessonPlace(msgspec.Struct):
+    date: str
+    lesson_number: int
+
+
+class MyLesson(msgspec.Struct):
+    """Урок учителя на дату: `kind` — по расписанию, замена, перенос или дополнительный;
+    `status` — состояние урока; `reason` — причина переноса или отмены."""
+
+    journal_id: int
+    lesson_number: int
+    date: str
+    starts_at: str | None
+    ends_at: str | None
+    class_: str | None = msgspec.field(name="class")
+    class_id: int | None
+    group_id: int | None
+    subject: str
+    room: str | None
+    status: str | None
+    topic_recorded: bool
+    attendance_recorded: bool
+    homework_recorded: bool
+    substitute: Ref | None
+    teacher: Ref | None
+    mine: bool
+    kind: str | None
+    moved_from: LessonPlace | None
+    reason: str | None
+
+
+class MovedAway(msgspec.Struct):
+    """Урок, перенесённый с этой даты, и куда."""
+
+    journal_id: int
+    lesson_number: int
+    subject: str
+    class_: str | None = msgspec.field(name="class")
+    to: LessonPlace | None
+    reason: str | None
+
+
+class MyLessons(msgspec.Struct):
+    date: str
+    lessons: list[MyLesson]
+    moved_away: list[MovedAway]
+
+
 @get("/api/v1/me/lessons", opt=TEACHERS, tags=["Расписание"])
-async def api_my_lessons(request: Request) -> dict:
+async def api_my_lessons(request: Request) -> MyLessons:
     """Уроки вошедшего учителя на дату (`?date=ГГГГ-ММ-ДД`, по умолчанию сегодня) по расписанию этой
     даты — недельное расписание с заменами, переносами и дополнительными уроками: журнал, номер
     урока, время начала (по звонкам), класс или группа, предмет, кабинет, записаны ли тема,
@@ -300,11 +354,12 @@ async def api_my_lessons(request: Request) -> dict:
     user = current_user(request)
     day = (_day(request.query_params.get("date")) or clock.today()).isoformat()
     found = await request.app.state.db.read(store.teacher_day, user.person_id, day)
-    return {"date": day, "lessons": [lesson_json(x, user.person_id) for x in found["lessons"]],
+    answer = {"date": day, "lessons": [lesson_json(x, user.person_id) for x in found["lessons"]],
             "moved_away": [{"journal_id": m.journal["id"], "lesson_number": m.number, "subject": m.journal["subject_name"],
                             "class": m.journal["target_name"], "to": {"date": m.change["date"],
                                                                      "lesson_number": m.change["lesson_number"]},
                             "reason": m.change["reason"]} for m in found["moved"]]}
+    return msgspec.convert(answer, MyLessons)
 
 
 ROUTES = [my_timetable, class_timetable, changes_page, absence_add, absence_page, absence_save, absence_delete,
