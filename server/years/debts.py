@@ -1,9 +1,9 @@
-"""Reminders of academic debts (переведён условно, §3.4 of the regulation on promotion): a
-student promoted with a debt has subjects and a deadline to liquidate it; until the deputy marks
-it «ликвидирована» or not, the people concerned see it on their home page — the director and
-the deputy (all of the school's, the overdue first, with a link to mark the result), the class
-teacher (their class's students), a parent (their children) and the student. A debt is shown
-from the director's order until its result is marked."""
+"""Reminders of academic debts (переведён условно: ст. 58 of the law on education; the school's
+regulation says nothing of them): a student promoted with a debt has subjects and a deadline to
+liquidate it; until the deputy marks it «ликвидирована» or not, the people concerned see it on
+their home page — the director and the deputy (all of the school's, the overdue first, with a link
+to mark the result), the class teacher (their class's students), a parent (their children) and the
+student. A debt is shown from the director's order until its result is marked."""
 
 from __future__ import annotations
 
