@@ -20,7 +20,6 @@ import csv
 import io
 import sqlite3
 from collections import defaultdict
-from datetime import date
 
 from .. import ledger
 from ..school.errors import SchoolError
@@ -424,12 +423,3 @@ def decisions_csv(conn: sqlite3.Connection, year_id: int) -> str:
                     names.get(r["next_class_id"], ""), r["debt"], ru_date(r["debt_until"]), r["attestat"],
                     r["left_to"], "да" if r["confirmed_at"] else "нет (предложено)"])
     return "\ufeff" + out.getvalue()
-
-
-def parse_iso(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise SchoolError(f"Дата «{text}» не распознана.") from None

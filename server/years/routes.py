@@ -142,7 +142,7 @@ async def next_create(request: Request, year_id: FromPath[int]) -> Response:
 @post("/school/years/{year_id:int}/open", opt=DECIDERS)
 async def year_open(request: Request, year_id: FromPath[int]) -> Response:
     async def act(form: dict) -> bool:
-        on = promotion.parse_iso(form.get("opens_on"))
+        on = calendar.parse_iso(form.get("opens_on"))
         return await write(request, lifecycle.schedule_opening, year_id, on, _today())
 
     async def again(error: str, _form: dict) -> Response:
@@ -178,7 +178,7 @@ async def promotion_page(request: Request, year_id: FromPath[int]) -> Response:
 async def order_save(request: Request, year_id: FromPath[int]) -> Response:
     async def act(form: dict) -> None:
         await write(request, promotion.save_order, year_id, form.get("number", ""),
-                    promotion.parse_iso(form.get("signed_on")), promotion.parse_iso(form.get("access_until")))
+                    calendar.parse_iso(form.get("signed_on")), calendar.parse_iso(form.get("access_until")))
 
     return await submit(request, act, lambda error, form: _promotion_page(request, year_id, error, form),
                         lambda _: see_other(f"/school/years/{year_id}/promotion?ok=order"))
@@ -215,7 +215,7 @@ def _decisions_from(form: dict) -> dict[int, dict]:
             if field == "next_class_id":
                 value = int_or_none(value)
             elif field == "debt_until":
-                value = promotion.parse_iso(value)
+                value = calendar.parse_iso(value)
             out.setdefault(int(sid), {})[field] = value
     return out
 
